@@ -1,0 +1,555 @@
+//! Reads a bookings export (CSV with a header row) from any booking tool into
+//! [`BookingLine`]s, one row at a time.
+//!
+//! Booking tools name their columns differently: the header is matched against the canonical
+//! names and the common spellings of real tools ("Client ID", "Customer", "Date", "Category",
+//! "Price", "Total", ...), and the caller can map any other header explicitly. Comma, semicolon
+//! and tab delimiters are recognised from the header, and a UTF-8 byte-order mark is ignored.
+//!
+//! A file that is not a bookings export at all (empty, binary, missing a required column) is an
+//! [`ExportError`] that says what is missing and how to map it. A bad row is a [`RowError`] with
+//! its line number, column and reason, and never stops the rest of the file.
+
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+
+use jiff::civil::{Date, DateTime};
+use jiff::Timestamp;
+
+use crate::domain::booking::{BookingLine, BookingStatus, Rating};
+use crate::domain::config::TimeZoneName;
+use crate::domain::day::Day;
+use crate::domain::ids::{ClientId, LocationId};
+use crate::domain::money::{Currency, Money};
+
+/// A column of the canonical bookings export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    ClientId,
+    OccurredAt,
+    ServiceCategory,
+    Amount,
+    Status,
+    Service,
+    LocationId,
+    Staff,
+    Currency,
+    Email,
+    Phone,
+    Rating,
+    ClientName,
+}
+
+impl Field {
+    /// In resolution order: a header claimed by an earlier field is not offered to a later one,
+    /// so "Customer" is the client id unless a better id column exists, and then it is the name.
+    pub const ALL: [Field; 13] = [
+        Field::ClientId,
+        Field::OccurredAt,
+        Field::ServiceCategory,
+        Field::Amount,
+        Field::Status,
+        Field::Service,
+        Field::LocationId,
+        Field::Staff,
+        Field::Currency,
+        Field::Email,
+        Field::Phone,
+        Field::Rating,
+        Field::ClientName,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::ClientId => "client_id",
+            Field::OccurredAt => "occurred_at",
+            Field::ServiceCategory => "service_category",
+            Field::Amount => "amount",
+            Field::Status => "status",
+            Field::Service => "service",
+            Field::LocationId => "location_id",
+            Field::Staff => "staff",
+            Field::Currency => "currency",
+            Field::Email => "email",
+            Field::Phone => "phone",
+            Field::Rating => "rating",
+            Field::ClientName => "client_name",
+        }
+    }
+
+    pub fn is_required(self) -> bool {
+        matches!(self, Field::ClientId | Field::OccurredAt | Field::ServiceCategory)
+    }
+
+    pub fn from_name(name: &str) -> Option<Field> {
+        let key = normalise_header(name);
+        Field::ALL.into_iter().find(|f| normalise_header(f.name()) == key)
+    }
+
+    /// Header spellings recognised for this field, best first, in normalised form (lower case,
+    /// letters and digits only).
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Field::ClientId => &[
+                "clientid", "customerid", "clientnumber", "customernumber", "guestid", "patientid", "memberid",
+                "contactid", "accountid", "userid", "clientref", "customerref", "client", "customer", "guest",
+                "patient", "member",
+            ],
+            Field::OccurredAt => &[
+                "occurredat", "date", "datetime", "appointmentdate", "appointmentdatetime", "appointmentstart",
+                "appointmenttime", "startdate", "starttime", "startsat", "startdatetime", "start", "bookingdate",
+                "visitdate", "servicedate", "dateofservice", "scheduledat", "scheduledfor", "time",
+            ],
+            Field::ServiceCategory => &[
+                "servicecategory", "category", "servicetype", "servicegroup", "treatmentcategory", "treatmenttype",
+                "department", "type", "group",
+            ],
+            Field::Amount => &[
+                "amount", "total", "totalprice", "totalamount", "amountpaid", "price", "serviceprice", "paid",
+                "revenue", "value", "sales", "netsales", "grosssales", "net", "gross", "subtotal", "charge", "fee",
+            ],
+            Field::Status => &["status", "appointmentstatus", "bookingstatus", "visitstatus", "state"],
+            Field::Service => &[
+                "service", "servicename", "treatment", "treatmentname", "servicetitle", "item", "itemname",
+                "product", "description",
+            ],
+            Field::LocationId => &[
+                "locationid", "location", "branchid", "branch", "siteid", "site", "storeid", "store", "salon",
+                "clinic", "venue", "shop",
+            ],
+            Field::Staff => &[
+                "staff", "staffname", "staffmember", "stylist", "provider", "employee", "practitioner", "therapist",
+                "technician", "teammember", "professional", "barber", "artist", "clinician", "resource",
+            ],
+            Field::Currency => &["currency", "currencycode"],
+            Field::Email => &["email", "emailaddress", "clientemail", "customeremail", "mail"],
+            Field::Phone => &[
+                "phone", "phonenumber", "mobile", "mobilephone", "mobilenumber", "cell", "cellphone", "telephone",
+                "tel", "clientphone", "customerphone",
+            ],
+            Field::Rating => &["rating", "stars", "reviewrating", "reviewscore", "review", "satisfaction", "score"],
+            Field::ClientName => &[
+                "clientname", "customername", "guestname", "patientname", "membername", "fullname", "name",
+                "client", "customer", "guest", "patient",
+            ],
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+fn normalise_header(header: &str) -> String {
+    header.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// Why a file cannot be read as a bookings export at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("could not read the file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the file is empty: a bookings export needs a header row and one row per booking")]
+    Empty,
+    #[error("the file is not text (it looks binary): export your bookings as CSV and try again")]
+    NotText,
+    #[error(
+        "this is not a bookings export: it has no column for {missing}. Found columns: {found}. \
+         If one of them holds it, map it, e.g. --map {example}=\"{example_header}\""
+    )]
+    MissingColumns { missing: String, found: String, example: &'static str, example_header: String },
+    #[error("--map {0}: \"{0}\" is not a bookings column; use one of {1}")]
+    UnknownField(String, String),
+    #[error("--map {field}=\"{header}\": the file has no column \"{header}\". Found columns: {found}")]
+    MappedHeaderMissing { field: &'static str, header: String, found: String },
+    #[error("--map {0}: write it as canonical=Header, e.g. --map client_id=\"Customer Number\"")]
+    BadMapping(String),
+}
+
+/// Why one row was skipped.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RowError {
+    /// The row's line number in the file (the header is line 1).
+    pub line: u64,
+    /// The canonical column at fault, if one is.
+    pub column: Option<&'static str>,
+    pub reason: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.column {
+            Some(column) => write!(f, "line {}, {column}: {}", self.line, self.reason),
+            None => write!(f, "line {}: {}", self.line, self.reason),
+        }
+    }
+}
+
+/// How to read an export.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Explicit `canonical=Header` mappings, taking precedence over recognised spellings.
+    pub mappings: Vec<(Field, String)>,
+    /// The zone RFC 3339 date-times are converted to before their day is taken.
+    pub timezone: TimeZoneName,
+    /// The business's currency: amounts are in it, and a row in another currency is refused.
+    pub currency: Currency,
+    /// A `strftime`-style layout for dates that are not ISO 8601, e.g. `%d/%m/%Y`.
+    pub date_format: Option<String>,
+}
+
+/// Parses `canonical=Header` as given on a command line.
+pub fn parse_mapping(text: &str) -> Result<(Field, String), ExportError> {
+    let (field, header) = text.split_once('=').ok_or_else(|| ExportError::BadMapping(text.to_owned()))?;
+    let field = Field::from_name(field).ok_or_else(|| {
+        ExportError::UnknownField(field.trim().to_owned(), Field::ALL.map(Field::name).join(", "))
+    })?;
+    let header = header.trim().trim_matches('"').to_owned();
+    if header.is_empty() {
+        return Err(ExportError::BadMapping(text.to_owned()));
+    }
+    Ok((field, header))
+}
+
+/// Which column holds each field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnMap {
+    columns: [Option<usize>; Field::ALL.len()],
+    headers: Vec<String>,
+}
+
+impl ColumnMap {
+    pub fn resolve(headers: &[String], mappings: &[(Field, String)]) -> Result<ColumnMap, ExportError> {
+        let found = || headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ");
+        let mut columns = [None; Field::ALL.len()];
+        let mut taken = vec![false; headers.len()];
+        for (field, wanted) in mappings {
+            let index = headers
+                .iter()
+                .position(|h| h.trim() == wanted.trim())
+                .or_else(|| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(wanted.trim())))
+                .or_else(|| headers.iter().position(|h| normalise_header(h) == normalise_header(wanted)))
+                .ok_or_else(|| ExportError::MappedHeaderMissing { field: field.name(), header: wanted.clone(), found: found() })?;
+            columns[slot(*field)] = Some(index);
+            taken[index] = true;
+        }
+        let normalised: Vec<String> = headers.iter().map(|h| normalise_header(h)).collect();
+        for field in Field::ALL {
+            if columns[slot(field)].is_some() {
+                continue;
+            }
+            let best = field
+                .aliases()
+                .iter()
+                .find_map(|alias| (0..headers.len()).find(|&i| !taken[i] && normalised[i] == *alias));
+            if let Some(index) = best {
+                columns[slot(field)] = Some(index);
+                taken[index] = true;
+            }
+        }
+        let missing: Vec<Field> = Field::ALL.into_iter().filter(|f| f.is_required() && columns[slot(*f)].is_none()).collect();
+        if let Some(first) = missing.first() {
+            let unclaimed = (0..headers.len()).find(|&i| !taken[i]).map(|i| headers[i].clone());
+            return Err(ExportError::MissingColumns {
+                missing: missing.iter().map(|f| f.name()).collect::<Vec<_>>().join(" and "),
+                found: if headers.is_empty() { "none".into() } else { found() },
+                example: first.name(),
+                example_header: unclaimed.unwrap_or_else(|| "Your Header".into()),
+            });
+        }
+        Ok(ColumnMap { columns, headers: headers.to_vec() })
+    }
+
+    pub fn column(&self, field: Field) -> Option<usize> {
+        self.columns[slot(field)]
+    }
+
+    /// The header read for a field, for telling the user how their file was understood.
+    pub fn header(&self, field: Field) -> Option<&str> {
+        self.column(field).map(|i| self.headers[i].as_str())
+    }
+}
+
+fn slot(field: Field) -> usize {
+    Field::ALL.iter().position(|f| *f == field).expect("every field is listed")
+}
+
+/// Reads booking lines from an export, one row at a time, with one reused row buffer.
+pub struct BookingsReader<R: Read> {
+    csv: csv::Reader<BufReader<R>>,
+    map: ColumnMap,
+    options: ReadOptions,
+    record: csv::StringRecord,
+    /// Set after an I/O error: nothing after one can be trusted.
+    failed: bool,
+}
+
+impl<R: Read> BookingsReader<R> {
+    pub fn new(input: R, options: ReadOptions) -> Result<BookingsReader<R>, ExportError> {
+        let mut input = BufReader::with_capacity(1 << 16, input);
+        let head = input.fill_buf()?;
+        if head.is_empty() {
+            return Err(ExportError::Empty);
+        }
+        if head.contains(&0) {
+            return Err(ExportError::NotText);
+        }
+        let delimiter = sniff_delimiter(head);
+        let mut csv = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).from_reader(input);
+        let headers = csv.headers().map_err(|e| match e.kind() {
+            csv::ErrorKind::Utf8 { .. } => ExportError::NotText,
+            csv::ErrorKind::Io(_) => ExportError::Io(std::io::Error::other(e.to_string())),
+            _ => ExportError::NotText,
+        })?;
+        let headers: Vec<String> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| if i == 0 { h.trim_start_matches('\u{feff}').trim().to_owned() } else { h.trim().to_owned() })
+            .collect();
+        if headers.iter().all(String::is_empty) {
+            return Err(ExportError::Empty);
+        }
+        let map = ColumnMap::resolve(&headers, &options.mappings)?;
+        Ok(BookingsReader { csv, map, options, record: csv::StringRecord::new(), failed: false })
+    }
+
+    pub fn columns(&self) -> &ColumnMap {
+        &self.map
+    }
+
+    /// Reads the next row: `None` at the end of the file, otherwise the row's line or why it
+    /// was refused. An I/O failure part-way ends the file with an error for that row.
+    pub fn next_line(&mut self) -> Option<Result<BookingLine<'_>, RowError>> {
+        if self.failed {
+            return None;
+        }
+        match self.csv.read_record(&mut self.record) {
+            Ok(false) => None,
+            Ok(true) => {
+                let line = self.record.position().map_or(0, |p| p.line());
+                Some(parse_row(&self.record, line, &self.map, &self.options))
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                let reason = match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => "the row is not valid UTF-8 text; save the export as UTF-8".to_owned(),
+                    _ => format!("the row could not be read as CSV: {e}"),
+                };
+                self.failed = matches!(e.kind(), csv::ErrorKind::Io(_));
+                Some(Err(RowError { line, column: None, reason }))
+            }
+        }
+    }
+}
+
+fn sniff_delimiter(head: &[u8]) -> u8 {
+    let first_line = head.split(|&b| b == b'\n').next().unwrap_or(head);
+    let mut counts = [(b',', 0), (b';', 0), (b'\t', 0), (b'|', 0)];
+    let mut quoted = false;
+    for &b in first_line {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted && let Some(slot) = counts.iter_mut().find(|(d, _)| *d == b) {
+            slot.1 += 1;
+        }
+    }
+    counts.iter().max_by_key(|(_, n)| *n).filter(|(_, n)| *n > 0).map_or(b',', |(d, _)| *d)
+}
+
+fn parse_row<'r>(record: &'r csv::StringRecord, line: u64, map: &ColumnMap, options: &ReadOptions) -> Result<BookingLine<'r>, RowError> {
+    let cell = |field: Field| -> Option<&'r str> {
+        map.column(field).and_then(|i| record.get(i)).map(str::trim).filter(|s| !s.is_empty())
+    };
+    let fail = |field: Field, reason: String| RowError { line, column: Some(field.name()), reason };
+
+    let client = cell(Field::ClientId).ok_or_else(|| fail(Field::ClientId, "the client id is empty".into()))?;
+    let client = ClientId::check(client).map_err(|e| fail(Field::ClientId, e.to_string()))?;
+    let occurred = cell(Field::OccurredAt).ok_or_else(|| fail(Field::OccurredAt, "the date is empty".into()))?;
+    let day = parse_day(occurred, &options.timezone, options.date_format.as_deref()).map_err(|reason| fail(Field::OccurredAt, reason))?;
+    let status = match cell(Field::Status) {
+        None => BookingStatus::Completed,
+        Some(text) => text.parse().map_err(|e: crate::domain::booking::UnknownStatus| fail(Field::Status, e.to_string()))?,
+    };
+    let category = cell(Field::ServiceCategory).ok_or_else(|| fail(Field::ServiceCategory, "the service category is empty".into()))?;
+    if category.len() > 64 || category.chars().any(char::is_control) {
+        return Err(fail(Field::ServiceCategory, "a category name must be at most 64 characters of text".into()));
+    }
+    if let Some(code) = cell(Field::Currency) {
+        let currency = Currency::parse(code).map_err(|e| fail(Field::Currency, e.to_string()))?;
+        if currency != options.currency {
+            return Err(fail(
+                Field::Currency,
+                format!(
+                    "{currency} differs from the business currency {}; set currency = \"{currency}\" in the config if that is the business's currency",
+                    options.currency
+                ),
+            ));
+        }
+    }
+    let price_minor = match cell(Field::Amount) {
+        None => 0,
+        Some(text) => Money::parse_major(text, options.currency).map_err(|e| fail(Field::Amount, e.to_string()))?.minor,
+    };
+    let rating = match cell(Field::Rating) {
+        None => None,
+        Some(text) => match text.parse::<f32>() {
+            Ok(r) if r.is_finite() && (0.0..=10.0).contains(&r) => Some(Rating(r)),
+            _ => return Err(fail(Field::Rating, format!("\"{text}\" is not a rating from 0 to 10"))),
+        },
+    };
+    let location = match cell(Field::LocationId) {
+        None => None,
+        Some(text) => Some(LocationId::check(text).map_err(|e| fail(Field::LocationId, e.to_string()))?),
+    };
+    Ok(BookingLine {
+        client,
+        day,
+        status,
+        category,
+        price_minor,
+        service: cell(Field::Service),
+        staff: cell(Field::Staff),
+        location,
+        rating,
+        client_name: cell(Field::ClientName),
+    })
+}
+
+/// The earliest and latest years accepted: anything outside is a typo, not a booking.
+const YEARS: std::ops::RangeInclusive<i16> = 1970..=2100;
+
+/// Reads the day of a booking: an ISO date, an RFC 3339 date-time (converted to the business's
+/// zone), a local date-time, or the caller's own layout.
+fn parse_day(text: &str, timezone: &TimeZoneName, format: Option<&str>) -> Result<Day, String> {
+    let date = if let Some(format) = format {
+        jiff::fmt::strtime::parse(format, text)
+            .and_then(|parsed| parsed.to_date())
+            .map_err(|_| format!("\"{text}\" does not match the date format \"{format}\""))?
+    } else if text.len() == 10 {
+        text.parse::<Date>().map_err(|_| not_a_date(text))?
+    } else if let Ok(timestamp) = text.parse::<Timestamp>() {
+        timezone.zone().to_datetime(timestamp).date()
+    } else {
+        text.parse::<DateTime>().map_err(|_| not_a_date(text))?.date()
+    };
+    if !YEARS.contains(&date.year()) {
+        return Err(format!("{date} is out of range; bookings must fall between 1970 and 2100"));
+    }
+    Ok(Day::from(date))
+}
+
+fn not_a_date(text: &str) -> String {
+    format!(
+        "\"{text}\" is not a date: use YYYY-MM-DD or an RFC 3339 date-time (2026-03-01T14:30:00Z), \
+         or give the layout with --date-format (e.g. \"%d/%m/%Y\")"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> ReadOptions {
+        ReadOptions {
+            mappings: Vec::new(),
+            timezone: TimeZoneName::parse("America/New_York").unwrap(),
+            currency: Currency::parse("USD").unwrap(),
+            date_format: None,
+        }
+    }
+
+    fn headers(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn read_all(text: &str, options: ReadOptions) -> (Vec<String>, Vec<RowError>) {
+        let mut reader = BookingsReader::new(text.as_bytes(), options).unwrap();
+        let (mut good, mut bad) = (Vec::new(), Vec::new());
+        while let Some(row) = reader.next_line() {
+            match row {
+                Ok(line) => good.push(format!("{}|{}|{}|{}|{}", line.client, line.day, line.status, line.category, line.price_minor)),
+                Err(e) => bad.push(e),
+            }
+        }
+        (good, bad)
+    }
+
+    #[test]
+    fn common_header_spellings_are_recognised() {
+        let map = ColumnMap::resolve(&headers(&["Customer", "Date", "Category", "Price", "Total"]), &[]).unwrap();
+        assert_eq!(map.header(Field::ClientId), Some("Customer"));
+        assert_eq!(map.header(Field::OccurredAt), Some("Date"));
+        assert_eq!(map.header(Field::Amount), Some("Total"));
+        let map = ColumnMap::resolve(&headers(&["Client ID", "Customer", "Appointment Date", "Service Type"]), &[]).unwrap();
+        assert_eq!(map.header(Field::ClientId), Some("Client ID"));
+        assert_eq!(map.header(Field::ClientName), Some("Customer"));
+        assert_eq!(map.header(Field::ServiceCategory), Some("Service Type"));
+    }
+
+    #[test]
+    fn an_explicit_mapping_wins() {
+        let mapping = parse_mapping("client_id=Ref No").unwrap();
+        let map = ColumnMap::resolve(&headers(&["Client", "Ref No", "Date", "Category"]), &[mapping]).unwrap();
+        assert_eq!(map.header(Field::ClientId), Some("Ref No"));
+        assert!(matches!(parse_mapping("colour=X"), Err(ExportError::UnknownField(..))));
+        assert!(matches!(parse_mapping("client_id"), Err(ExportError::BadMapping(..))));
+    }
+
+    #[test]
+    fn a_file_without_the_required_columns_says_what_is_missing_and_how_to_map_it() {
+        let err = ColumnMap::resolve(&headers(&["Who", "Date", "Category"]), &[]).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("no column for client_id"), "{message}");
+        assert!(message.contains("--map client_id=\"Who\""), "{message}");
+    }
+
+    #[test]
+    fn empty_and_binary_files_are_refused() {
+        assert!(matches!(BookingsReader::new(&b""[..], options()), Err(ExportError::Empty)));
+        assert!(matches!(BookingsReader::new(&b"\x89PNG\r\n\x1a\n\0\0"[..], options()), Err(ExportError::NotText)));
+    }
+
+    #[test]
+    fn rows_are_read_with_bad_ones_reported_by_line_and_column() {
+        let text = "\u{feff}client_id,occurred_at,status,service_category,amount\n\
+                    c1,2026-03-01,completed,Hair,45.00\n\
+                    c2,2026-13-01,completed,Hair,45.00\n\
+                    c3,2026-03-02T03:30:00Z,Done,Hair,\"$1,234.50\"\n\
+                    c4,2026-03-02,maybe,Hair,10\n\
+                    c5,2026-03-02,,Hair,-3\n\
+                    ,2026-03-02,,Hair,3\n\
+                    c6,2026-03-02\n";
+        let (good, bad) = read_all(text, options());
+        // 03:30 UTC on 2 March is still 1 March in New York.
+        assert_eq!(good, vec!["c1|2026-03-01|completed|Hair|4500", "c3|2026-03-01|completed|Hair|123450"]);
+        let summary: Vec<(u64, Option<&str>)> = bad.iter().map(|e| (e.line, e.column)).collect();
+        assert_eq!(
+            summary,
+            vec![
+                (3, Some("occurred_at")),
+                (5, Some("status")),
+                (6, Some("amount")),
+                (7, Some("client_id")),
+                (8, Some("service_category")),
+            ]
+        );
+    }
+
+    #[test]
+    fn semicolon_exports_and_custom_date_layouts_are_read() {
+        let text = "Client;Date;Category;Price\nc1;01/03/2026;Hair;45,50\n";
+        let (good, bad) = read_all(text, ReadOptions { date_format: Some("%d/%m/%Y".into()), ..options() });
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(good, vec!["c1|2026-03-01|completed|Hair|4550"]);
+    }
+
+    #[test]
+    fn a_row_in_another_currency_is_refused() {
+        let text = "client_id,occurred_at,service_category,amount,currency\nc1,2026-03-01,Hair,45,EUR\nc2,2026-03-01,Hair,45,usd\n";
+        let (good, bad) = read_all(text, options());
+        assert_eq!(good.len(), 1);
+        assert!(bad[0].reason.contains("EUR differs from the business currency USD"));
+    }
+}

@@ -1,0 +1,4 @@
+//! Use cases: each file is one thing the product does, written against the domain (and, as the
+//! system grows, against the ports), never against an outside system directly.
+
+pub mod audit;

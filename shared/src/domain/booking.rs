@@ -1,0 +1,164 @@
+//! Bookings as the business's booking tool knows them.
+//!
+//! A booking has a status and one or more service lines, each with a category and a price.
+//! Only completed bookings are visits; cancelled and no-show bookings are not. A booking that
+//! lies after the as-of date is a future booking, whatever its status says, unless it was
+//! cancelled.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::domain::day::Day;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingStatus {
+    Booked,
+    Completed,
+    Cancelled,
+    NoShow,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("\"{0}\" is not a booking status; use booked, completed, cancelled or no_show")]
+pub struct UnknownStatus(pub String);
+
+impl FromStr for BookingStatus {
+    type Err = UnknownStatus;
+
+    /// Accepts the canonical names and the words common booking tools use for them.
+    fn from_str(text: &str) -> Result<Self, UnknownStatus> {
+        let key: String = text
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        Ok(match key.as_str() {
+            "completed" | "complete" | "done" | "attended" | "arrived" | "checkedout" | "checkedin"
+            | "paid" | "finished" | "fulfilled" | "closed" | "visited" | "show" | "showed" => {
+                BookingStatus::Completed
+            }
+            "booked" | "confirmed" | "scheduled" | "pending" | "upcoming" | "reserved" | "accepted"
+            | "unconfirmed" | "new" | "requested" => BookingStatus::Booked,
+            "cancelled" | "canceled" | "cancellation" | "cancelledbyclient" | "canceledbyclient"
+            | "cancelledbybusiness" | "canceledbybusiness" | "cancelledbystaff" | "canceledbystaff"
+            | "latecancel" | "latecancellation" | "rescheduled" | "declined" | "rejected"
+            | "deleted" | "void" | "voided" => BookingStatus::Cancelled,
+            "noshow" | "noshowed" | "missed" | "dna" | "didnotattend" | "didnotarrive" | "absent" => {
+                BookingStatus::NoShow
+            }
+            _ => return Err(UnknownStatus(text.trim().to_owned())),
+        })
+    }
+}
+
+impl fmt::Display for BookingStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BookingStatus::Booked => "booked",
+            BookingStatus::Completed => "completed",
+            BookingStatus::Cancelled => "cancelled",
+            BookingStatus::NoShow => "no_show",
+        })
+    }
+}
+
+/// A client's rating of a visit, on the business's scale (1–5 unless configured).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, serde::Serialize)]
+pub struct Rating(pub f32);
+
+/// One service of one booking: a row of a bookings export, borrowed from the reader's buffer
+/// so that reading ten million rows allocates nothing per row.
+///
+/// A booking with several services arrives as several lines with the same client and day; a
+/// multi-service booking is a visit in each of its categories, and two services of one category
+/// on one day are one visit. The reader has validated every field: the client id is a valid
+/// [`ClientId`](crate::domain::ids::ClientId) and the price is in the business's currency.
+#[derive(Debug, Clone, Copy)]
+pub struct BookingLine<'a> {
+    pub client: &'a str,
+    pub day: Day,
+    pub status: BookingStatus,
+    /// The category as written; [`Category::parse`](crate::domain::ids::Category::parse)
+    /// normalises it.
+    pub category: &'a str,
+    pub price_minor: i64,
+    pub service: Option<&'a str>,
+    pub staff: Option<&'a str>,
+    pub location: Option<&'a str>,
+    pub rating: Option<Rating>,
+    pub client_name: Option<&'a str>,
+}
+
+/// What a line means for a client's history as of a given day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    /// A completed visit on or before the as-of day.
+    Visit,
+    /// A booking after the as-of day that still stands: the client is not overdue anywhere.
+    FutureBooking,
+    /// A past booking that never became a visit.
+    Cancelled,
+    NoShow,
+}
+
+impl BookingLine<'_> {
+    /// Classifies the line as of `as_of`. A past booking still marked `booked` was never closed
+    /// out in the booking tool; it is counted as the visit it almost certainly was.
+    pub fn kind(&self, as_of: Day) -> LineKind {
+        match self.status {
+            BookingStatus::Cancelled => LineKind::Cancelled,
+            _ if self.day > as_of => LineKind::FutureBooking,
+            BookingStatus::NoShow => LineKind::NoShow,
+            BookingStatus::Completed | BookingStatus::Booked => LineKind::Visit,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    fn line(status: BookingStatus, day: Day) -> BookingLine<'static> {
+        BookingLine {
+            client: "c1",
+            day,
+            status,
+            category: "hair",
+            price_minor: 0,
+            service: None,
+            staff: None,
+            location: None,
+            rating: None,
+            client_name: None,
+        }
+    }
+
+    #[test]
+    fn statuses_are_read_from_the_words_booking_tools_use() {
+        assert_eq!("Checked Out".parse(), Ok(BookingStatus::Completed));
+        assert_eq!("no-show".parse(), Ok(BookingStatus::NoShow));
+        assert_eq!("Canceled".parse(), Ok(BookingStatus::Cancelled));
+        assert_eq!("confirmed".parse(), Ok(BookingStatus::Booked));
+        assert!("maybe".parse::<BookingStatus>().is_err());
+    }
+
+    #[test]
+    fn cancelled_and_no_show_bookings_are_not_visits() {
+        let as_of = Day::from(date(2026, 6, 1));
+        let past = Day::from(date(2026, 5, 1));
+        assert_eq!(line(BookingStatus::Cancelled, past).kind(as_of), LineKind::Cancelled);
+        assert_eq!(line(BookingStatus::NoShow, past).kind(as_of), LineKind::NoShow);
+        assert_eq!(line(BookingStatus::Completed, past).kind(as_of), LineKind::Visit);
+    }
+
+    #[test]
+    fn a_booking_after_the_as_of_date_is_a_future_booking_unless_cancelled() {
+        let as_of = Day::from(date(2026, 6, 1));
+        let later = Day::from(date(2026, 6, 20));
+        assert_eq!(line(BookingStatus::Booked, later).kind(as_of), LineKind::FutureBooking);
+        assert_eq!(line(BookingStatus::Completed, later).kind(as_of), LineKind::FutureBooking);
+        assert_eq!(line(BookingStatus::Cancelled, later).kind(as_of), LineKind::Cancelled);
+    }
+}

@@ -1,0 +1,18 @@
+//! The product's rules, with no I/O: every rule of PRODUCT.md's Detection and Segmentation
+//! sections lives in one of these files, next to the unit test that names it.
+//!
+//! Time always comes in as a parameter (`as_of`, `today`); nothing here reads a clock.
+
+pub mod booking;
+pub mod cadence;
+pub mod churn_signal;
+pub mod config;
+pub mod day;
+pub mod explanation;
+pub mod ids;
+pub mod industry;
+pub mod lapse_score;
+pub mod money;
+pub mod rfm;
+pub mod rhythm;
+pub mod stage;

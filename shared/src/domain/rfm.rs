@@ -1,0 +1,186 @@
+//! RFM (recency, frequency, monetary) scores and value tiers, per business.
+//!
+//! Each client gets a quintile score of 1–5 on each axis within their own business (5 is best:
+//! most recent, most frequent, highest spend). Tiers rank clients by the sum of the three, spend
+//! breaking ties: high is the top 20 %, medium the next 30 %, low the bottom 50 %. The tier picks
+//! the sequence, the tone and the offer.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use crate::domain::day::Day;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    High,
+    Medium,
+    Low,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 3] = [Tier::High, Tier::Medium, Tier::Low];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::High => "high",
+            Tier::Medium => "medium",
+            Tier::Low => "low",
+        }
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What RFM scoring needs to know of a client, across all categories.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClientValue {
+    pub last_visit: Day,
+    pub first_visit: Day,
+    pub visits: u32,
+    pub spend_minor: i64,
+}
+
+impl ClientValue {
+    /// Lifetime value so far: everything the client has spent.
+    pub fn lifetime_value_minor(&self) -> i64 {
+        self.spend_minor
+    }
+
+    pub fn average_ticket_minor(&self) -> i64 {
+        self.spend_minor / i64::from(self.visits.max(1))
+    }
+
+    /// Visits per year over the client's tenure; a tenure under a year counts as a year, so a
+    /// new client's two visits in a month are not "24 a year".
+    pub fn visits_per_year(&self, as_of: Day) -> f64 {
+        let tenure_days = f64::from(as_of.days_since(self.first_visit).max(365));
+        f64::from(self.visits) * 365.25 / tenure_days
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct RfmScore {
+    pub recency: u8,
+    pub frequency: u8,
+    pub monetary: u8,
+}
+
+impl RfmScore {
+    pub fn total(self) -> u8 {
+        self.recency + self.frequency + self.monetary
+    }
+}
+
+/// Scores and tiers every client of one business; the result is in the input's order.
+pub fn score(clients: &[ClientValue]) -> Vec<(RfmScore, Tier)> {
+    let n = clients.len();
+    let recency = quintiles(n, |a, b| clients[a].last_visit.cmp(&clients[b].last_visit));
+    let frequency = quintiles(n, |a, b| clients[a].visits.cmp(&clients[b].visits));
+    let monetary = quintiles(n, |a, b| clients[a].spend_minor.cmp(&clients[b].spend_minor));
+    let scores: Vec<RfmScore> = (0..n)
+        .map(|i| RfmScore { recency: recency[i], frequency: frequency[i], monetary: monetary[i] })
+        .collect();
+
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        scores[b]
+            .total()
+            .cmp(&scores[a].total())
+            .then(clients[b].spend_minor.cmp(&clients[a].spend_minor))
+            .then(clients[b].visits.cmp(&clients[a].visits))
+            .then(a.cmp(&b))
+    });
+    let high = (n as f64 * 0.2).round() as usize;
+    let medium = (n as f64 * 0.5).round() as usize;
+    let mut tiers = vec![Tier::Low; n];
+    for (rank, &i) in order.iter().enumerate() {
+        tiers[i] = if rank < high {
+            Tier::High
+        } else if rank < medium {
+            Tier::Medium
+        } else {
+            Tier::Low
+        };
+    }
+    scores.into_iter().zip(tiers).collect()
+}
+
+/// Quintile scores 1–5 by rank under `cmp` (ascending: the largest value scores 5). Equal
+/// values share the score of their mid rank, so ties never split across quintiles.
+fn quintiles(n: usize, cmp: impl Fn(usize, usize) -> Ordering) -> Vec<u8> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| cmp(a, b));
+    let mut result = vec![0u8; n];
+    let mut start = 0;
+    while start < n {
+        let mut end = start + 1;
+        while end < n && cmp(order[start], order[end]) == Ordering::Equal {
+            end += 1;
+        }
+        let mid_rank = (start + end - 1) as f64 / 2.0;
+        let quintile = ((mid_rank + 0.5) / n as f64 * 5.0).ceil().clamp(1.0, 5.0) as u8;
+        for &i in &order[start..end] {
+            result[i] = quintile;
+        }
+        start = end;
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    fn client(i: i32) -> ClientValue {
+        let base = Day::from(date(2025, 1, 1));
+        ClientValue { last_visit: base.plus_days(i), first_visit: base.plus_days(-400), visits: i as u32 + 1, spend_minor: i64::from(i) * 1000 }
+    }
+
+    #[test]
+    fn tiers_are_top_twenty_next_thirty_and_bottom_fifty_percent() {
+        let clients: Vec<ClientValue> = (0..100).map(client).collect();
+        let scored = score(&clients);
+        let count = |tier| scored.iter().filter(|(_, t)| *t == tier).count();
+        assert_eq!((count(Tier::High), count(Tier::Medium), count(Tier::Low)), (20, 30, 50));
+        assert_eq!(scored[99].1, Tier::High);
+        assert_eq!(scored[0].1, Tier::Low);
+    }
+
+    #[test]
+    fn rfm_scores_are_quintiles_within_the_business() {
+        let clients: Vec<ClientValue> = (0..100).map(client).collect();
+        let scored = score(&clients);
+        assert_eq!(scored[0].0, RfmScore { recency: 1, frequency: 1, monetary: 1 });
+        assert_eq!(scored[99].0, RfmScore { recency: 5, frequency: 5, monetary: 5 });
+        for quintile in 1..=5u8 {
+            assert_eq!(scored.iter().filter(|(s, _)| s.monetary == quintile).count(), 20);
+        }
+    }
+
+    #[test]
+    fn equal_values_share_a_quintile() {
+        let mut clients: Vec<ClientValue> = (0..10).map(client).collect();
+        for c in &mut clients {
+            c.spend_minor = 500;
+        }
+        let scored = score(&clients);
+        assert!(scored.iter().all(|(s, _)| s.monetary == scored[0].0.monetary));
+    }
+
+    #[test]
+    fn lifetime_value_average_ticket_and_visits_per_year() {
+        let base = Day::from(date(2024, 1, 1));
+        let value = ClientValue { first_visit: base, last_visit: base.plus_days(700), visits: 20, spend_minor: 100_000 };
+        assert_eq!(value.lifetime_value_minor(), 100_000);
+        assert_eq!(value.average_ticket_minor(), 5_000);
+        assert!((value.visits_per_year(base.plus_days(730)) - 10.0).abs() < 0.1);
+        let newcomer = ClientValue { first_visit: base, last_visit: base.plus_days(30), visits: 2, spend_minor: 0 };
+        assert!((newcomer.visits_per_year(base.plus_days(30)) - 2.0).abs() < 0.01);
+    }
+}
