@@ -1,1 +1,281 @@
-fn main() {}
+//! `winback`: audit a bookings export, generate a sample one, and check the lapse score on a
+//! business's own history. Argument parsing and exit codes only; the work is in the library.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use jiff::civil::Date;
+use shared::adapters::bookings_csv::{ExportError, ReadOptions, parse_mapping};
+use shared::app::audit::AuditOptions;
+use shared::domain::config::BusinessConfig;
+use shared::domain::day::Day;
+use winback::sample::{SampleSpec, write_sample};
+use winback::{audit_run, backtest, config_file, render};
+
+#[derive(Parser)]
+#[command(name = "winback", version, about = "Find the clients drifting away from a service business, and win them back")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Audit a bookings export: clients per category and stage, tiers, revenue at stake.
+    Audit(AuditArgs),
+    /// Write a realistic synthetic salon and spa bookings export.
+    Sample(SampleArgs),
+    /// Check the lapse score on an export's own history: score as of a cut-off date, compare
+    /// with who came back after it, against recency alone.
+    Backtest(BacktestArgs),
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The bookings export (CSV with a header row), or - for standard input.
+    file: PathBuf,
+    /// Business settings (industry, time zone, currency, stage multiples, category defaults).
+    #[arg(long, value_name = "FILE.toml")]
+    config: Option<PathBuf>,
+    /// Read a column under another header: canonical=Header (repeatable), e.g.
+    /// --map client_id="Customer Number".
+    #[arg(long = "map", value_name = "canonical=Header")]
+    mappings: Vec<String>,
+    /// The layout of dates that are not ISO 8601, e.g. "%d/%m/%Y" or "%m/%d/%Y %H:%M".
+    #[arg(long, value_name = "LAYOUT")]
+    date_format: Option<String>,
+    /// Days ahead for the lapse score: the probability of no visit within this many days.
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    horizon: u32,
+}
+
+#[derive(Args)]
+struct AuditArgs {
+    #[command(flatten)]
+    export: ExportArgs,
+    /// The audit's "today" (YYYY-MM-DD); bookings after it are future bookings. Default: today
+    /// in the business's time zone.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<Date>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Also write one row per client and category to this CSV file.
+    #[arg(long, value_name = "OUT.csv")]
+    scores: Option<PathBuf>,
+    /// Print why one client is where they are, per category.
+    #[arg(long, value_name = "ID")]
+    client: Option<String>,
+}
+
+#[derive(Args)]
+struct BacktestArgs {
+    #[command(flatten)]
+    export: ExportArgs,
+    /// Score as of this date, using only the rows up to it (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    cutoff: Date,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Args)]
+struct SampleArgs {
+    /// How many clients the sample business has.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=50_000_000))]
+    clients: u32,
+    /// The random seed: the same seed always writes the same file.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Where to write the CSV, or - for standard output.
+    #[arg(long, value_name = "FILE.csv")]
+    out: PathBuf,
+    /// The export's "today": visits before, future bookings after. Default: today (UTC).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<Date>,
+    /// Years of history.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    years: u32,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+/// A failure, with the exit code it deserves: 2 when the input or the arguments are at fault,
+/// 1 when something else is.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn input(message: impl ToString) -> Failure {
+        Failure { code: 2, message: message.to_string() }
+    }
+
+    fn other(message: impl ToString) -> Failure {
+        Failure { code: 1, message: message.to_string() }
+    }
+}
+
+impl From<ExportError> for Failure {
+    fn from(error: ExportError) -> Failure {
+        match error {
+            ExportError::Io(e) => Failure::other(format!("could not read the export: {e}")),
+            other => Failure::input(other),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Audit(args) => audit(args),
+        Command::Sample(args) => sample(args),
+        Command::Backtest(args) => run_backtest(args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn today_in(config: &BusinessConfig) -> Date {
+    config.timezone.zone().to_datetime(jiff::Timestamp::now()).date()
+}
+
+/// Where an export comes from: a file can be read in parts by several threads, a stream cannot.
+enum Input {
+    File(PathBuf),
+    Stream(Box<dyn Read>),
+}
+
+impl Input {
+    fn open(self) -> Result<Box<dyn Read>, Failure> {
+        match self {
+            Input::File(path) => {
+                let file = File::open(&path).map_err(|e| Failure::input(format!("cannot open {}: {e}", path.display())))?;
+                Ok(Box::new(file))
+            }
+            Input::Stream(stream) => Ok(stream),
+        }
+    }
+}
+
+/// Settings, read options and the export, shared by `audit` and `backtest`.
+fn prepare(export: &ExportArgs) -> Result<(BusinessConfig, ReadOptions, Input, String), Failure> {
+    let config = match &export.config {
+        Some(path) => config_file::load(path).map_err(Failure::input)?,
+        None => BusinessConfig::default(),
+    };
+    let mappings = export.mappings.iter().map(|m| parse_mapping(m)).collect::<Result<Vec<_>, _>>()?;
+    let read_options = ReadOptions {
+        mappings,
+        timezone: config.timezone.clone(),
+        currency: config.currency,
+        date_format: export.date_format.clone(),
+    };
+    let (input, source) = if export.file == Path::new("-") {
+        (Input::Stream(Box::new(io::stdin().lock())), "standard input".into())
+    } else {
+        let file = File::open(&export.file)
+            .map_err(|e| Failure::input(format!("cannot open {}: {e}", export.file.display())))?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(Failure::input(format!("{} is a folder; give the path of a CSV file", export.file.display())));
+        }
+        (Input::File(export.file.clone()), export.file.display().to_string())
+    };
+    Ok((config, read_options, input, source))
+}
+
+fn audit(args: AuditArgs) -> Result<(), Failure> {
+    let (config, read_options, input, source) = prepare(&args.export)?;
+    let as_of = args.as_of.unwrap_or_else(|| today_in(&config));
+    let options = AuditOptions { as_of: Day::from(as_of), horizon_days: args.export.horizon, config };
+    let (report, summary) = match input {
+        Input::File(path) => audit_run::audit_file(&path, read_options, options)?,
+        Input::Stream(stream) => audit_run::audit(stream, read_options, options)?,
+    };
+    if summary.rows > 0 && summary.rows == summary.bad_rows {
+        let first = summary.first_bad_rows.iter().map(|e| format!("\n  {e}")).collect::<String>();
+        return Err(Failure::input(format!("no row of {source} could be read; the first problems:{first}")));
+    }
+
+    if let Some(path) = &args.scores {
+        let file = File::create(path).map_err(|e| Failure::other(format!("cannot write {}: {e}", path.display())))?;
+        render::write_scores(&report, BufWriter::new(file))
+            .map_err(|e| Failure::other(format!("cannot write {}: {e}", path.display())))?;
+    }
+
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let written = if let Some(id) = &args.client {
+        let rows = report.client(id.trim());
+        if rows.is_empty() {
+            let known = report.knows_client(id.trim());
+            return Err(Failure::other(if known {
+                format!("client \"{}\" has no completed visit in {source}, so has no rhythm to explain", id.trim())
+            } else {
+                format!("no client \"{}\" in {source}; client ids are matched exactly", id.trim())
+            }));
+        }
+        render::write_client(&rows, &mut out)
+    } else {
+        match args.format {
+            Format::Table => render::write_table(&report, &summary, &source, &mut out),
+            Format::Json => render::write_json(&report, &summary, &source, &mut out).and_then(|()| writeln!(out)),
+        }
+    };
+    written.and_then(|()| out.flush()).map_err(|e| Failure::other(format!("cannot write the report: {e}")))
+}
+
+fn run_backtest(args: BacktestArgs) -> Result<(), Failure> {
+    let (config, read_options, input, source) = prepare(&args.export)?;
+    let options = AuditOptions { as_of: Day::from(args.cutoff), horizon_days: args.export.horizon, config };
+    let result = backtest::backtest(input.open()?, read_options, options)?;
+    let auc = |v: Option<f64>| v.map_or("n/a (everyone or no one came back)".to_owned(), |a| format!("{a:.3}"));
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&result).map_err(Failure::other)?),
+        Format::Table => {
+            println!("winback backtest of {source}: scored as of {}, outcome over the next {} days", result.cutoff, result.horizon_days);
+            println!("Client-category pairs scored: {}; did not return: {} ({:.1}%)", result.scored, result.did_not_return, result.observed_no_return_rate * 100.0);
+            println!("AUC for \"did not return\", lapse score: {}", auc(result.lapse_score_auc));
+            println!("AUC for \"did not return\", recency:     {}", auc(result.recency_auc));
+            println!(
+                "Among the {} last seen within 180 days of the cut-off: lapse score {}, recency {}",
+                result.recent_scored,
+                auc(result.recent_lapse_score_auc),
+                auc(result.recent_recency_auc)
+            );
+            println!("Mean lapse score {:.3} against an observed rate of {:.3}", result.mean_lapse_score, result.observed_no_return_rate);
+            if result.input.bad_rows > 0 {
+                println!("{} bad rows skipped.", result.input.bad_rows);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn sample(args: SampleArgs) -> Result<(), Failure> {
+    let as_of = args.as_of.unwrap_or_else(|| jiff::tz::TimeZone::UTC.to_datetime(jiff::Timestamp::now()).date());
+    let spec = SampleSpec { clients: args.clients, seed: args.seed, as_of, years: args.years };
+    let written = if args.out == Path::new("-") {
+        write_sample(&spec, BufWriter::new(io::stdout().lock()))
+    } else {
+        let file = File::create(&args.out).map_err(|e| Failure::other(format!("cannot write {}: {e}", args.out.display())))?;
+        write_sample(&spec, BufWriter::with_capacity(1 << 20, file))
+    };
+    let rows = written.map_err(|e| Failure::other(format!("cannot write {}: {e}", args.out.display())))?;
+    if args.out != Path::new("-") {
+        eprintln!("wrote {rows} rows for {} clients to {}", args.clients, args.out.display());
+    }
+    Ok(())
+}

@@ -217,6 +217,8 @@ pub fn parse_mapping(text: &str) -> Result<(Field, String), ExportError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnMap {
     columns: [Option<usize>; Field::ALL.len()],
+    /// The fields that have a column, with it.
+    mapped: Vec<(Field, usize)>,
     headers: Vec<String>,
 }
 
@@ -259,11 +261,16 @@ impl ColumnMap {
                 example_header: unclaimed.unwrap_or_else(|| "Your Header".into()),
             });
         }
-        Ok(ColumnMap { columns, headers: headers.to_vec() })
+        let mapped = Field::ALL.into_iter().filter_map(|f| columns[slot(f)].map(|c| (f, c))).collect();
+        Ok(ColumnMap { columns, mapped, headers: headers.to_vec() })
     }
 
     pub fn column(&self, field: Field) -> Option<usize> {
         self.columns[slot(field)]
+    }
+
+    pub fn mapped(&self) -> &[(Field, usize)] {
+        &self.mapped
     }
 
     /// The header read for a field, for telling the user how their file was understood.
@@ -272,21 +279,37 @@ impl ColumnMap {
     }
 }
 
+/// A field's place in `Field::ALL`: the enum is declared in that order.
 fn slot(field: Field) -> usize {
-    Field::ALL.iter().position(|f| *f == field).expect("every field is listed")
+    field as usize
 }
 
-/// Reads booking lines from an export, one row at a time, with one reused row buffer.
+/// Reads booking lines from an export, one row at a time, straight from the read buffer.
 pub struct BookingsReader<R: Read> {
-    csv: csv::Reader<BufReader<R>>,
+    csv: simd_csv::ZeroCopyReader<BufReader<R>>,
     map: ColumnMap,
     options: ReadOptions,
-    record: csv::StringRecord,
+    /// The current row's bytes, and where each field lies in them.
+    row: Vec<u8>,
+    fields: [Option<(u32, u32)>; Field::ALL.len()],
+    /// An unescaped copy of the current row, for the few rows with quoted values.
+    owned: simd_csv::ByteRecord,
+    /// The line the current row starts on (the header is line 1).
+    line: u64,
     /// Set after an I/O error: nothing after one can be trusted.
     failed: bool,
 }
 
+/// One row as read, when rows are shared out by client among several readers.
+pub enum Row<'a> {
+    Line(BookingLine<'a>),
+    Bad(RowError),
+    /// A row of a client this reader was not asked for.
+    Skipped,
+}
+
 impl<R: Read> BookingsReader<R> {
+    /// Opens an export: reads and resolves its header row.
     pub fn new(input: R, options: ReadOptions) -> Result<BookingsReader<R>, ExportError> {
         let mut input = BufReader::with_capacity(1 << 16, input);
         let head = input.fill_buf()?;
@@ -297,50 +320,116 @@ impl<R: Read> BookingsReader<R> {
             return Err(ExportError::NotText);
         }
         let delimiter = sniff_delimiter(head);
-        let mut csv = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).from_reader(input);
-        let headers = csv.headers().map_err(|e| match e.kind() {
-            csv::ErrorKind::Utf8 { .. } => ExportError::NotText,
-            csv::ErrorKind::Io(_) => ExportError::Io(std::io::Error::other(e.to_string())),
+        let mut csv = simd_csv::ZeroCopyReaderBuilder::with_capacity(1 << 18)
+            .delimiter(delimiter)
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(input);
+        let headers = csv.byte_headers().map_err(|e| match e.kind() {
+            simd_csv::ErrorKind::Io(_) => ExportError::Io(std::io::Error::other(e.to_string())),
             _ => ExportError::NotText,
         })?;
         let headers: Vec<String> = headers
             .iter()
-            .enumerate()
-            .map(|(i, h)| if i == 0 { h.trim_start_matches('\u{feff}').trim().to_owned() } else { h.trim().to_owned() })
-            .collect();
+            .map(|h| std::str::from_utf8(unquote(h)).map(|h| h.trim_start_matches('\u{feff}').trim().to_owned()))
+            .collect::<Result<_, _>>()
+            .map_err(|_| ExportError::NotText)?;
         if headers.iter().all(String::is_empty) {
             return Err(ExportError::Empty);
         }
         let map = ColumnMap::resolve(&headers, &options.mappings)?;
-        Ok(BookingsReader { csv, map, options, record: csv::StringRecord::new(), failed: false })
+        Ok(BookingsReader {
+            csv,
+            map,
+            options,
+            row: Vec::new(),
+            fields: [None; Field::ALL.len()],
+            owned: simd_csv::ByteRecord::new(),
+            line: 1,
+            failed: false,
+        })
     }
 
     pub fn columns(&self) -> &ColumnMap {
         &self.map
     }
 
+    /// The line number of the row last read.
+    pub fn current_line(&self) -> u64 {
+        self.line
+    }
+
     /// Reads the next row: `None` at the end of the file, otherwise the row's line or why it
     /// was refused. An I/O failure part-way ends the file with an error for that row.
     pub fn next_line(&mut self) -> Option<Result<BookingLine<'_>, RowError>> {
+        match self.next_row(&|_| true)? {
+            Row::Line(line) => Some(Ok(line)),
+            Row::Bad(error) => Some(Err(error)),
+            Row::Skipped => unreachable!("every client is kept"),
+        }
+    }
+
+    /// Reads the next row, parsing it only if `keep` accepts its client id. A row whose client
+    /// id cannot be read at all is offered to `keep` as the empty id.
+    pub fn next_row(&mut self, keep: &dyn Fn(&str) -> bool) -> Option<Row<'_>> {
         if self.failed {
             return None;
         }
-        match self.csv.read_record(&mut self.record) {
-            Ok(false) => None,
-            Ok(true) => {
-                let line = self.record.position().map_or(0, |p| p.line());
-                Some(parse_row(&self.record, line, &self.map, &self.options))
-            }
+        let BookingsReader { csv, map, options, row, fields, owned, line, failed } = self;
+        let record = match csv.read_byte_record() {
+            Ok(Some(record)) => record,
+            Ok(None) => return None,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                let reason = match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => "the row is not valid UTF-8 text; save the export as UTF-8".to_owned(),
-                    _ => format!("the row could not be read as CSV: {e}"),
-                };
-                self.failed = matches!(e.kind(), csv::ErrorKind::Io(_));
-                Some(Err(RowError { line, column: None, reason }))
+                *line += 1;
+                *failed = matches!(e.kind(), simd_csv::ErrorKind::Io(_));
+                let error = RowError { line: *line, column: None, reason: format!("the row could not be read: {e}") };
+                return Some(if keep("") { Row::Bad(error) } else { Row::Skipped });
             }
+        };
+        let bytes = record.as_slice();
+        let quoted = memchr::memchr(b'"', bytes).is_some();
+        // Line numbers count the rows, and the line breaks inside quoted values.
+        *line += 1;
+        let row_line = *line;
+        if quoted {
+            *line += memchr::memchr_iter(b'\n', bytes).count() as u64;
         }
+
+        let client_column = map.column(Field::ClientId);
+        let client = client_column.and_then(|i| record.unquote(i)).unwrap_or_default();
+        let client = std::str::from_utf8(client.trim_ascii()).unwrap_or_default();
+        if !keep(client.trim()) {
+            return Some(Row::Skipped);
+        }
+        let parsed = if quoted {
+            // Quoted values may hold escaped quotes: read an unescaped copy.
+            *owned = record.to_byte_record();
+            let owned = &*owned;
+            parse_row(owned.as_slice(), &|f| map.column(f).and_then(|i| owned.get(i)), row_line, options)
+        } else {
+            // The record borrows the reader's buffer only as long as it lives: keep a copy of
+            // the row and where its fields are, so the line can borrow from the copy.
+            for &(f, column) in map.mapped() {
+                fields[f as usize] = record.get(column).map(|value| {
+                    ((value.as_ptr() as usize - bytes.as_ptr() as usize) as u32, value.len() as u32)
+                });
+            }
+            row.clear();
+            row.extend_from_slice(bytes);
+            let (row, fields) = (&*row, &*fields);
+            parse_row(row, &|f| fields[f as usize].map(|(at, len)| &row[at as usize..(at + len) as usize]), row_line, options)
+        };
+        Some(match parsed {
+            Ok(line) => Row::Line(line),
+            Err(error) => Row::Bad(error),
+        })
+    }
+}
+
+fn unquote(field: &[u8]) -> &[u8] {
+    match field {
+        [b'"', inner @ .., b'"'] => inner,
+        other => other,
     }
 }
 
@@ -358,48 +447,64 @@ fn sniff_delimiter(head: &[u8]) -> u8 {
     counts.iter().max_by_key(|(_, n)| *n).filter(|(_, n)| *n > 0).map_or(b',', |(d, _)| *d)
 }
 
-fn parse_row<'r>(record: &'r csv::StringRecord, line: u64, map: &ColumnMap, options: &ReadOptions) -> Result<BookingLine<'r>, RowError> {
-    let cell = |field: Field| -> Option<&'r str> {
-        map.column(field).and_then(|i| record.get(i)).map(str::trim).filter(|s| !s.is_empty())
-    };
+/// Parses one row. `row` is all of the row's bytes and `field` gives each field as a part of
+/// them, so the row is checked as UTF-8 once and its fields are cut from it as text.
+fn parse_row<'r>(
+    row: &'r [u8],
+    field: &dyn Fn(Field) -> Option<&'r [u8]>,
+    line: u64,
+    options: &ReadOptions,
+) -> Result<BookingLine<'r>, RowError> {
     let fail = |field: Field, reason: String| RowError { line, column: Some(field.name()), reason };
+    let text = std::str::from_utf8(row)
+        .map_err(|_| RowError { line, column: None, reason: "the row is not valid UTF-8 text; save the export as UTF-8".into() })?;
+    let cell = |wanted: Field| -> Result<Option<&'r str>, RowError> {
+        let Some(bytes) = field(wanted) else { return Ok(None) };
+        let bytes = unquote(bytes).trim_ascii();
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        // The field is a part of the row, which is valid UTF-8, cut at ASCII delimiters.
+        let start = bytes.as_ptr() as usize - row.as_ptr() as usize;
+        Ok(Some(&text[start..start + bytes.len()]))
+    };
 
-    let client = cell(Field::ClientId).ok_or_else(|| fail(Field::ClientId, "the client id is empty".into()))?;
+    let client = cell(Field::ClientId)?.ok_or_else(|| fail(Field::ClientId, "the client id is empty".into()))?;
     let client = ClientId::check(client).map_err(|e| fail(Field::ClientId, e.to_string()))?;
-    let occurred = cell(Field::OccurredAt).ok_or_else(|| fail(Field::OccurredAt, "the date is empty".into()))?;
+    let occurred = cell(Field::OccurredAt)?.ok_or_else(|| fail(Field::OccurredAt, "the date is empty".into()))?;
     let day = parse_day(occurred, &options.timezone, options.date_format.as_deref()).map_err(|reason| fail(Field::OccurredAt, reason))?;
-    let status = match cell(Field::Status) {
+    let status = match cell(Field::Status)? {
         None => BookingStatus::Completed,
         Some(text) => text.parse().map_err(|e: crate::domain::booking::UnknownStatus| fail(Field::Status, e.to_string()))?,
     };
-    let category = cell(Field::ServiceCategory).ok_or_else(|| fail(Field::ServiceCategory, "the service category is empty".into()))?;
+    let category = cell(Field::ServiceCategory)?.ok_or_else(|| fail(Field::ServiceCategory, "the service category is empty".into()))?;
     if category.len() > 64 || category.chars().any(char::is_control) {
         return Err(fail(Field::ServiceCategory, "a category name must be at most 64 characters of text".into()));
     }
-    if let Some(code) = cell(Field::Currency) {
+    if let Some(code) = cell(Field::Currency)?
+        && !code.eq_ignore_ascii_case(options.currency.code())
+    {
         let currency = Currency::parse(code).map_err(|e| fail(Field::Currency, e.to_string()))?;
-        if currency != options.currency {
-            return Err(fail(
-                Field::Currency,
-                format!(
-                    "{currency} differs from the business currency {}; set currency = \"{currency}\" in the config if that is the business's currency",
-                    options.currency
-                ),
-            ));
-        }
+        return Err(fail(
+            Field::Currency,
+            format!(
+                "{currency} differs from the business currency {}; set currency = \"{currency}\" in the config if that is the business's currency",
+                options.currency
+            ),
+        ));
     }
-    let price_minor = match cell(Field::Amount) {
+    let price_minor = match cell(Field::Amount)? {
         None => 0,
         Some(text) => Money::parse_major(text, options.currency).map_err(|e| fail(Field::Amount, e.to_string()))?.minor,
     };
-    let rating = match cell(Field::Rating) {
+    let rating = match cell(Field::Rating)? {
         None => None,
         Some(text) => match text.parse::<f32>() {
             Ok(r) if r.is_finite() && (0.0..=10.0).contains(&r) => Some(Rating(r)),
             _ => return Err(fail(Field::Rating, format!("\"{text}\" is not a rating from 0 to 10"))),
         },
     };
-    let location = match cell(Field::LocationId) {
+    let location = match cell(Field::LocationId)? {
         None => None,
         Some(text) => Some(LocationId::check(text).map_err(|e| fail(Field::LocationId, e.to_string()))?),
     };
@@ -409,11 +514,11 @@ fn parse_row<'r>(record: &'r csv::StringRecord, line: u64, map: &ColumnMap, opti
         status,
         category,
         price_minor,
-        service: cell(Field::Service),
-        staff: cell(Field::Staff),
+        service: cell(Field::Service)?,
+        staff: cell(Field::Staff)?,
         location,
         rating,
-        client_name: cell(Field::ClientName),
+        client_name: cell(Field::ClientName)?,
     })
 }
 
@@ -427,17 +532,67 @@ fn parse_day(text: &str, timezone: &TimeZoneName, format: Option<&str>) -> Resul
         jiff::fmt::strtime::parse(format, text)
             .and_then(|parsed| parsed.to_date())
             .map_err(|_| format!("\"{text}\" does not match the date format \"{format}\""))?
-    } else if text.len() == 10 {
-        text.parse::<Date>().map_err(|_| not_a_date(text))?
-    } else if let Ok(timestamp) = text.parse::<Timestamp>() {
-        timezone.zone().to_datetime(timestamp).date()
+    } else if let Some(date) = iso_date_prefix(text) {
+        // A plain date, or a local date-time whose day is its date.
+        if text.len() > 10 && !is_local_time(&text[10..]) {
+            return parse_instant_day(text, timezone);
+        }
+        date
+    } else if has_offset(text) {
+        return parse_instant_day(text, timezone);
     } else {
+        // A local date-time is already in the business's zone.
         text.parse::<DateTime>().map_err(|_| not_a_date(text))?.date()
     };
     if !YEARS.contains(&date.year()) {
         return Err(format!("{date} is out of range; bookings must fall between 1970 and 2100"));
     }
     Ok(Day::from(date))
+}
+
+/// The date at the start of `YYYY-MM-DD...`, read without the general parser: most exports
+/// write every row this way.
+fn iso_date_prefix(text: &str) -> Option<Date> {
+    let b = text.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<i16> {
+        b[range].iter().try_fold(0_i16, |n, &d| d.is_ascii_digit().then(|| n * 10 + i16::from(d - b'0')))
+    };
+    Date::new(number(0..4)?, number(5..7)? as i8, number(8..10)? as i8).ok()
+}
+
+/// Whether what follows a date is a plain local time: `T14:30`, ` 14:30:05`, `T14:30:05.250`.
+/// Only its shape matters: the day is the date before it.
+fn is_local_time(rest: &str) -> bool {
+    let Some(time) = rest.strip_prefix(['T', 't', ' ']) else { return false };
+    let (clock, fraction) = time.split_once(['.', ',']).unwrap_or((time, "0"));
+    let two_digits = |part: &str, max: u8| {
+        part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit()) && part.parse::<u8>().is_ok_and(|n| n <= max)
+    };
+    let mut parts = clock.split(':');
+    let hour_minute = matches!((parts.next(), parts.next()), (Some(h), Some(m)) if two_digits(h, 23) && two_digits(m, 59));
+    let second = parts.next().is_none_or(|s| two_digits(s, 60));
+    hour_minute && second && parts.next().is_none() && !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn has_offset_suffix(time: &str) -> bool {
+    time.ends_with(['Z', 'z']) || time.contains(['+', '-'])
+}
+
+fn parse_instant_day(text: &str, timezone: &TimeZoneName) -> Result<Day, String> {
+    let timestamp = text.parse::<Timestamp>().map_err(|_| not_a_date(text))?;
+    let date = timezone.zone().to_datetime(timestamp).date();
+    if !YEARS.contains(&date.year()) {
+        return Err(format!("{date} is out of range; bookings must fall between 1970 and 2100"));
+    }
+    Ok(Day::from(date))
+}
+
+/// Whether a date-time names its offset (`Z`, `+01:00`, `-0500`), and so is an instant.
+fn has_offset(text: &str) -> bool {
+    has_offset_suffix(text.get(10..).unwrap_or(""))
 }
 
 fn not_a_date(text: &str) -> String {
@@ -535,6 +690,16 @@ mod tests {
                 (8, Some("service_category")),
             ]
         );
+    }
+
+    #[test]
+    fn local_date_times_are_read_as_days_of_the_business() {
+        let text = "client_id,occurred_at,service_category\nc1,2026-03-01 23:30,Hair\nc2,2026-03-01T23:30:00,Hair\n\
+                    c3,2026-03-02T03:30:00+00:00,Hair\nc4,2026-03-01T23:30:59.125,Hair\nc5,2026-03-01 25:30,Hair\nc6,2026-03-01 noon,Hair\n";
+        let (good, bad) = read_all(text, options());
+        assert_eq!(good.len(), 4, "{bad:?}");
+        assert!(good.iter().all(|g| g.contains("|2026-03-01|")), "{good:?}");
+        assert_eq!(bad.iter().map(|e| e.line).collect::<Vec<_>>(), vec![6, 7]);
     }
 
     #[test]

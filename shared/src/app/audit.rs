@@ -4,29 +4,65 @@
 //!
 //! [`Audit`] takes booking lines one at a time and keeps only a bounded summary per client and
 //! category, so its memory grows with the number of clients, never with the number of lines.
+//! Summaries are packed for exports of millions of rows: client ids and names live in one
+//! string arena each, a client's categories are a linked list in one vector, and service and
+//! staff names are interned. Audits of disjoint shares of an export's clients
+//! [`absorb`](Audit::absorb) one another into the audit of the whole, so a large file can be
+//! read by several threads.
+//!
 //! [`Audit::finish`] fits the business's own population rhythms and stop probabilities, then
-//! scores every client. It stores nothing and sends nothing.
+//! scores every client and category. It stores nothing and sends nothing.
 
-use std::collections::hash_map::Entry;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use hashbrown::{DefaultHashBuilder, HashTable};
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use crate::domain::booking::{BookingLine, LineKind};
-use crate::domain::cadence::{Cadence, VisitDays, VisitLine};
-use crate::domain::churn_signal::{self, ChurnSignal, CurrentPrice};
+use crate::domain::cadence::{Cadence, Label, VisitDays, VisitLine};
+use crate::domain::churn_signal::{self, CurrentPrice};
 use crate::domain::config::BusinessConfig;
 use crate::domain::day::Day;
 use crate::domain::explanation::Explanation;
 use crate::domain::ids::{Category, ClientId, IdError};
 use crate::domain::lapse_score::{self, OpenGap, StopModel};
 use crate::domain::money::{Currency, Money};
-use crate::domain::rfm::{self, ClientValue, RfmScore, Tier};
-use crate::domain::rhythm::{self, CategoryPrior, DefaultSource, GapStats, IntervalSource, Rhythm};
+use crate::domain::rfm::{self, ClientValue, Tier};
+use crate::domain::rhythm::{self, CategoryPrior, DefaultSource, GapStats, IntervalSource, PriorBuilder, Rhythm};
 use crate::domain::stage::{Stage, StageThresholds};
 
 /// How many of the most valuable overdue clients a report lists.
 pub const TOP_OVERDUE: usize = 10;
+
+/// The end of a linked list.
+const NONE: u32 = u32::MAX;
+
+/// A client id's hash: fixed (the same in every process and thread), so it also decides which
+/// share of a parallel read a client belongs to.
+fn id_hash(id: &str) -> u32 {
+    let h = FxBuildHasher.hash_one(id);
+    (h ^ (h >> 32)) as u32
+}
+
+/// Spreads a stored 32-bit id hash over the 64 bits the hash table reads.
+fn table_hash(h: u32) -> u64 {
+    u64::from(h).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Which of `shares` parallel readers audits a client: all of a client's lines must meet in
+/// one audit. An empty id (a row whose client cannot be read) belongs to the first.
+pub fn share_of(client: &str, shares: usize) -> usize {
+    if client.is_empty() { 0 } else { id_hash(client) as usize % shares.max(1) }
+}
+
+/// A client in the id index: its number and its id's hash, so the index grows and merges
+/// without reading the ids again.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    client: u32,
+    hash: u32,
+}
 
 #[derive(Debug, Clone)]
 pub struct AuditOptions {
@@ -51,37 +87,114 @@ impl LineCounts {
         let past = self.visits + failed;
         if past == 0 { 0.1 } else { failed as f64 / past as f64 }
     }
+
+    fn add(&mut self, other: &LineCounts) {
+        self.visits += other.visits;
+        self.future_bookings += other.future_bookings;
+        self.cancelled += other.cancelled;
+        self.no_shows += other.no_shows;
+    }
+}
+
+/// Where a string sits in an [`Arena`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    const EMPTY: Span = Span { start: 0, len: 0 };
+}
+
+/// Many short strings in one allocation.
+#[derive(Debug, Default)]
+struct Arena(String);
+
+impl Arena {
+    fn push(&mut self, text: &str) -> Span {
+        let start = self.0.len() as u32;
+        self.0.push_str(text);
+        Span { start, len: text.len() as u32 }
+    }
+
+    fn get(&self, span: Span) -> &str {
+        &self.0[span.start as usize..(span.start + span.len) as usize]
+    }
+}
+
+/// Service and staff names, each stored once, with the latest price seen for a service.
+#[derive(Debug, Default)]
+struct Labels {
+    index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+    texts: Arena,
+    spans: Vec<Span>,
+    latest_price: Vec<Option<CurrentPrice>>,
+}
+
+impl Labels {
+    fn intern(&mut self, text: &str) -> Label {
+        let hash = self.hasher.hash_one(text);
+        let (texts, spans) = (&self.texts, &self.spans);
+        if let Some(&i) = self.index.find(hash, |&i| texts.get(spans[i as usize]) == text) {
+            return Label(i);
+        }
+        let i = self.spans.len() as u32;
+        self.spans.push(self.texts.push(text));
+        self.latest_price.push(None);
+        let (texts, spans, hasher) = (&self.texts, &self.spans, &self.hasher);
+        self.index.insert_unique(hash, i, |&j| hasher.hash_one(texts.get(spans[j as usize])));
+        Label(i)
+    }
+
+    fn text(&self, label: Label) -> &str {
+        self.texts.get(self.spans[label.0 as usize])
+    }
+
+    fn saw_price(&mut self, label: Label, price: CurrentPrice) {
+        let slot = &mut self.latest_price[label.0 as usize];
+        if slot.is_none_or(|p| p.day < price.day) {
+            *slot = Some(price);
+        }
+    }
 }
 
 /// Everything the audit keeps about one client: bounded, whatever the length of the history.
 #[derive(Debug)]
 struct ClientRecord {
-    name: Option<Arc<str>>,
+    id: Span,
+    name: Span,
     /// Visit days across all categories.
     visits: Option<VisitDays>,
     spend_minor: i64,
-    categories: Vec<(u16, Cadence)>,
-    /// The earliest future booking per category.
-    future: Vec<(u16, Day)>,
+    /// Head of the client's list in `Audit::entries`.
+    first_entry: u32,
+    has_future_booking: bool,
     last_no_show: Option<Day>,
 }
 
-impl ClientRecord {
-    fn new() -> ClientRecord {
-        ClientRecord { name: None, visits: None, spend_minor: 0, categories: Vec::new(), future: Vec::new(), last_no_show: None }
-    }
+/// A client's standing in one category.
+#[derive(Debug)]
+struct CategoryEntry {
+    category: u16,
+    next: u32,
+    cadence: Option<Cadence>,
+    earliest_future: Option<Day>,
 }
 
 /// An audit in progress.
 pub struct Audit {
     options: AuditOptions,
-    clients: FxHashMap<ClientId, ClientRecord>,
+    index: HashTable<Slot>,
+    ids: Arena,
+    names: Arena,
+    clients: Vec<ClientRecord>,
+    entries: Vec<CategoryEntry>,
     categories: Vec<Category>,
     /// Category as written → index, so a spelling is normalised once, not once per line.
     category_spellings: FxHashMap<Box<str>, u16>,
-    /// Service and staff names, shared by every summary that mentions them.
-    labels: FxHashSet<Arc<str>>,
-    prices: FxHashMap<Arc<str>, CurrentPrice>,
+    labels: Labels,
     lines: LineCounts,
 }
 
@@ -91,73 +204,102 @@ pub enum AuditError {
     InvalidId(#[from] IdError),
     #[error("more than {max} service categories; an audit reports at most {max}")]
     TooManyCategories { max: usize },
+    #[error("client {0} was read into two shares of one audit")]
+    ClientInTwoShares(String),
 }
 
 impl Audit {
     pub fn new(options: AuditOptions) -> Audit {
         Audit {
             options,
-            clients: FxHashMap::default(),
+            index: HashTable::new(),
+            ids: Arena::default(),
+            names: Arena::default(),
+            clients: Vec::new(),
+            entries: Vec::new(),
             categories: Vec::new(),
             category_spellings: FxHashMap::default(),
-            labels: FxHashSet::default(),
-            prices: FxHashMap::default(),
+            labels: Labels::default(),
             lines: LineCounts::default(),
         }
+    }
+
+    pub fn options(&self) -> &AuditOptions {
+        &self.options
     }
 
     pub fn currency(&self) -> Currency {
         self.options.config.currency
     }
 
-    pub fn as_of(&self) -> Day {
-        self.options.as_of
+    /// The index of a client, added if new.
+    fn client_index(&mut self, id: &str) -> Result<u32, IdError> {
+        let hash = id_hash(id);
+        let (ids, clients) = (&self.ids, &self.clients);
+        if let Some(slot) = self.index.find(table_hash(hash), |s| s.hash == hash && ids.get(clients[s.client as usize].id) == id) {
+            return Ok(slot.client);
+        }
+        let id = ClientId::check(id)?;
+        let i = self.clients.len() as u32;
+        let span = self.ids.push(id);
+        self.clients.push(ClientRecord {
+            id: span,
+            name: Span::EMPTY,
+            visits: None,
+            spend_minor: 0,
+            first_entry: NONE,
+            has_future_booking: false,
+            last_no_show: None,
+        });
+        self.index.insert_unique(table_hash(hash), Slot { client: i, hash }, |s| table_hash(s.hash));
+        Ok(i)
+    }
+
+    /// The client's entry for a category, added if new.
+    fn entry(&mut self, client: u32, category: u16) -> &mut CategoryEntry {
+        let record = &mut self.clients[client as usize];
+        let mut at = record.first_entry;
+        while at != NONE {
+            if self.entries[at as usize].category == category {
+                return &mut self.entries[at as usize];
+            }
+            at = self.entries[at as usize].next;
+        }
+        let new = self.entries.len() as u32;
+        self.entries.push(CategoryEntry { category, next: record.first_entry, cadence: None, earliest_future: None });
+        record.first_entry = new;
+        &mut self.entries[new as usize]
     }
 
     /// Takes in one booking line. Lines may come in any order.
     pub fn add(&mut self, line: &BookingLine<'_>) -> Result<(), AuditError> {
         let category = self.category_index(line.category)?;
         let kind = line.kind(self.options.as_of);
-        let service = line.service.map(|s| intern(&mut self.labels, s));
-        let staff = line.staff.map(|s| intern(&mut self.labels, s));
-        if let Some(service) = &service
-            && line.price_minor > 0
-            && matches!(kind, LineKind::Visit | LineKind::FutureBooking)
-        {
-            let latest = CurrentPrice { day: line.day, minor: line.price_minor };
-            match self.prices.get_mut(&**service) {
-                Some(price) if price.day >= line.day => {}
-                Some(price) => *price = latest,
-                None => {
-                    self.prices.insert(service.clone(), latest);
-                }
-            }
-        }
-
-        let record = match self.clients.get_mut(line.client) {
-            Some(record) => record,
-            None => self.clients.entry(ClientId::parse(line.client)?).or_insert_with(ClientRecord::new),
-        };
-        if record.name.is_none()
+        let client = self.client_index(line.client)?;
+        if self.clients[client as usize].name.len == 0
             && let Some(name) = line.client_name
         {
-            record.name = Some(Arc::from(name));
+            self.clients[client as usize].name = self.names.push(name);
         }
         match kind {
             LineKind::Cancelled => self.lines.cancelled += 1,
             LineKind::NoShow => {
                 self.lines.no_shows += 1;
+                let record = &mut self.clients[client as usize];
                 record.last_no_show = record.last_no_show.max(Some(line.day));
             }
             LineKind::FutureBooking => {
                 self.lines.future_bookings += 1;
-                match record.future.iter_mut().find(|(c, _)| *c == category) {
-                    Some((_, day)) => *day = (*day).min(line.day),
-                    None => record.future.push((category, line.day)),
-                }
+                self.note_price(line);
+                self.clients[client as usize].has_future_booking = true;
+                let entry = self.entry(client, category);
+                entry.earliest_future = Some(entry.earliest_future.map_or(line.day, |d| d.min(line.day)));
             }
             LineKind::Visit => {
                 self.lines.visits += 1;
+                let service = self.note_price(line);
+                let staff = line.staff.map(|s| self.labels.intern(s));
+                let record = &mut self.clients[client as usize];
                 record.spend_minor += line.price_minor;
                 match &mut record.visits {
                     Some(days) => {
@@ -165,22 +307,26 @@ impl Audit {
                     }
                     None => record.visits = Some(VisitDays::new(line.day)),
                 }
-                let visit = VisitLine {
-                    day: line.day,
-                    price_minor: line.price_minor,
-                    service: service.as_ref(),
-                    staff: staff.as_ref(),
-                    rating: line.rating,
-                };
-                match record.categories.iter_mut().find(|(c, _)| *c == category) {
-                    Some((_, cadence)) => {
+                let visit = VisitLine { day: line.day, price_minor: line.price_minor, service, staff, rating: line.rating };
+                let entry = self.entry(client, category);
+                match &mut entry.cadence {
+                    Some(cadence) => {
                         cadence.record(visit);
                     }
-                    None => record.categories.push((category, Cadence::new(visit))),
+                    None => entry.cadence = Some(Cadence::new(visit)),
                 }
             }
         }
         Ok(())
+    }
+
+    /// Interns the line's service and remembers its price as the business's latest.
+    fn note_price(&mut self, line: &BookingLine<'_>) -> Option<Label> {
+        let label = self.labels.intern(line.service?);
+        if line.price_minor > 0 {
+            self.labels.saw_price(label, CurrentPrice { day: line.day, minor: line.price_minor });
+        }
+        Some(label)
     }
 
     fn category_index(&mut self, written: &str) -> Result<u16, AuditError> {
@@ -188,6 +334,12 @@ impl Audit {
             return Ok(index);
         }
         let category = Category::parse(written)?;
+        let index = self.category_of(category)?;
+        self.category_spellings.insert(written.into(), index);
+        Ok(index)
+    }
+
+    fn category_of(&mut self, category: Category) -> Result<u16, AuditError> {
         let index = match self.categories.iter().position(|c| *c == category) {
             Some(index) => index,
             None => {
@@ -195,191 +347,302 @@ impl Audit {
                 self.categories.len() - 1
             }
         };
-        let index = u16::try_from(index).map_err(|_| AuditError::TooManyCategories { max: usize::from(u16::MAX) })?;
-        self.category_spellings.insert(written.into(), index);
-        Ok(index)
+        u16::try_from(index).map_err(|_| AuditError::TooManyCategories { max: usize::from(u16::MAX) })
+    }
+
+    /// Adds the audit of another share of the same export's clients: every line of a client
+    /// went to the same audit, so no client is in both and their summaries are exact.
+    pub fn absorb(&mut self, other: Audit) -> Result<(), AuditError> {
+        let category_map: Vec<u16> =
+            other.categories.iter().map(|c| self.category_of(c.clone())).collect::<Result<_, _>>()?;
+        let label_map: Vec<Label> = (0..other.labels.spans.len() as u32)
+            .map(|i| {
+                let label = self.labels.intern(other.labels.text(Label(i)));
+                if let Some(price) = other.labels.latest_price[i as usize] {
+                    self.labels.saw_price(label, price);
+                }
+                label
+            })
+            .collect();
+        let relabel = |label: Option<Label>| label.map(|l| label_map[l.0 as usize]);
+        self.lines.add(&other.lines);
+
+        let entry_offset = self.entries.len() as u32;
+        let shift = |at: u32| if at == NONE { NONE } else { at + entry_offset };
+        self.entries.reserve(other.entries.len());
+        for mut entry in other.entries {
+            entry.category = category_map[usize::from(entry.category)];
+            entry.next = shift(entry.next);
+            if let Some(cadence) = &mut entry.cadence {
+                cadence.last_visit.service = relabel(cadence.last_visit.service);
+                cadence.last_visit.staff = relabel(cadence.last_visit.staff);
+            }
+            self.entries.push(entry);
+        }
+        let client_offset = self.clients.len() as u32;
+        self.clients.reserve(other.clients.len());
+        let id_offset = self.ids.0.len() as u32;
+        let name_offset = self.names.0.len() as u32;
+        self.ids.0.push_str(&other.ids.0);
+        self.names.0.push_str(&other.names.0);
+        for mut record in other.clients {
+            record.id.start += id_offset;
+            if record.name.len > 0 {
+                record.name.start += name_offset;
+            }
+            record.first_entry = shift(record.first_entry);
+            self.clients.push(record);
+        }
+        self.index.reserve(other.index.len(), |s| table_hash(s.hash));
+        for slot in other.index {
+            let (ids, clients) = (&self.ids, &self.clients);
+            let id = ids.get(clients[(slot.client + client_offset) as usize].id);
+            if self.index.find(table_hash(slot.hash), |s| s.hash == slot.hash && ids.get(clients[s.client as usize].id) == id).is_some() {
+                return Err(AuditError::ClientInTwoShares(id.to_owned()));
+            }
+            let moved = Slot { client: slot.client + client_offset, hash: slot.hash };
+            self.index.insert_unique(table_hash(slot.hash), moved, |s| table_hash(s.hash));
+        }
+        Ok(())
     }
 
     /// Fits the business's rhythms and stop probabilities, scores every client and category,
     /// and summarises.
     pub fn finish(self) -> AuditReport {
-        let Audit { options, clients, categories, prices, lines, .. } = self;
-        let config = &options.config;
-        let as_of = options.as_of;
-        let horizon = f64::from(options.horizon_days);
-        let currency = config.currency;
-
-        // Clients in a stable order, so every output is reproducible.
-        let mut clients: Vec<(ClientId, ClientRecord)> = clients.into_iter().collect();
-        clients.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let config = &self.options.config;
+        let as_of = self.options.as_of;
+        let horizon = f64::from(self.options.horizon_days);
 
         // Tiers across categories, for clients who have visited at all.
-        let values: Vec<(usize, ClientValue)> = clients
-            .iter()
-            .enumerate()
-            .filter_map(|(i, (_, record))| {
-                record.visits.as_ref().map(|days| {
-                    (i, ClientValue { last_visit: days.last(), first_visit: days.first(), visits: days.count(), spend_minor: record.spend_minor })
-                })
-            })
-            .collect();
-        let scored = rfm::score(&values.iter().map(|(_, v)| *v).collect::<Vec<_>>());
-        let mut client_rfm: Vec<Option<(RfmScore, Tier)>> = vec![None; clients.len()];
-        for ((i, _), score) in values.iter().zip(scored) {
-            client_rfm[*i] = Some(score);
-        }
-
-        // Per category: gap summaries, then the population prior.
-        struct Pending<'a> {
-            client: usize,
-            category: u16,
-            cadence: &'a Cadence,
-            stats: Option<GapStats>,
-        }
-        let mut pending: Vec<Pending<'_>> = Vec::new();
-        for (i, (_, record)) in clients.iter().enumerate() {
-            for (category, cadence) in &record.categories {
-                let stats = GapStats::from_gaps(cadence.days.recent_gaps());
-                pending.push(Pending { client: i, category: *category, cadence, stats });
+        let mut visited: Vec<u32> = Vec::new();
+        let mut values: Vec<ClientValue> = Vec::new();
+        for (i, record) in self.clients.iter().enumerate() {
+            if let Some(days) = &record.visits {
+                visited.push(i as u32);
+                values.push(ClientValue { last_visit: days.last(), first_visit: days.first(), visits: days.count(), spend_minor: record.spend_minor });
             }
         }
-        let priors: Vec<CategoryPrior> = categories
-            .iter()
-            .enumerate()
-            .map(|(c, category)| {
-                let stats = pending.iter().filter(|p| usize::from(p.category) == c).filter_map(|p| p.stats.as_ref());
-                CategoryPrior::fit(stats, config.default_interval_for(category), config.industry)
-            })
-            .collect();
+        let mut tiers = vec![Tier::Low; self.clients.len()];
+        for (i, (_, tier)) in visited.iter().zip(rfm::score(&values)) {
+            tiers[*i as usize] = tier;
+        }
+        drop(values);
 
-        // Rhythms and stages, then the stop model per category on the open gaps.
-        let rhythms: Vec<Rhythm> = pending
-            .iter()
-            .map(|p| rhythm::rhythm(p.stats.as_ref(), p.cadence.days.count(), &priors[usize::from(p.category)], &config.rhythm))
-            .collect();
-        let stop_models: Vec<StopModel> = (0..categories.len())
-            .map(|c| {
-                let open: Vec<OpenGap> = pending
-                    .iter()
-                    .zip(&rhythms)
-                    .filter(|(p, _)| usize::from(p.category) == c)
-                    .map(|(p, r)| OpenGap {
-                        visits: p.cadence.days.count(),
-                        survival_so_far: r.survival(f64::from(as_of.days_since(p.cadence.days.last()))),
-                    })
-                    .collect();
-                StopModel::fit(&open)
-            })
-            .collect();
-        let failure_rate = lines.failure_rate();
-        let current_price = |service: &str| prices.get(service).copied();
-
-        let mut scores = Vec::with_capacity(pending.len());
-        for (p, rhythm) in pending.iter().zip(rhythms) {
-            let (client_id, record) = &clients[p.client];
-            let category = &categories[usize::from(p.category)];
-            let cadence = p.cadence;
-            let days_since = as_of.days_since(cadence.days.last());
-            let thresholds = StageThresholds::new(&rhythm, &config.stages);
-            let has_future_booking = !record.future.is_empty();
-            let stage = thresholds.stage(f64::from(days_since), has_future_booking, &config.stages);
-            let model = &stop_models[usize::from(p.category)];
-            let mut lapse_score = model.no_visit_probability(&rhythm, cadence.days.count(), f64::from(days_since), horizon);
-            let booked_in_horizon = record
-                .future
-                .iter()
-                .any(|(c, day)| *c == p.category && f64::from(day.days_since(as_of)) <= horizon);
-            if booked_in_horizon {
-                lapse_score = lapse_score::with_booking_in_horizon(lapse_score, failure_rate);
+        // The category priors, from every client's gap summary.
+        let mut builders = vec![PriorBuilder::default(); self.categories.len()];
+        for entry in &self.entries {
+            if let Some(cadence) = &entry.cadence
+                && let Some(stats) = GapStats::from_gaps(cadence.days.recent_gaps())
+            {
+                builders[usize::from(entry.category)].add(&stats);
             }
-            let (rfm, tier) = client_rfm[p.client].expect("a client with a cadence has visited");
-            let signals = churn_signal::signals(cadence, current_price, config.low_rating_at_most);
-            let span = f64::from(cadence.days.last().days_since(cadence.days.first()));
-            let annual_value_minor = (cadence.spend_minor as f64 * 365.25 / (span + rhythm.interval_days).max(365.25)).round() as i64;
-            scores.push(ClientScore {
-                client: client_id.clone(),
-                name: record.name.clone(),
-                category: category.clone(),
-                stage,
-                visits: cadence.days.count(),
-                last_visit: cadence.days.last(),
-                days_since_last_visit: days_since,
-                rhythm,
-                thresholds,
-                overdue_ratio: f64::from(days_since) / rhythm.interval_days,
-                lapse_score,
-                rfm,
-                tier,
-                lifetime_value: Money::from_minor(record.spend_minor, currency),
-                category_spend: Money::from_minor(cadence.spend_minor, currency),
-                annual_value: Money::from_minor(annual_value_minor, currency),
-                has_future_booking,
-                last_no_show: record.last_no_show,
-                signals,
-            });
+        }
+        let priors: Vec<CategoryPrior> = builders
+            .into_iter()
+            .zip(&self.categories)
+            .map(|(builder, category)| builder.fit(config.default_interval_for(category), config.industry, &config.rhythm))
+            .collect();
+
+        // Rhythms, then the stop model per category on the open gaps.
+        let rhythm_of = |entry: &CategoryEntry, cadence: &Cadence| {
+            let stats = GapStats::from_gaps(cadence.days.recent_gaps());
+            rhythm::rhythm(stats.as_ref(), cadence.days.count(), &priors[usize::from(entry.category)], &config.rhythm)
+        };
+        let mut open_gaps: Vec<Vec<OpenGap>> = vec![Vec::new(); self.categories.len()];
+        for entry in &self.entries {
+            if let Some(cadence) = &entry.cadence {
+                let rhythm = rhythm_of(entry, cadence);
+                let days_since = f64::from(as_of.days_since(cadence.days.last()));
+                open_gaps[usize::from(entry.category)]
+                    .push(OpenGap { visits: cadence.days.count(), survival_so_far: rhythm.survival(days_since) });
+            }
+        }
+        let stop_models: Vec<StopModel> = open_gaps.iter().map(|gaps| StopModel::fit(gaps)).collect();
+        drop(open_gaps);
+        let failure_rate = self.lines.failure_rate();
+
+        // Every client and category, scored, in the order clients first appeared.
+        let mut rows = Vec::with_capacity(self.entries.len());
+        for (client, record) in self.clients.iter().enumerate() {
+            let mut at = record.first_entry;
+            while at != NONE {
+                let entry = &self.entries[at as usize];
+                if let Some(cadence) = &entry.cadence {
+                    let rhythm = rhythm_of(entry, cadence);
+                    let days_since = as_of.days_since(cadence.days.last());
+                    let thresholds = StageThresholds::new(&rhythm, &config.stages);
+                    let stage = thresholds.stage(f64::from(days_since), record.has_future_booking, &config.stages);
+                    let model = &stop_models[usize::from(entry.category)];
+                    let mut lapse_score = model.no_visit_probability(&rhythm, cadence.days.count(), f64::from(days_since), horizon);
+                    if entry.earliest_future.is_some_and(|day| f64::from(day.days_since(as_of)) <= horizon) {
+                        lapse_score = lapse_score::with_booking_in_horizon(lapse_score, failure_rate);
+                    }
+                    let span = f64::from(cadence.days.last().days_since(cadence.days.first()));
+                    let annual_value_minor =
+                        (cadence.spend_minor as f64 * 365.25 / (span + rhythm.interval_days).max(365.25)).round() as i64;
+                    rows.push(ScoreRow {
+                        client: client as u32,
+                        entry: at,
+                        category: entry.category,
+                        stage,
+                        tier: tiers[client],
+                        visits: cadence.days.count(),
+                        last_visit: cadence.days.last(),
+                        days_since_last_visit: days_since,
+                        interval_days: rhythm.interval_days as f32,
+                        spread_days: rhythm.spread_days() as f32,
+                        personal: matches!(rhythm.source, IntervalSource::Personal { .. }),
+                        lapse_score: lapse_score as f32,
+                        annual_value_minor,
+                    });
+                }
+                at = entry.next;
+            }
+        }
+        // A client's categories were linked newest first; list them in the order seen.
+        let mut start = 0;
+        while start < rows.len() {
+            let client = rows[start].client;
+            let end = start + rows[start..].iter().take_while(|r| r.client == client).count();
+            rows[start..end].reverse();
+            start = end;
         }
 
-        AuditReport::summarise(&options, &categories, &priors, &clients, &client_rfm, lines, scores)
+        AuditReport::summarise(self, tiers, priors, rows)
     }
 }
 
-fn intern(labels: &mut FxHashSet<Arc<str>>, text: &str) -> Arc<str> {
-    match labels.get(text) {
-        Some(label) => label.clone(),
-        None => {
-            let label: Arc<str> = Arc::from(text);
-            labels.insert(label.clone());
-            label
-        }
-    }
+/// One client in one category, scored: packed, since an audit of a large export holds millions.
+#[derive(Debug, Clone, Copy)]
+struct ScoreRow {
+    client: u32,
+    entry: u32,
+    category: u16,
+    stage: Stage,
+    tier: Tier,
+    personal: bool,
+    visits: u32,
+    last_visit: Day,
+    days_since_last_visit: i32,
+    interval_days: f32,
+    spread_days: f32,
+    lapse_score: f32,
+    annual_value_minor: i64,
 }
 
-/// One client in one category, scored.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ClientScore {
-    pub client: ClientId,
-    #[serde(skip)]
-    pub name: Option<Arc<str>>,
-    pub category: Category,
-    pub stage: Stage,
-    pub visits: u32,
-    pub last_visit: Day,
-    pub days_since_last_visit: i32,
-    pub rhythm: Rhythm,
-    pub thresholds: StageThresholds,
+/// One client in one category, as a report shows it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientScore<'a> {
+    report: &'a AuditReport,
+    row: &'a ScoreRow,
+}
+
+impl<'a> ClientScore<'a> {
+    pub fn client(&self) -> &'a str {
+        self.report.client_id(self.row.client)
+    }
+
+    pub fn name(&self) -> Option<&'a str> {
+        let span = self.report.records[self.row.client as usize].name;
+        (span.len > 0).then(|| self.report.names.get(span))
+    }
+
+    pub fn category(&self) -> &'a Category {
+        &self.report.category_names[usize::from(self.row.category)]
+    }
+
+    pub fn stage(&self) -> Stage {
+        self.row.stage
+    }
+
+    pub fn tier(&self) -> Tier {
+        self.row.tier
+    }
+
+    pub fn visits(&self) -> u32 {
+        self.row.visits
+    }
+
+    pub fn last_visit(&self) -> Day {
+        self.row.last_visit
+    }
+
+    pub fn days_since_last_visit(&self) -> i32 {
+        self.row.days_since_last_visit
+    }
+
+    /// The interval the stages are multiples of.
+    pub fn interval_days(&self) -> f64 {
+        f64::from(self.row.interval_days)
+    }
+
+    /// Half the width of the usual return window.
+    pub fn spread_days(&self) -> f64 {
+        f64::from(self.row.spread_days)
+    }
+
     /// Days since the last visit over the interval.
-    pub overdue_ratio: f64,
-    /// Probability of no visit in the category within the horizon if nobody reaches out.
-    pub lapse_score: f64,
-    pub rfm: RfmScore,
-    pub tier: Tier,
-    pub lifetime_value: Money,
-    pub category_spend: Money,
-    /// What the client spends a year in this category, over their time as a client.
-    pub annual_value: Money,
-    pub has_future_booking: bool,
-    pub last_no_show: Option<Day>,
-    pub signals: Vec<ChurnSignal>,
-}
+    pub fn overdue_ratio(&self) -> f64 {
+        f64::from(self.row.days_since_last_visit) / f64::from(self.row.interval_days)
+    }
 
-impl ClientScore {
+    /// Probability of no visit in the category within the horizon if nobody reaches out.
+    pub fn lapse_score(&self) -> f64 {
+        f64::from(self.row.lapse_score)
+    }
+
     /// Whether the client's interval is their own, or the category's for lack of visits.
     pub fn has_personal_interval(&self) -> bool {
-        matches!(self.rhythm.source, IntervalSource::Personal { .. })
+        self.row.personal
     }
 
-    pub fn explanation(&self, horizon_days: u32) -> Explanation {
+    /// What the client spends a year in this category, over their time as a client.
+    pub fn annual_value(&self) -> Money {
+        Money::from_minor(self.row.annual_value_minor, self.report.currency)
+    }
+
+    pub fn lifetime_value(&self) -> Money {
+        Money::from_minor(self.report.records[self.row.client as usize].spend_minor, self.report.currency)
+    }
+
+    pub fn has_future_booking(&self) -> bool {
+        self.report.records[self.row.client as usize].has_future_booking
+    }
+
+    pub fn last_no_show(&self) -> Option<Day> {
+        self.report.records[self.row.client as usize].last_no_show
+    }
+
+    fn cadence(&self) -> &'a Cadence {
+        self.report.entries[self.row.entry as usize].cadence.as_ref().expect("scored entries have visits")
+    }
+
+    /// The rhythm behind the stage, worked out again from the client's summary.
+    pub fn rhythm(&self) -> Rhythm {
+        let cadence = self.cadence();
+        let stats = GapStats::from_gaps(cadence.days.recent_gaps());
+        let prior = &self.report.priors[usize::from(self.row.category)];
+        rhythm::rhythm(stats.as_ref(), cadence.days.count(), prior, &self.report.options.config.rhythm)
+    }
+
+    /// Why the client is where they are, in numbers a person can check.
+    pub fn explanation(&self) -> Explanation {
+        let report = self.report;
+        let labels = &report.labels;
+        let price_of = |label: Label| {
+            labels.latest_price[label.0 as usize].map(|price| (price, Arc::<str>::from(labels.text(label))))
+        };
         Explanation {
-            category: self.category.clone(),
-            stage: self.stage,
-            rhythm: self.rhythm,
-            last_visit: self.last_visit,
-            days_since_last_visit: self.days_since_last_visit,
-            lapse_score: self.lapse_score,
-            horizon_days,
-            tier: self.tier,
-            has_future_booking: self.has_future_booking,
-            signals: self.signals.clone(),
+            category: self.category().clone(),
+            stage: self.stage(),
+            rhythm: self.rhythm(),
+            last_visit: self.last_visit(),
+            days_since_last_visit: self.days_since_last_visit(),
+            lapse_score: self.lapse_score(),
+            horizon_days: report.horizon_days,
+            tier: self.tier(),
+            has_future_booking: self.has_future_booking(),
+            signals: churn_signal::signals(self.cadence(), price_of, report.options.config.low_rating_at_most),
         }
     }
 }
@@ -397,18 +660,14 @@ pub struct StageCounts {
 
 impl StageCounts {
     fn add(&mut self, stage: Stage) {
-        *self.slot(stage) += 1;
-    }
-
-    fn slot(&mut self, stage: Stage) -> &mut usize {
-        match stage {
+        *match stage {
             Stage::Active => &mut self.active,
             Stage::Due => &mut self.due,
             Stage::AtRisk => &mut self.at_risk,
             Stage::Lapsed => &mut self.lapsed,
             Stage::Dormant => &mut self.dormant,
             Stage::Lost => &mut self.lost,
-        }
+        } += 1;
     }
 
     pub fn get(&self, stage: Stage) -> usize {
@@ -462,7 +721,7 @@ pub struct ClientCounts {
 /// One of the most valuable overdue clients, with the reason in a line.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct OverdueClient {
-    pub client: ClientId,
+    pub client: String,
     pub name: Option<String>,
     pub category: Category,
     pub stage: Stage,
@@ -472,7 +731,7 @@ pub struct OverdueClient {
     pub explanation: String,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, serde::Serialize)]
 pub struct AuditReport {
     pub as_of: Day,
     pub horizon_days: u32,
@@ -485,27 +744,39 @@ pub struct AuditReport {
     /// What the lapsed and dormant clients used to spend per year, across categories.
     pub revenue_at_stake: Money,
     pub top_overdue: Vec<OverdueClient>,
-    /// One row per client and category with a completed visit, sorted by client then category.
     #[serde(skip)]
-    pub scores: Vec<ClientScore>,
+    options: AuditOptions,
+    #[serde(skip)]
+    rows: Vec<ScoreRow>,
+    /// Client id → client, as the audit built it.
+    #[serde(skip)]
+    index: HashTable<Slot>,
+    /// Each client's first row, or `NONE` for a client with no completed visit.
+    #[serde(skip)]
+    first_row: Vec<u32>,
+    #[serde(skip)]
+    ids: Arena,
+    #[serde(skip)]
+    names: Arena,
+    #[serde(skip)]
+    records: Vec<ClientRecord>,
+    #[serde(skip)]
+    entries: Vec<CategoryEntry>,
+    #[serde(skip)]
+    category_names: Vec<Category>,
+    #[serde(skip)]
+    labels: Labels,
+    #[serde(skip)]
+    priors: Vec<CategoryPrior>,
 }
 
 impl AuditReport {
-    fn summarise(
-        options: &AuditOptions,
-        categories: &[Category],
-        priors: &[CategoryPrior],
-        clients: &[(ClientId, ClientRecord)],
-        client_rfm: &[Option<(RfmScore, Tier)>],
-        lines: LineCounts,
-        mut scores: Vec<ClientScore>,
-    ) -> AuditReport {
-        let currency = options.config.currency;
-        scores.sort_by(|a, b| a.client.cmp(&b.client).then_with(|| a.category.cmp(&b.category)));
-
-        let mut category_reports: Vec<CategoryReport> = categories
+    fn summarise(audit: Audit, tiers: Vec<Tier>, priors: Vec<CategoryPrior>, rows: Vec<ScoreRow>) -> AuditReport {
+        let currency = audit.options.config.currency;
+        let mut category_reports: Vec<CategoryReport> = audit
+            .categories
             .iter()
-            .zip(priors)
+            .zip(&priors)
             .map(|(category, prior)| CategoryReport {
                 category: category.clone(),
                 clients: 0,
@@ -518,37 +789,30 @@ impl AuditReport {
             .collect();
         let mut stages = StageCounts::default();
         let mut revenue_at_stake = 0_i64;
-        // The furthest stage each client reached in any category, and their best overdue entry.
-        let mut overdue_by_client: FxHashMap<&ClientId, &ClientScore> = FxHashMap::default();
-        for score in &scores {
-            let index = categories.iter().position(|c| *c == score.category).expect("scored categories are known");
-            let report = &mut category_reports[index];
+        // Each overdue client's most valuable overdue category.
+        let mut best_overdue = vec![NONE; audit.clients.len()];
+        for (i, row) in rows.iter().enumerate() {
+            let report = &mut category_reports[usize::from(row.category)];
             report.clients += 1;
-            report.stages.add(score.stage);
-            stages.add(score.stage);
-            if !score.has_personal_interval() {
+            report.stages.add(row.stage);
+            stages.add(row.stage);
+            if !row.personal {
                 report.too_few_visits += 1;
             }
-            if matches!(score.stage, Stage::Lapsed | Stage::Dormant) {
-                report.revenue_at_stake.minor += score.annual_value.minor;
-                revenue_at_stake += score.annual_value.minor;
+            if matches!(row.stage, Stage::Lapsed | Stage::Dormant) {
+                report.revenue_at_stake.minor += row.annual_value_minor;
+                revenue_at_stake += row.annual_value_minor;
             }
-            if score.stage.is_overdue() {
-                match overdue_by_client.entry(&score.client) {
-                    Entry::Occupied(mut best) => {
-                        if score.annual_value.minor > best.get().annual_value.minor {
-                            best.insert(score);
-                        }
-                    }
-                    Entry::Vacant(slot) => {
-                        slot.insert(score);
-                    }
+            if row.stage.is_overdue() {
+                let best = &mut best_overdue[row.client as usize];
+                if *best == NONE || row.annual_value_minor > rows[*best as usize].annual_value_minor {
+                    *best = i as u32;
                 }
             }
         }
         category_reports.sort_by(|a, b| b.clients.cmp(&a.clients).then_with(|| a.category.cmp(&b.category)));
 
-        let mut tiers: Vec<TierReport> = Tier::ALL
+        let mut tier_reports: Vec<TierReport> = Tier::ALL
             .iter()
             .map(|&tier| TierReport {
                 tier,
@@ -559,64 +823,115 @@ impl AuditReport {
             })
             .collect();
         let mut tier_visits = [0_u64; 3];
-        for ((client, record), rfm) in clients.iter().zip(client_rfm) {
-            let (Some((_, tier)), Some(days)) = (rfm, &record.visits) else { continue };
-            let slot = Tier::ALL.iter().position(|t| t == tier).expect("every tier is listed");
-            tiers[slot].clients += 1;
-            tiers[slot].lifetime_value.minor += record.spend_minor;
+        for (i, record) in audit.clients.iter().enumerate() {
+            let Some(days) = &record.visits else { continue };
+            let slot = tiers[i] as usize;
+            tier_reports[slot].clients += 1;
+            tier_reports[slot].lifetime_value.minor += record.spend_minor;
             tier_visits[slot] += u64::from(days.count());
-            if overdue_by_client.contains_key(client) {
-                tiers[slot].overdue_clients += 1;
+            if best_overdue[i] != NONE {
+                tier_reports[slot].overdue_clients += 1;
             }
         }
-        for (report, visits) in tiers.iter_mut().zip(tier_visits) {
+        for (report, visits) in tier_reports.iter_mut().zip(tier_visits) {
             report.average_ticket.minor = report.lifetime_value.minor / visits.max(1) as i64;
         }
 
-        let mut top: Vec<&ClientScore> = overdue_by_client.into_values().collect();
-        top.sort_by(|a, b| b.annual_value.minor.cmp(&a.annual_value.minor).then_with(|| a.client.cmp(&b.client)));
-        let top_overdue = top
-            .into_iter()
-            .take(TOP_OVERDUE)
-            .map(|s| OverdueClient {
-                client: s.client.clone(),
-                name: s.name.as_deref().map(str::to_owned),
-                category: s.category.clone(),
-                stage: s.stage,
-                tier: s.tier,
-                annual_value: s.annual_value,
-                lapse_score: s.lapse_score,
-                explanation: s.explanation(options.horizon_days).to_string(),
-            })
-            .collect();
+        // Where each client's rows start, for looking one up by id.
+        let mut first_row = vec![NONE; audit.clients.len()];
+        for (i, row) in rows.iter().enumerate().rev() {
+            first_row[row.client as usize] = i as u32;
+        }
 
-        let with_visits = clients.iter().filter(|(_, r)| r.visits.is_some()).count();
-        AuditReport {
-            as_of: options.as_of,
-            horizon_days: options.horizon_days,
+        let with_visits = audit.clients.iter().filter(|r| r.visits.is_some()).count();
+        let clients = ClientCounts {
+            total: audit.clients.len(),
+            with_visits,
+            never_visited: audit.clients.len() - with_visits,
+            one_time: audit.clients.iter().filter(|r| r.visits.as_ref().is_some_and(|d| d.count() == 1)).count(),
+            with_future_booking: audit.clients.iter().filter(|r| r.has_future_booking).count(),
+        };
+        let mut report = AuditReport {
+            as_of: audit.options.as_of,
+            horizon_days: audit.options.horizon_days,
             currency,
-            lines,
-            clients: ClientCounts {
-                total: clients.len(),
-                with_visits,
-                never_visited: clients.len() - with_visits,
-                one_time: clients.iter().filter(|(_, r)| r.visits.as_ref().is_some_and(|d| d.count() == 1)).count(),
-                with_future_booking: clients.iter().filter(|(_, r)| !r.future.is_empty()).count(),
-            },
+            lines: audit.lines,
+            clients,
             stages,
             categories: category_reports,
-            tiers,
+            tiers: tier_reports,
             revenue_at_stake: Money::from_minor(revenue_at_stake, currency),
-            top_overdue,
-            scores,
-        }
+            top_overdue: Vec::new(),
+            options: audit.options,
+            rows,
+            index: audit.index,
+            first_row,
+            ids: audit.ids,
+            names: audit.names,
+            records: audit.clients,
+            entries: audit.entries,
+            category_names: audit.categories,
+            labels: audit.labels,
+            priors,
+        };
+
+        let mut top: Vec<u32> = best_overdue.into_iter().filter(|&i| i != NONE).collect();
+        top.sort_by(|&a, &b| {
+            let (a, b) = (&report.rows[a as usize], &report.rows[b as usize]);
+            b.annual_value_minor.cmp(&a.annual_value_minor).then_with(|| report.client_id(a.client).cmp(report.client_id(b.client)))
+        });
+        report.top_overdue = top
+            .into_iter()
+            .take(TOP_OVERDUE)
+            .map(|i| {
+                let score = ClientScore { report: &report, row: &report.rows[i as usize] };
+                OverdueClient {
+                    client: score.client().to_owned(),
+                    name: score.name().map(str::to_owned),
+                    category: score.category().clone(),
+                    stage: score.stage(),
+                    tier: score.tier(),
+                    annual_value: score.annual_value(),
+                    lapse_score: score.lapse_score(),
+                    explanation: score.explanation().to_string(),
+                }
+            })
+            .collect();
+        report
+    }
+
+    fn client_id(&self, client: u32) -> &str {
+        self.ids.get(self.records[client as usize].id)
+    }
+
+    /// One row per client and category with a completed visit, clients in the order the
+    /// export first mentioned them.
+    pub fn scores(&self) -> impl ExactSizeIterator<Item = ClientScore<'_>> {
+        self.rows.iter().map(move |row| ClientScore { report: self, row })
+    }
+
+    fn find_client(&self, id: &str) -> Option<u32> {
+        let hash = id_hash(id);
+        self.index.find(table_hash(hash), |s| s.hash == hash && self.client_id(s.client) == id).map(|s| s.client)
     }
 
     /// The rows of one client, one per category.
-    pub fn client(&self, id: &str) -> &[ClientScore] {
-        let start = self.scores.partition_point(|s| s.client.as_str() < id);
-        let end = start + self.scores[start..].iter().take_while(|s| s.client.as_str() == id).count();
-        &self.scores[start..end]
+    pub fn client(&self, id: &str) -> Vec<ClientScore<'_>> {
+        let Some(client) = self.find_client(id) else { return Vec::new() };
+        let start = self.first_row[client as usize];
+        if start == NONE {
+            return Vec::new();
+        }
+        self.rows[start as usize..]
+            .iter()
+            .take_while(|r| r.client == client)
+            .map(|row| ClientScore { report: self, row })
+            .collect()
+    }
+
+    /// Whether the export mentions a client at all (perhaps without a completed visit).
+    pub fn knows_client(&self, id: &str) -> bool {
+        self.find_client(id).is_some()
     }
 }
 
@@ -630,8 +945,12 @@ mod tests {
         Day::from(date(2026, 6, 1))
     }
 
+    fn options() -> AuditOptions {
+        AuditOptions { as_of: as_of(), horizon_days: 90, config: BusinessConfig::default() }
+    }
+
     fn audit() -> Audit {
-        Audit::new(AuditOptions { as_of: as_of(), horizon_days: 90, config: BusinessConfig::default() })
+        Audit::new(options())
     }
 
     fn visit<'a>(client: &'a str, category: &'a str, days_ago: i32, price: i64) -> BookingLine<'a> {
@@ -665,7 +984,7 @@ mod tests {
         future.location = Some("other-branch");
         audit.add(&future).unwrap();
         let report = audit.finish();
-        assert_eq!(report.client("c1")[0].stage, Stage::Active);
+        assert_eq!(report.client("c1")[0].stage(), Stage::Active);
         assert!(report.top_overdue.is_empty());
     }
 
@@ -678,8 +997,9 @@ mod tests {
         let report = audit.finish();
         let rows = report.client("c1");
         assert_eq!(rows.len(), 2);
-        assert!(rows.iter().all(|r| r.visits == 1));
-        assert_eq!(rows.iter().find(|r| r.category.as_str() == "hair").unwrap().category_spend.minor, 6000);
+        assert!(rows.iter().all(|r| r.visits() == 1));
+        assert_eq!(rows[0].category().as_str(), "hair");
+        assert_eq!(rows[0].cadence().spend_minor, 6000);
         assert_eq!(report.lines.visits, 3);
     }
 
@@ -694,10 +1014,10 @@ mod tests {
         audit.add(&cancelled).unwrap();
         audit.add(&no_show).unwrap();
         let report = audit.finish();
-        let row = &report.client("c1")[0];
-        assert_eq!(row.days_since_last_visit, 50);
-        assert_eq!(row.stage, Stage::Lapsed);
-        assert_eq!(row.last_no_show, Some(as_of().plus_days(-3)));
+        let row = report.client("c1")[0];
+        assert_eq!(row.days_since_last_visit(), 50);
+        assert_eq!(row.stage(), Stage::Lapsed);
+        assert_eq!(row.last_no_show(), Some(as_of().plus_days(-3)));
     }
 
     #[test]
@@ -713,18 +1033,19 @@ mod tests {
         assert_eq!(report.clients.never_visited, 1);
         assert_eq!(report.clients.one_time, 1);
         assert!(report.client("lead").is_empty());
+        assert!(report.knows_client("lead"));
     }
 
     #[test]
     fn revenue_at_stake_is_what_lapsed_and_dormant_clients_spent_per_year() {
         let mut audit = audit();
-        monthly(&mut audit, "lapsed", 45); // 8 visits of 50.00 over 196 days + 28 → a year's worth
+        monthly(&mut audit, "lapsed", 45); // 8 visits of 50.00 over 196 days + 28: under a year
         monthly(&mut audit, "active", 5);
         let report = audit.finish();
-        let lapsed = &report.client("lapsed")[0];
-        assert_eq!(lapsed.stage, Stage::Lapsed);
-        assert_eq!(report.revenue_at_stake, lapsed.annual_value);
-        assert_eq!(lapsed.annual_value.minor, 40_000); // span + interval < a year: spend per year
+        let lapsed = report.client("lapsed")[0];
+        assert_eq!(lapsed.stage(), Stage::Lapsed);
+        assert_eq!(report.revenue_at_stake, lapsed.annual_value());
+        assert_eq!(lapsed.annual_value().minor, 40_000);
         assert_eq!(report.top_overdue.len(), 1);
         assert!(report.top_overdue[0].explanation.contains("lapsed, usually every 28 days"));
     }
@@ -734,7 +1055,7 @@ mod tests {
         let mut audit = audit();
         monthly(&mut audit, "c1", 45);
         let report = audit.finish();
-        let text = report.client("c1")[0].explanation(90).to_string();
+        let text = report.client("c1")[0].explanation().to_string();
         assert!(text.starts_with("hair: lapsed, usually every 28 days (window "), "{text}");
         assert!(text.contains("from 8 visits"), "{text}");
         assert!(text.contains("(45 days ago"), "{text}");
@@ -748,9 +1069,47 @@ mod tests {
         for k in 0..5_000 {
             audit.add(&visit("c1", "hair", k, 100)).unwrap();
         }
-        let record = &audit.clients["c1"];
-        assert_eq!(record.categories.len(), 1);
-        assert_eq!(record.categories[0].1.days.count(), 5_000);
-        assert_eq!(record.categories[0].1.days.recent().len(), crate::domain::cadence::RECENT_VISITS);
+        assert_eq!(audit.clients.len(), 1);
+        assert_eq!(audit.entries.len(), 1);
+        let cadence = audit.entries[0].cadence.as_ref().unwrap();
+        assert_eq!(cadence.days.count(), 5_000);
+        assert_eq!(cadence.days.recent().len(), crate::domain::cadence::RECENT_VISITS);
+    }
+
+    #[test]
+    fn audits_of_disjoint_shares_of_the_clients_add_up_to_the_audit_of_the_whole() {
+        let lines: Vec<(String, &str, i32, i64)> = (0..300)
+            .map(|i| (format!("c{}", i % 37), ["hair", "nails", "colour"][i % 3], (i as i32 * 7) % 400, 1000 + i as i64))
+            .collect();
+        let mut whole = audit();
+        let (mut first, mut second) = (audit(), audit());
+        for (client, category, days_ago, price) in &lines {
+            let mut line = visit(client, category, *days_ago, *price);
+            line.service = Some(if *price % 2 == 0 { "cut" } else { "colour" });
+            whole.add(&line).unwrap();
+            if client.len() % 2 == 0 { first.add(&line).unwrap() } else { second.add(&line).unwrap() }
+        }
+        first.absorb(second).unwrap();
+        let (whole, merged) = (whole.finish(), first.finish());
+        let summary = |r: &AuditReport| {
+            let mut rows: Vec<_> = r
+                .scores()
+                .map(|s| (s.client().to_owned(), s.category().to_string(), s.visits(), s.last_visit(), s.stage(), s.tier(), s.explanation().to_string()))
+                .collect();
+            rows.sort();
+            rows
+        };
+        assert_eq!(summary(&whole), summary(&merged));
+        assert_eq!(whole.revenue_at_stake, merged.revenue_at_stake);
+        assert_eq!(whole.lines, merged.lines);
+        assert!(merged.knows_client("c3") && merged.knows_client("c30"));
+    }
+
+    #[test]
+    fn a_client_in_two_shares_is_refused() {
+        let (mut first, mut second) = (audit(), audit());
+        first.add(&visit("c1", "hair", 3, 100)).unwrap();
+        second.add(&visit("c1", "hair", 9, 100)).unwrap();
+        assert!(matches!(first.absorb(second), Err(AuditError::ClientInTwoShares(_))));
     }
 }

@@ -28,6 +28,14 @@ impl FromStr for BookingStatus {
 
     /// Accepts the canonical names and the words common booking tools use for them.
     fn from_str(text: &str) -> Result<Self, UnknownStatus> {
+        // The canonical spellings, without building a key.
+        match text {
+            "completed" => return Ok(BookingStatus::Completed),
+            "booked" => return Ok(BookingStatus::Booked),
+            "cancelled" => return Ok(BookingStatus::Cancelled),
+            "no_show" => return Ok(BookingStatus::NoShow),
+            _ => {}
+        }
         let key: String = text
             .chars()
             .filter(|c| c.is_alphanumeric())

@@ -8,8 +8,6 @@
 //! arrive in any order and a visit's several service lines may arrive apart: a day already
 //! among the recent days is the same visit, not a new one.
 
-use std::sync::Arc;
-
 use crate::domain::booking::Rating;
 use crate::domain::day::Day;
 
@@ -106,25 +104,30 @@ impl VisitDays {
     }
 }
 
+/// A service or staff name, interned by whoever keeps the summaries: summaries hold the handle,
+/// the holder resolves it to text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label(pub u32);
+
 /// The details of the latest visit in a category.
 #[derive(Debug, Clone, Default)]
 pub struct LastVisit {
     /// The visit's main service: the highest-priced line of that day in this category.
-    pub service: Option<Arc<str>>,
+    pub service: Option<Label>,
     /// What the client paid for that service, in minor units.
     pub service_price_minor: i64,
-    pub staff: Option<Arc<str>>,
+    pub staff: Option<Label>,
     /// The lowest rating given for that day, if any.
     pub rating: Option<Rating>,
 }
 
 /// One completed service line, as the summary needs it.
 #[derive(Debug, Clone, Copy)]
-pub struct VisitLine<'a> {
+pub struct VisitLine {
     pub day: Day,
     pub price_minor: i64,
-    pub service: Option<&'a Arc<str>>,
-    pub staff: Option<&'a Arc<str>>,
+    pub service: Option<Label>,
+    pub staff: Option<Label>,
     pub rating: Option<Rating>,
 }
 
@@ -137,7 +140,7 @@ pub struct Cadence {
 }
 
 impl Cadence {
-    pub fn new(line: VisitLine<'_>) -> Cadence {
+    pub fn new(line: VisitLine) -> Cadence {
         let mut cadence = Cadence {
             days: VisitDays::new(line.day),
             spend_minor: 0,
@@ -147,7 +150,7 @@ impl Cadence {
         cadence
     }
 
-    pub fn record(&mut self, line: VisitLine<'_>) -> Recorded {
+    pub fn record(&mut self, line: VisitLine) -> Recorded {
         let previous_last = self.days.last();
         let recorded = self.days.record(line.day);
         if line.day > previous_last {
@@ -162,24 +165,24 @@ impl Cadence {
     }
 
     /// Adds the spend of a line that is now the latest visit, and takes its details.
-    fn take_details(&mut self, line: VisitLine<'_>) {
+    fn take_details(&mut self, line: VisitLine) {
         self.spend_minor += line.price_minor;
         self.last_visit = LastVisit {
-            service: line.service.cloned(),
+            service: line.service,
             service_price_minor: line.price_minor,
-            staff: line.staff.cloned(),
+            staff: line.staff,
             rating: line.rating,
         };
     }
 
-    fn take_details_of_same_day(&mut self, line: VisitLine<'_>) {
+    fn take_details_of_same_day(&mut self, line: VisitLine) {
         let last = &mut self.last_visit;
         if line.service.is_some() && (last.service.is_none() || line.price_minor > last.service_price_minor) {
-            last.service = line.service.cloned();
+            last.service = line.service;
             last.service_price_minor = line.price_minor;
         }
         if last.staff.is_none() {
-            last.staff = line.staff.cloned();
+            last.staff = line.staff;
         }
         last.rating = match (last.rating, line.rating) {
             (Some(a), Some(b)) => Some(if b < a { b } else { a }),
@@ -202,7 +205,7 @@ mod tests {
         Day::from(date(2025, 1, 1)).plus_days(offset)
     }
 
-    fn line(offset: i32, price: i64) -> VisitLine<'static> {
+    fn line(offset: i32, price: i64) -> VisitLine {
         VisitLine { day: day(offset), price_minor: price, service: None, staff: None, rating: None }
     }
 
@@ -240,12 +243,11 @@ mod tests {
 
     #[test]
     fn the_latest_visit_keeps_its_main_service_and_lowest_rating() {
-        let cut: Arc<str> = Arc::from("cut");
-        let blow_dry: Arc<str> = Arc::from("blow-dry");
+        let (cut, blow_dry) = (Label(1), Label(2));
         let mut cadence = Cadence::new(line(0, 10));
-        cadence.record(VisitLine { day: day(30), price_minor: 2000, service: Some(&blow_dry), staff: None, rating: Some(Rating(4.0)) });
-        cadence.record(VisitLine { day: day(30), price_minor: 4500, service: Some(&cut), staff: None, rating: Some(Rating(2.0)) });
-        assert_eq!(cadence.last_visit.service.as_deref(), Some("cut"));
+        cadence.record(VisitLine { day: day(30), price_minor: 2000, service: Some(blow_dry), staff: None, rating: Some(Rating(4.0)) });
+        cadence.record(VisitLine { day: day(30), price_minor: 4500, service: Some(cut), staff: None, rating: Some(Rating(2.0)) });
+        assert_eq!(cadence.last_visit.service, Some(cut));
         assert_eq!(cadence.last_visit.service_price_minor, 4500);
         assert_eq!(cadence.last_visit.rating, Some(Rating(2.0)));
         assert_eq!(cadence.days.count(), 2);

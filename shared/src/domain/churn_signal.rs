@@ -10,7 +10,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::domain::booking::Rating;
-use crate::domain::cadence::Cadence;
+use crate::domain::cadence::{Cadence, Label};
 use crate::domain::day::Day;
 
 /// How much longer the recent gaps must be than the earlier ones to call it drift.
@@ -59,11 +59,11 @@ pub struct CurrentPrice {
 }
 
 /// The signals a client's cadence shows. `current_price` looks up the business's latest price
-/// of a service; `low_rating_at_most` is the business's rating at or below which a visit went
-/// badly.
+/// of a service and its name; `low_rating_at_most` is the business's rating at or below which
+/// a visit went badly.
 pub fn signals(
     cadence: &Cadence,
-    current_price: impl Fn(&str) -> Option<CurrentPrice>,
+    current_price: impl Fn(Label) -> Option<(CurrentPrice, Arc<str>)>,
     low_rating_at_most: f32,
 ) -> Vec<ChurnSignal> {
     let mut found = Vec::new();
@@ -73,14 +73,14 @@ pub fn signals(
     {
         found.push(ChurnSignal::LowRating { rating });
     }
-    if let Some(service) = &last.service
-        && let Some(now) = current_price(service)
+    if let Some(service) = last.service
+        && let Some((now, name)) = current_price(service)
         && now.day > cadence.days.last()
         && last.service_price_minor > 0
         && now.minor as f64 > last.service_price_minor as f64 * (1.0 + PRICE_RISE_MIN_SHARE)
     {
         found.push(ChurnSignal::PriceIncrease {
-            service: service.clone(),
+            service: name,
             paid_minor: last.service_price_minor,
             now_minor: now.minor,
         });
@@ -113,7 +113,7 @@ mod tests {
     use crate::domain::cadence::VisitLine;
     use jiff::civil::date;
 
-    fn cadence_with_gaps(gaps: &[i32], last_service: Option<&Arc<str>>, price: i64, rating: Option<Rating>) -> Cadence {
+    fn cadence_with_gaps(gaps: &[i32], last_service: Option<Label>, price: i64, rating: Option<Rating>) -> Cadence {
         let mut day = Day::from(date(2025, 1, 1));
         let mut cadence = Cadence::new(VisitLine { day, price_minor: price, service: last_service, staff: None, rating: None });
         for (i, gap) in gaps.iter().enumerate() {
@@ -135,14 +135,14 @@ mod tests {
     #[test]
     fn a_price_increase_after_the_last_visit_is_a_churn_signal() {
         let cut: Arc<str> = Arc::from("cut");
-        let cadence = cadence_with_gaps(&[30, 30], Some(&cut), 4000, None);
+        let cadence = cadence_with_gaps(&[30, 30], Some(Label(7)), 4000, None);
         let after = cadence.days.last().plus_days(10);
-        let raised = signals(&cadence, |_| Some(CurrentPrice { day: after, minor: 4800 }), 2.0);
+        let raised = signals(&cadence, |_| Some((CurrentPrice { day: after, minor: 4800 }, cut.clone())), 2.0);
         assert_eq!(raised, vec![ChurnSignal::PriceIncrease { service: cut.clone(), paid_minor: 4000, now_minor: 4800 }]);
         assert_eq!(raised[0].to_string(), "cut price up 20% since the last visit");
         // A rise the client has already paid is no reason to leave.
         let before = cadence.days.last().plus_days(-5);
-        assert!(signals(&cadence, |_| Some(CurrentPrice { day: before, minor: 4800 }), 2.0).is_empty());
+        assert!(signals(&cadence, |_| Some((CurrentPrice { day: before, minor: 4800 }, cut.clone())), 2.0).is_empty());
     }
 
     #[test]

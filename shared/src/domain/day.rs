@@ -14,6 +14,9 @@ const EPOCH: Date = jiff::civil::date(1970, 1, 1);
 pub struct Day(i32);
 
 impl Day {
+    /// 1970-01-01.
+    pub const EPOCH: Day = Day(0);
+
     pub fn from_date(date: Date) -> Day {
         // Civil durations are whole days of 86,400 seconds, so this division is exact.
         Day((date.duration_since(EPOCH).as_secs() / 86_400) as i32)

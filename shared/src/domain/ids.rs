@@ -21,7 +21,13 @@ fn check(kind: &'static str, value: &str, max: usize) -> Result<(), IdError> {
     if value.len() > max {
         return Err(IdError::TooLong { kind, len: value.len(), max });
     }
-    if value.chars().any(char::is_control) {
+    // Control characters are ASCII or U+0080–U+009F; most ids are ASCII, checked bytewise.
+    let control = if value.is_ascii() {
+        value.bytes().any(|b| b < 0x20 || b == 0x7f)
+    } else {
+        value.chars().any(char::is_control)
+    };
+    if control {
         return Err(IdError::ControlCharacter { kind });
     }
     Ok(())

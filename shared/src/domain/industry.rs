@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum Industry {
     /// Salons and spas: 60–90 days.
     Salon,
@@ -71,6 +71,13 @@ impl fmt::Display for Industry {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("\"{0}\" is not an industry; use one of salon, spa, restaurant, retail, home_services, professional_services, dental, hearing_aid")]
 pub struct UnknownIndustry(pub String);
+
+impl TryFrom<String> for Industry {
+    type Error = UnknownIndustry;
+    fn try_from(text: String) -> Result<Industry, UnknownIndustry> {
+        text.parse()
+    }
+}
 
 impl FromStr for Industry {
     type Err = UnknownIndustry;

@@ -34,7 +34,8 @@ fn bucket(visits: u32) -> usize {
 
 /// Pseudo-observations pulling a thin bucket toward the category-wide stop rate.
 const POOLING: f64 = 20.0;
-const EM_ROUNDS: usize = 60;
+/// EM stops when no stop probability moves by more than a millionth, or after this many rounds.
+const EM_ROUNDS: usize = 200;
 
 /// One client's history in a category, as the stop-probability fit needs it.
 #[derive(Debug, Clone, Copy)]
@@ -77,6 +78,7 @@ impl StopModel {
         let mut overall = 0.2_f64;
         let mut by_visits = [overall; BUCKETS];
         for _ in 0..EM_ROUNDS {
+            let previous = by_visits;
             let mut stopped = [0.0_f64; BUCKETS];
             for client in clients {
                 let b = bucket(client.visits);
@@ -87,6 +89,9 @@ impl StopModel {
             overall = clamp(stopped.iter().sum::<f64>() / total_trials);
             for b in 0..BUCKETS {
                 by_visits[b] = clamp((stopped[b] + POOLING * overall) / (trials[b] + POOLING));
+            }
+            if by_visits.iter().zip(previous).all(|(q, p)| (q - p).abs() < 1e-6) {
+                break;
             }
         }
         StopModel { by_visits }
@@ -161,7 +166,7 @@ mod tests {
 
     fn client(gap: i32, visits: u32) -> Rhythm {
         let gaps = vec![gap; visits as usize - 1];
-        let prior = CategoryPrior::fit([], None, Industry::Salon);
+        let prior = CategoryPrior::fit([], None, Industry::Salon, &RhythmSettings::default());
         rhythm(GapStats::from_gaps(gaps).as_ref(), visits, &prior, &RhythmSettings::default())
     }
 

@@ -86,6 +86,9 @@ impl Money {
     /// `1,234.50`, `$45.00`, `€ 45`, `45,50` (decimal comma), `1.234,50`, `USD 12`.
     /// Extra decimals are rounded half away from zero to the currency's minor unit.
     pub fn parse_major(text: &str, currency: Currency) -> Result<Money, MoneyError> {
+        if let Some(minor) = parse_plain(text.as_bytes(), currency.exponent()) {
+            return Ok(Money { minor, currency });
+        }
         let number = normalise_number(text).ok_or_else(|| MoneyError::NotANumber(text.trim().to_owned()))?;
         let decimal = Decimal::from_str(&number).map_err(|_| MoneyError::NotANumber(text.trim().to_owned()))?;
         if decimal.is_sign_negative() && !decimal.is_zero() {
@@ -127,6 +130,25 @@ impl fmt::Display for Money {
             write!(f, "{sign}{grouped}.{fraction:0width$} {}", self.currency, width = exponent as usize)
         }
     }
+}
+
+/// The common case, without allocating: digits, then at most `exponent` decimals after a dot.
+fn parse_plain(text: &[u8], exponent: u32) -> Option<i64> {
+    let (whole, fraction) = match text.iter().position(|&b| b == b'.') {
+        Some(dot) => (&text[..dot], &text[dot + 1..]),
+        None => (text, &text[..0]),
+    };
+    if whole.is_empty() || whole.len() > 15 || fraction.len() > exponent as usize {
+        return None;
+    }
+    let mut minor: i64 = 0;
+    for &b in whole.iter().chain(fraction) {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        minor = minor * 10 + i64::from(b - b'0');
+    }
+    Some(minor * 10_i64.pow(exponent - fraction.len() as u32))
 }
 
 /// Strips currency symbols, codes and grouping, leaving a plain `-123.45`.

@@ -5,7 +5,6 @@
 //! breaking ties: high is the top 20 %, medium the next 30 %, low the bottom 50 %. The tier picks
 //! the sequence, the tone and the offer.
 
-use std::cmp::Ordering;
 use std::fmt;
 
 use crate::domain::day::Day;
@@ -79,27 +78,26 @@ impl RfmScore {
 /// Scores and tiers every client of one business; the result is in the input's order.
 pub fn score(clients: &[ClientValue]) -> Vec<(RfmScore, Tier)> {
     let n = clients.len();
-    let recency = quintiles(n, |a, b| clients[a].last_visit.cmp(&clients[b].last_visit));
-    let frequency = quintiles(n, |a, b| clients[a].visits.cmp(&clients[b].visits));
-    let monetary = quintiles(n, |a, b| clients[a].spend_minor.cmp(&clients[b].spend_minor));
+    let recency = quintiles(clients.iter().map(|c| i64::from(c.last_visit.days_since(Day::EPOCH))).collect());
+    let frequency = quintiles(clients.iter().map(|c| i64::from(c.visits)).collect());
+    let monetary = quintiles(clients.iter().map(|c| c.spend_minor).collect());
     let scores: Vec<RfmScore> = (0..n)
         .map(|i| RfmScore { recency: recency[i], frequency: frequency[i], monetary: monetary[i] })
         .collect();
 
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| {
-        scores[b]
-            .total()
-            .cmp(&scores[a].total())
-            .then(clients[b].spend_minor.cmp(&clients[a].spend_minor))
-            .then(clients[b].visits.cmp(&clients[a].visits))
-            .then(a.cmp(&b))
-    });
+    // Best first: highest total, then spend, visits, most recent, longest-standing.
+    let mut order: Vec<(std::cmp::Reverse<(u8, i64, u32, Day)>, Day, u32)> = (0..n)
+        .map(|i| {
+            let c = &clients[i];
+            (std::cmp::Reverse((scores[i].total(), c.spend_minor, c.visits, c.last_visit)), c.first_visit, i as u32)
+        })
+        .collect();
+    order.sort_unstable();
     let high = (n as f64 * 0.2).round() as usize;
     let medium = (n as f64 * 0.5).round() as usize;
     let mut tiers = vec![Tier::Low; n];
-    for (rank, &i) in order.iter().enumerate() {
-        tiers[i] = if rank < high {
+    for (rank, &(_, _, i)) in order.iter().enumerate() {
+        tiers[i as usize] = if rank < high {
             Tier::High
         } else if rank < medium {
             Tier::Medium
@@ -110,22 +108,23 @@ pub fn score(clients: &[ClientValue]) -> Vec<(RfmScore, Tier)> {
     scores.into_iter().zip(tiers).collect()
 }
 
-/// Quintile scores 1–5 by rank under `cmp` (ascending: the largest value scores 5). Equal
-/// values share the score of their mid rank, so ties never split across quintiles.
-fn quintiles(n: usize, cmp: impl Fn(usize, usize) -> Ordering) -> Vec<u8> {
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| cmp(a, b));
+/// Quintile scores 1–5 by rank of `values` (the largest scores 5). Equal values share the score
+/// of their mid rank, so ties never split across quintiles.
+fn quintiles(values: Vec<i64>) -> Vec<u8> {
+    let n = values.len();
+    let mut order: Vec<(i64, u32)> = values.into_iter().zip(0..).collect();
+    order.sort_unstable();
     let mut result = vec![0u8; n];
     let mut start = 0;
     while start < n {
         let mut end = start + 1;
-        while end < n && cmp(order[start], order[end]) == Ordering::Equal {
+        while end < n && order[end].0 == order[start].0 {
             end += 1;
         }
         let mid_rank = (start + end - 1) as f64 / 2.0;
         let quintile = ((mid_rank + 0.5) / n as f64 * 5.0).ceil().clamp(1.0, 5.0) as u8;
-        for &i in &order[start..end] {
-            result[i] = quintile;
+        for &(_, i) in &order[start..end] {
+            result[i as usize] = quintile;
         }
         start = end;
     }

@@ -21,6 +21,9 @@
 
 use crate::domain::industry::Industry;
 
+/// The most gaps a rhythm is read from.
+pub const MAX_GAPS: usize = 16;
+
 /// Clients with at least this many gap-bearing histories are enough to learn a category's
 /// typical rhythm from the business's own data.
 pub const MIN_CLIENTS_TO_LEARN: usize = 20;
@@ -29,6 +32,11 @@ pub const MIN_CLIENTS_TO_LEARN: usize = 20;
 /// usually comes between about 4 and 6.5 weeks.
 const FALLBACK_WITHIN_SD: f64 = 0.25;
 const FALLBACK_BETWEEN_SD: f64 = 0.5;
+/// One gap in this many comes from life rather than rhythm (a holiday, an illness): the
+/// predicted gap is a mixture with a component this many times wider, so a regular client a
+/// little late is not "certainly gone".
+const ODD_GAP_SHARE: f64 = 0.1;
+const ODD_GAP_WIDTH: f64 = 3.0;
 /// The most regular a client can be assumed to be: ±5 % on the log scale.
 const MIN_SD: f64 = 0.05;
 
@@ -64,18 +72,29 @@ pub struct GapStats {
 
 impl GapStats {
     /// Summarises gaps in days (each at least 1). `None` when there are none.
+    /// Only the most recent [`MAX_GAPS`] gaps are used: a client's rhythm today is what counts.
     pub fn from_gaps(gaps: impl IntoIterator<Item = i32>) -> Option<GapStats> {
-        let mut logs: Vec<f64> = gaps.into_iter().map(|g| f64::from(g.max(1)).ln()).collect();
+        // On the stack: this runs once per client and category, millions of times an audit.
+        let mut buffer = [0.0_f64; MAX_GAPS];
+        let mut n = 0;
+        for gap in gaps {
+            buffer[n % MAX_GAPS] = f64::from(gap.max(1)).ln();
+            n += 1;
+        }
+        let logs = &mut buffer[..n.min(MAX_GAPS)];
         if logs.is_empty() {
             return None;
         }
-        let centre = median(&mut logs);
+        let pair = (logs.len() == 2).then(|| (logs[0] - logs[1]).abs() / std::f64::consts::SQRT_2);
+        let centre = median(logs);
         let spread = match logs.len() {
             1 => None,
-            2 => Some((logs[0] - logs[1]).abs() / std::f64::consts::SQRT_2),
+            2 => pair,
             _ => {
-                let mut deviations: Vec<f64> = logs.iter().map(|l| (l - centre).abs()).collect();
-                Some(1.4826 * median(&mut deviations))
+                for l in logs.iter_mut() {
+                    *l = (*l - centre).abs();
+                }
+                Some(1.4826 * median(logs))
             }
         };
         Some(GapStats { gaps: logs.len() as u32, log_centre: centre, log_spread: spread })
@@ -106,29 +125,35 @@ pub struct CategoryPrior {
     pub between_sd: f64,
     /// How much one client's gaps vary around their own centre (sd, log scale).
     pub within_sd: f64,
+    /// The normal quantile of the usual window's upper edge, from the window coverage.
+    #[serde(skip)]
+    pub window_z: f64,
 }
 
-impl CategoryPrior {
-    /// Fits the category's population rhythm from the gap summaries of its clients.
+/// Collects a category's clients' gap summaries, one at a time, for [`CategoryPrior`].
+#[derive(Debug, Clone, Default)]
+pub struct PriorBuilder {
+    centres: Vec<f64>,
+    spreads: Vec<f64>,
+}
+
+impl PriorBuilder {
+    pub fn add(&mut self, stats: &GapStats) {
+        if stats.gaps >= 2 {
+            self.centres.push(stats.log_centre);
+        }
+        if stats.gaps >= 3 {
+            self.spreads.extend(stats.log_spread);
+        }
+    }
+
+    /// Fits the category's population rhythm.
     ///
     /// A configured default interval wins for the centre; otherwise the business's own clients
     /// with at least two gaps decide it when there are [`MIN_CLIENTS_TO_LEARN`] of them;
     /// otherwise the industry preset does.
-    pub fn fit<'a>(
-        clients: impl IntoIterator<Item = &'a GapStats>,
-        configured_interval_days: Option<f64>,
-        industry: Industry,
-    ) -> CategoryPrior {
-        let mut centres = Vec::new();
-        let mut spreads = Vec::new();
-        for stats in clients {
-            if stats.gaps >= 2 {
-                centres.push(stats.log_centre);
-            }
-            if stats.gaps >= 3 {
-                spreads.extend(stats.log_spread);
-            }
-        }
+    pub fn fit(self, configured_interval_days: Option<f64>, industry: Industry, settings: &RhythmSettings) -> CategoryPrior {
+        let PriorBuilder { centres, mut spreads } = self;
         let learned = centres.len() >= MIN_CLIENTS_TO_LEARN;
         let learned_centre = learned.then(|| median(&mut centres.clone()));
         let between_sd = if learned {
@@ -154,7 +179,24 @@ impl CategoryPrior {
             log_centre: default_interval_days.ln(),
             between_sd,
             within_sd,
+            window_z: standard_normal_quantile(0.5 + settings.window_coverage / 2.0),
         }
+    }
+}
+
+impl CategoryPrior {
+    /// Fits the category's population rhythm from the gap summaries of its clients.
+    pub fn fit<'a>(
+        clients: impl IntoIterator<Item = &'a GapStats>,
+        configured_interval_days: Option<f64>,
+        industry: Industry,
+        settings: &RhythmSettings,
+    ) -> CategoryPrior {
+        let mut builder = PriorBuilder::default();
+        for stats in clients {
+            builder.add(stats);
+        }
+        builder.fit(configured_interval_days, industry, settings)
     }
 }
 
@@ -196,7 +238,8 @@ impl Rhythm {
             return 1.0;
         }
         let z = (days.ln() - self.log_mu) / self.log_sd;
-        0.5 * libm::erfc(z / std::f64::consts::SQRT_2)
+        let tail = |z: f64| 0.5 * libm::erfc(z / std::f64::consts::SQRT_2);
+        (1.0 - ODD_GAP_SHARE) * tail(z) + ODD_GAP_SHARE * tail(z / ODD_GAP_WIDTH)
     }
 }
 
@@ -232,7 +275,7 @@ pub fn rhythm(stats: Option<&GapStats>, visits: u32, prior: &CategoryPrior, sett
         }
     };
     let log_sd = (within_variance + centre_variance).sqrt();
-    let z = standard_normal_quantile(0.5 + settings.window_coverage / 2.0);
+    let z = prior.window_z;
     Rhythm {
         interval_days,
         source,
@@ -271,7 +314,7 @@ mod tests {
     use super::*;
 
     fn salon_prior() -> CategoryPrior {
-        CategoryPrior::fit([], None, Industry::Salon)
+        CategoryPrior::fit([], None, Industry::Salon, &RhythmSettings::default())
     }
 
     fn rhythm_of(gaps: &[i32]) -> Rhythm {
@@ -311,7 +354,7 @@ mod tests {
             let g = 30 + (i % 5);
             population.push(GapStats::from_gaps([g, g + 2, g - 1, g + 1]).unwrap());
         }
-        let prior = CategoryPrior::fit(&population, None, Industry::Salon);
+        let prior = CategoryPrior::fit(&population, None, Industry::Salon, &RhythmSettings::default());
         assert!(matches!(prior.default_source, DefaultSource::Learned { clients: 40 }));
         assert!((prior.default_interval_days - 32.0).abs() < 3.0);
 
@@ -328,7 +371,7 @@ mod tests {
 
     #[test]
     fn a_configured_default_interval_wins_over_learned_and_preset_ones() {
-        let prior = CategoryPrior::fit([], Some(42.0), Industry::Salon);
+        let prior = CategoryPrior::fit([], Some(42.0), Industry::Salon, &RhythmSettings::default());
         assert_eq!(prior.default_interval_days, 42.0);
         assert_eq!(prior.default_source, DefaultSource::Configured);
     }

@@ -170,7 +170,7 @@ mod tests {
 
     fn monthly_client() -> Rhythm {
         let stats = GapStats::from_gaps([28, 28, 28, 28, 28, 28]).unwrap();
-        let prior = CategoryPrior::fit([], None, Industry::Salon);
+        let prior = CategoryPrior::fit([], None, Industry::Salon, &RhythmSettings::default());
         rhythm(Some(&stats), 7, &prior, &RhythmSettings::default())
     }
 
@@ -198,7 +198,7 @@ mod tests {
     #[test]
     fn an_irregular_client_is_not_at_risk_before_their_usual_window_closes() {
         let stats = GapStats::from_gaps([20, 40, 28, 45, 22, 35]).unwrap();
-        let prior = CategoryPrior::fit([], None, Industry::Salon);
+        let prior = CategoryPrior::fit([], None, Industry::Salon, &RhythmSettings::default());
         let irregular = rhythm(Some(&stats), 7, &prior, &RhythmSettings::default());
         let thresholds = StageThresholds::new(&irregular, &StageSettings::default());
         assert!(thresholds.at_risk >= irregular.window_high_days);
@@ -208,7 +208,7 @@ mod tests {
     #[test]
     fn a_client_past_the_maximum_age_is_lost_whatever_their_rhythm() {
         let yearly = GapStats::from_gaps([365, 365, 365]).unwrap();
-        let prior = CategoryPrior::fit([], None, Industry::Salon);
+        let prior = CategoryPrior::fit([], None, Industry::Salon, &RhythmSettings::default());
         let r = rhythm(Some(&yearly), 4, &prior, &RhythmSettings::default());
         let settings = StageSettings::default();
         assert_eq!(StageThresholds::new(&r, &settings).stage(800.0, false, &settings), Stage::Lost);

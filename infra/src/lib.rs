@@ -1,0 +1,8 @@
+//! The `winback` command-line tool: everything it does besides parsing its arguments, so that
+//! tests and benchmarks call the same code the command runs.
+
+pub mod audit_run;
+pub mod backtest;
+pub mod config_file;
+pub mod render;
+pub mod sample;

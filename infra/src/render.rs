@@ -1,0 +1,239 @@
+//! How an audit is shown: a table for people, one JSON document for programs, a scores CSV
+//! with one row per client and category, and a client's explanation.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{CellAlignment, Table};
+use shared::app::audit::{AuditReport, ClientScore};
+use shared::domain::rhythm::DefaultSource;
+use shared::domain::stage::Stage;
+
+use crate::audit_run::InputSummary;
+
+/// The header of `--scores`, fixed: other tools read it.
+pub const SCORES_HEADER: [&str; 11] = [
+    "client_id",
+    "service_category",
+    "stage",
+    "visits",
+    "last_visit",
+    "days_since_last",
+    "interval_days",
+    "interval_spread_days",
+    "overdue_ratio",
+    "lapse_score",
+    "rfm_tier",
+];
+
+/// Writes one row per client and category with a completed visit.
+pub fn write_scores(report: &AuditReport, out: impl Write) -> csv::Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(SCORES_HEADER)?;
+    let mut record = csv::ByteRecord::new();
+    let mut number = itoa::Buffer::new();
+    let mut date = String::new();
+    for s in report.scores() {
+        record.clear();
+        record.push_field(s.client().as_bytes());
+        record.push_field(s.category().as_str().as_bytes());
+        record.push_field(s.stage().name().as_bytes());
+        record.push_field(number.format(s.visits()).as_bytes());
+        date.clear();
+        write!(date, "{}", s.last_visit()).expect("writing to a String cannot fail");
+        record.push_field(date.as_bytes());
+        record.push_field(number.format(s.days_since_last_visit()).as_bytes());
+        push_fixed(&mut record, s.interval_days(), 1);
+        push_fixed(&mut record, s.spread_days(), 1);
+        push_fixed(&mut record, s.overdue_ratio(), 3);
+        push_fixed(&mut record, s.lapse_score(), 4);
+        record.push_field(s.tier().name().as_bytes());
+        writer.write_byte_record(&record)?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+/// Pushes a non-negative number with a fixed count of decimals, without the float formatter:
+/// the scores file has four such columns on each of millions of rows.
+fn push_fixed(record: &mut csv::ByteRecord, value: f64, decimals: u32) {
+    let scale = 10_u64.pow(decimals);
+    let scaled = (value.max(0.0) * scale as f64).round() as u64;
+    let mut text = [0u8; 32];
+    let mut buffer = itoa::Buffer::new();
+    let whole = buffer.format(scaled / scale).as_bytes();
+    text[..whole.len()].copy_from_slice(whole);
+    let mut len = whole.len();
+    text[len] = b'.';
+    len += 1;
+    let mut fraction = scaled % scale;
+    for i in (0..decimals as usize).rev() {
+        text[len + i] = b'0' + (fraction % 10) as u8;
+        fraction /= 10;
+    }
+    record.push_field(&text[..len + decimals as usize]);
+}
+
+/// The report and what was read, as one JSON document.
+pub fn write_json(report: &AuditReport, input: &InputSummary, source: &str, out: impl Write) -> io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Document<'a> {
+        source: &'a str,
+        input: &'a InputSummary,
+        #[serde(flatten)]
+        report: &'a AuditReport,
+    }
+    serde_json::to_writer_pretty(out, &Document { source, input, report }).map_err(io::Error::other)
+}
+
+fn count(n: impl Into<u64>) -> String {
+    let digits = n.into().to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    grouped
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(header.to_vec());
+    table
+}
+
+fn align_numbers(table: &mut Table, from: usize) {
+    for (i, column) in table.column_iter_mut().enumerate() {
+        if i >= from {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+/// The audit for people.
+pub fn write_table(report: &AuditReport, input: &InputSummary, source: &str, mut out: impl Write) -> io::Result<()> {
+    let lines = &report.lines;
+    writeln!(out, "winback audit of {source}, as of {} (lapse horizon {} days)", report.as_of, report.horizon_days)?;
+    writeln!(
+        out,
+        "Read {} rows: {} visits, {} future bookings, {} cancelled, {} no-shows{}.",
+        count(input.rows),
+        count(lines.visits),
+        count(lines.future_bookings),
+        count(lines.cancelled),
+        count(lines.no_shows),
+        if input.bad_rows > 0 { format!("; {} bad rows skipped (listed below)", count(input.bad_rows)) } else { String::new() }
+    )?;
+    let clients = &report.clients;
+    writeln!(
+        out,
+        "Clients: {} ({} have visited, {} never visited, {} came once, {} hold a future booking).",
+        count(clients.total as u64),
+        count(clients.with_visits as u64),
+        count(clients.never_visited as u64),
+        count(clients.one_time as u64),
+        count(clients.with_future_booking as u64),
+    )?;
+
+    writeln!(out, "\nClients per category and stage")?;
+    let mut header = vec!["category"];
+    header.extend(Stage::ALL.iter().map(|s| s.name()));
+    header.extend(["clients", "default interval", "too few visits", "revenue at stake / yr"]);
+    let mut stages = table(&header);
+    for c in &report.categories {
+        let mut row: Vec<String> = vec![c.category.to_string()];
+        row.extend(Stage::ALL.iter().map(|&s| count(c.stages.get(s) as u64)));
+        let source = match c.default_source {
+            DefaultSource::Configured => "set".to_owned(),
+            DefaultSource::Learned { .. } => "learned".to_owned(),
+            DefaultSource::Industry { industry } => industry.to_string(),
+        };
+        row.extend([
+            count(c.clients as u64),
+            format!("{:.0} d ({source})", c.default_interval_days),
+            count(c.too_few_visits as u64),
+            c.revenue_at_stake.to_string(),
+        ]);
+        stages.add_row(row);
+    }
+    let mut total: Vec<String> = vec!["all".into()];
+    total.extend(Stage::ALL.iter().map(|&s| count(report.stages.get(s) as u64)));
+    let too_few: usize = report.categories.iter().map(|c| c.too_few_visits).sum();
+    let pairs: usize = report.categories.iter().map(|c| c.clients).sum();
+    total.extend([count(pairs as u64), String::new(), count(too_few as u64), report.revenue_at_stake.to_string()]);
+    stages.add_row(total);
+    align_numbers(&mut stages, 1);
+    writeln!(out, "{stages}")?;
+    writeln!(
+        out,
+        "A client counts once in each category they have visited. Too few visits: fewer than needed for a personal interval, so the category default applies."
+    )?;
+
+    writeln!(out, "\nValue tiers (RFM: high = top 20%, medium = next 30%, low = bottom 50%)")?;
+    let mut tiers = table(&["tier", "clients", "lifetime value", "average ticket", "overdue somewhere"]);
+    for t in &report.tiers {
+        tiers.add_row(vec![
+            t.tier.to_string(),
+            count(t.clients as u64),
+            t.lifetime_value.to_string(),
+            t.average_ticket.to_string(),
+            count(t.overdue_clients as u64),
+        ]);
+    }
+    align_numbers(&mut tiers, 1);
+    writeln!(out, "{tiers}")?;
+
+    writeln!(
+        out,
+        "\nRevenue at stake: {} a year — what the lapsed and dormant clients used to spend.",
+        report.revenue_at_stake
+    )?;
+
+    if report.top_overdue.is_empty() {
+        writeln!(out, "\nNo client is at-risk, lapsed or dormant.")?;
+    } else {
+        writeln!(out, "\nMost valuable overdue clients")?;
+        let mut top = table(&["client", "name", "category", "stage", "tier", "per year", "no visit in horizon"]);
+        for c in &report.top_overdue {
+            top.add_row(vec![
+                c.client.to_string(),
+                c.name.clone().unwrap_or_default(),
+                c.category.to_string(),
+                c.stage.to_string(),
+                c.tier.to_string(),
+                c.annual_value.to_string(),
+                format!("{:.0}%", c.lapse_score * 100.0),
+            ]);
+        }
+        align_numbers(&mut top, 5);
+        writeln!(out, "{top}")?;
+        writeln!(out, "Why:")?;
+        for c in &report.top_overdue {
+            writeln!(out, "  {} — {}", c.client, c.explanation)?;
+        }
+    }
+
+    if input.bad_rows > 0 {
+        writeln!(out, "\nBad rows ({} of {} shown):", input.first_bad_rows.len(), count(input.bad_rows))?;
+        for error in &input.first_bad_rows {
+            writeln!(out, "  {error}")?;
+        }
+    }
+    Ok(())
+}
+
+/// One client's explanation per category.
+pub fn write_client(rows: &[ClientScore<'_>], mut out: impl Write) -> io::Result<()> {
+    let first = &rows[0];
+    match first.name() {
+        Some(name) => writeln!(out, "{} ({name}): lifetime value {}, tier {}", first.client(), first.lifetime_value(), first.tier())?,
+        None => writeln!(out, "{}: lifetime value {}, tier {}", first.client(), first.lifetime_value(), first.tier())?,
+    }
+    for row in rows {
+        writeln!(out, "  {}", row.explanation())?;
+    }
+    Ok(())
+}
