@@ -285,13 +285,19 @@ fn slot(field: Field) -> usize {
 }
 
 /// Reads booking lines from an export, one row at a time, straight from the read buffer.
+///
+/// Rows are found with a SIMD record splitter. A row without a quote character is cut into
+/// fields at its delimiters, which is exactly what CSV means for it; a row with quotes goes
+/// through the full CSV parser, which unquotes and unescapes its values.
 pub struct BookingsReader<R: Read> {
-    csv: simd_csv::ZeroCopyReader<BufReader<R>>,
+    splitter: simd_csv::Splitter<BufReader<R>>,
+    delimiter: u8,
     map: ColumnMap,
     options: ReadOptions,
-    /// The current row's bytes, and where each field lies in them.
-    row: Vec<u8>,
+    /// Where each field of the current row lies in it, by field.
     fields: [Option<(u32, u32)>; Field::ALL.len()],
+    /// Which field each column holds, by column.
+    column_fields: Vec<Option<Field>>,
     /// An unescaped copy of the current row, for the few rows with quoted values.
     owned: simd_csv::ByteRecord,
     /// The line the current row starts on (the header is line 1).
@@ -308,6 +314,12 @@ pub enum Row<'a> {
     Skipped,
 }
 
+/// Reads the fields of one record that holds quotes, unescaped.
+fn parse_quoted(record: &[u8], delimiter: u8) -> Option<simd_csv::ByteRecord> {
+    let mut reader = simd_csv::ZeroCopyReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(record);
+    reader.read_byte_record().ok().flatten().map(|r| r.to_byte_record())
+}
+
 impl<R: Read> BookingsReader<R> {
     /// Opens an export: reads and resolves its header row.
     pub fn new(input: R, options: ReadOptions) -> Result<BookingsReader<R>, ExportError> {
@@ -320,30 +332,32 @@ impl<R: Read> BookingsReader<R> {
             return Err(ExportError::NotText);
         }
         let delimiter = sniff_delimiter(head);
-        let mut csv = simd_csv::ZeroCopyReaderBuilder::with_capacity(1 << 18)
-            .delimiter(delimiter)
-            .flexible(true)
-            .has_headers(true)
-            .from_reader(input);
-        let headers = csv.byte_headers().map_err(|e| match e.kind() {
+        let mut splitter = simd_csv::SplitterBuilder::with_capacity(1 << 18).delimiter(delimiter).has_headers(true).from_reader(input);
+        let header = splitter.byte_headers().map_err(|e| match e.kind() {
             simd_csv::ErrorKind::Io(_) => ExportError::Io(std::io::Error::other(e.to_string())),
             _ => ExportError::NotText,
         })?;
-        let headers: Vec<String> = headers
+        let header = parse_quoted(header, delimiter).ok_or(ExportError::Empty)?;
+        let headers: Vec<String> = header
             .iter()
-            .map(|h| std::str::from_utf8(unquote(h)).map(|h| h.trim_start_matches('\u{feff}').trim().to_owned()))
+            .map(|h| std::str::from_utf8(h).map(|h| h.trim_start_matches('\u{feff}').trim().to_owned()))
             .collect::<Result<_, _>>()
             .map_err(|_| ExportError::NotText)?;
         if headers.iter().all(String::is_empty) {
             return Err(ExportError::Empty);
         }
         let map = ColumnMap::resolve(&headers, &options.mappings)?;
+        let mut column_fields = vec![None; headers.len()];
+        for &(field, column) in map.mapped() {
+            column_fields[column] = Some(field);
+        }
         Ok(BookingsReader {
-            csv,
+            splitter,
+            delimiter,
             map,
             options,
-            row: Vec::new(),
             fields: [None; Field::ALL.len()],
+            column_fields,
             owned: simd_csv::ByteRecord::new(),
             line: 1,
             failed: false,
@@ -375,8 +389,8 @@ impl<R: Read> BookingsReader<R> {
         if self.failed {
             return None;
         }
-        let BookingsReader { csv, map, options, row, fields, owned, line, failed } = self;
-        let record = match csv.read_byte_record() {
+        let BookingsReader { splitter, delimiter, map, options, fields, column_fields, owned, line, failed } = self;
+        let record = match splitter.split_record() {
             Ok(Some(record)) => record,
             Ok(None) => return None,
             Err(e) => {
@@ -386,39 +400,46 @@ impl<R: Read> BookingsReader<R> {
                 return Some(if keep("") { Row::Bad(error) } else { Row::Skipped });
             }
         };
-        let bytes = record.as_slice();
-        let quoted = memchr::memchr(b'"', bytes).is_some();
         // Line numbers count the rows, and the line breaks inside quoted values.
         *line += 1;
         let row_line = *line;
-        if quoted {
-            *line += memchr::memchr_iter(b'\n', bytes).count() as u64;
+        if memchr::memchr(b'"', record).is_some() {
+            *line += memchr::memchr_iter(b'\n', record).count() as u64;
+            let Some(parsed) = parse_quoted(record, *delimiter) else {
+                let error = RowError { line: row_line, column: None, reason: "the row could not be read as CSV".into() };
+                return Some(if keep("") { Row::Bad(error) } else { Row::Skipped });
+            };
+            *owned = parsed;
+            let client = map.column(Field::ClientId).and_then(|i| owned.get(i)).unwrap_or_default();
+            if !keep(client_text(client)) {
+                return Some(Row::Skipped);
+            }
+            let owned = &*owned;
+            let parsed = parse_row(owned.as_slice(), &|f| map.column(f).and_then(|i| owned.get(i)), row_line, options);
+            return Some(match parsed {
+                Ok(line) => Row::Line(line),
+                Err(error) => Row::Bad(error),
+            });
         }
 
-        let client_column = map.column(Field::ClientId);
-        let client = client_column.and_then(|i| record.unquote(i)).unwrap_or_default();
-        let client = std::str::from_utf8(client.trim_ascii()).unwrap_or_default();
-        if !keep(client.trim()) {
+        // No quotes: the fields are exactly what lies between the delimiters.
+        let client_column = map.column(Field::ClientId).unwrap_or(usize::MAX);
+        let client = record.split(|b| b == delimiter).nth(client_column).unwrap_or_default();
+        if !keep(client_text(client)) {
             return Some(Row::Skipped);
         }
-        let parsed = if quoted {
-            // Quoted values may hold escaped quotes: read an unescaped copy.
-            *owned = record.to_byte_record();
-            let owned = &*owned;
-            parse_row(owned.as_slice(), &|f| map.column(f).and_then(|i| owned.get(i)), row_line, options)
-        } else {
-            // The record borrows the reader's buffer only as long as it lives: keep a copy of
-            // the row and where its fields are, so the line can borrow from the copy.
-            for &(f, column) in map.mapped() {
-                fields[f as usize] = record.get(column).map(|value| {
-                    ((value.as_ptr() as usize - bytes.as_ptr() as usize) as u32, value.len() as u32)
-                });
+        fields.fill(None);
+        let mut start = 0;
+        for (column, end) in memchr::memchr_iter(*delimiter, record).chain([record.len()]).enumerate() {
+            match column_fields.get(column) {
+                Some(Some(field)) => fields[*field as usize] = Some((start as u32, (end - start) as u32)),
+                Some(None) => {}
+                None => break,
             }
-            row.clear();
-            row.extend_from_slice(bytes);
-            let (row, fields) = (&*row, &*fields);
-            parse_row(row, &|f| fields[f as usize].map(|(at, len)| &row[at as usize..(at + len) as usize]), row_line, options)
-        };
+            start = end + 1;
+        }
+        let fields = &*fields;
+        let parsed = parse_row(record, &|f| fields[f as usize].map(|(at, len)| &record[at as usize..(at + len) as usize]), row_line, options);
         Some(match parsed {
             Ok(line) => Row::Line(line),
             Err(error) => Row::Bad(error),
@@ -426,11 +447,9 @@ impl<R: Read> BookingsReader<R> {
     }
 }
 
-fn unquote(field: &[u8]) -> &[u8] {
-    match field {
-        [b'"', inner @ .., b'"'] => inner,
-        other => other,
-    }
+/// A client id as a reader shares rows out by it: trimmed text, or empty if it is not text.
+fn client_text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes.trim_ascii()).unwrap_or_default().trim()
 }
 
 fn sniff_delimiter(head: &[u8]) -> u8 {
@@ -460,13 +479,16 @@ fn parse_row<'r>(
         .map_err(|_| RowError { line, column: None, reason: "the row is not valid UTF-8 text; save the export as UTF-8".into() })?;
     let cell = |wanted: Field| -> Result<Option<&'r str>, RowError> {
         let Some(bytes) = field(wanted) else { return Ok(None) };
-        let bytes = unquote(bytes).trim_ascii();
+        let bytes = bytes.trim_ascii();
         if bytes.is_empty() {
             return Ok(None);
         }
-        // The field is a part of the row, which is valid UTF-8, cut at ASCII delimiters.
+        // The field is a part of the row, which is valid UTF-8; it is text if it is cut at
+        // character boundaries (always so between ASCII delimiters).
         let start = bytes.as_ptr() as usize - row.as_ptr() as usize;
-        Ok(Some(&text[start..start + bytes.len()]))
+        text.get(start..start + bytes.len())
+            .map(Some)
+            .ok_or_else(|| fail(wanted, "the value is not valid UTF-8 text; save the export as UTF-8".into()))
     };
 
     let client = cell(Field::ClientId)?.ok_or_else(|| fail(Field::ClientId, "the client id is empty".into()))?;
@@ -700,6 +722,27 @@ mod tests {
         assert_eq!(good.len(), 4, "{bad:?}");
         assert!(good.iter().all(|g| g.contains("|2026-03-01|")), "{good:?}");
         assert_eq!(bad.iter().map(|e| e.line).collect::<Vec<_>>(), vec![6, 7]);
+    }
+
+    #[test]
+    fn quoted_values_with_delimiters_quotes_and_line_breaks_are_read() {
+        let text = "client_id,client_name,occurred_at,service_category,amount\n\
+                    c1,\"Smith, Jo\",2026-03-01,Hair,\"1,234.50\"\n\
+                    c2,\"Jo \"\"JJ\"\" Lee\",2026-03-01,Hair,10\n\
+                    c3,\"two\nlines\",2026-03-01,Hair,10\n\
+                    c4,x,2026-99-01,Hair,10\n";
+        let mut reader = BookingsReader::new(text.as_bytes(), options()).unwrap();
+        let mut names = Vec::new();
+        let mut bad = Vec::new();
+        while let Some(row) = reader.next_line() {
+            match row {
+                Ok(line) => names.push((line.client_name.unwrap().to_owned(), line.price_minor)),
+                Err(e) => bad.push(e.line),
+            }
+        }
+        assert_eq!(names, vec![("Smith, Jo".into(), 123_450), ("Jo \"JJ\" Lee".into(), 1000), ("two\nlines".into(), 1000)]);
+        // The third row spans two lines, so the bad row after it is on line 6.
+        assert_eq!(bad, vec![6]);
     }
 
     #[test]

@@ -407,11 +407,12 @@ impl Audit {
     }
 
     /// Fits the business's rhythms and stop probabilities, scores every client and category,
-    /// and summarises.
+    /// and summarises. The passes over clients run on every core.
     pub fn finish(self) -> AuditReport {
         let config = &self.options.config;
         let as_of = self.options.as_of;
         let horizon = f64::from(self.options.horizon_days);
+        let categories = self.categories.len();
 
         // Tiers across categories, for clients who have visited at all.
         let mut visited: Vec<u32> = Vec::new();
@@ -426,15 +427,24 @@ impl Audit {
         for (i, (_, tier)) in visited.iter().zip(rfm::score(&values)) {
             tiers[*i as usize] = tier;
         }
-        drop(values);
+        drop((visited, values));
 
         // The category priors, from every client's gap summary.
-        let mut builders = vec![PriorBuilder::default(); self.categories.len()];
-        for entry in &self.entries {
-            if let Some(cadence) = &entry.cadence
-                && let Some(stats) = GapStats::from_gaps(cadence.days.recent_gaps())
-            {
-                builders[usize::from(entry.category)].add(&stats);
+        let entries = &self.entries;
+        let mut builders = vec![PriorBuilder::default(); categories];
+        for part in in_parallel(entries.len(), |range| {
+            let mut builders = vec![PriorBuilder::default(); categories];
+            for entry in &entries[range] {
+                if let Some(cadence) = &entry.cadence
+                    && let Some(stats) = GapStats::from_gaps(cadence.days.recent_gaps())
+                {
+                    builders[usize::from(entry.category)].add(&stats);
+                }
+            }
+            builders
+        }) {
+            for (builder, part) in builders.iter_mut().zip(part) {
+                builder.absorb(part);
             }
         }
         let priors: Vec<CategoryPrior> = builders
@@ -448,26 +458,43 @@ impl Audit {
             let stats = GapStats::from_gaps(cadence.days.recent_gaps());
             rhythm::rhythm(stats.as_ref(), cadence.days.count(), &priors[usize::from(entry.category)], &config.rhythm)
         };
-        let mut open_gaps: Vec<Vec<OpenGap>> = vec![Vec::new(); self.categories.len()];
-        for entry in &self.entries {
-            if let Some(cadence) = &entry.cadence {
-                let rhythm = rhythm_of(entry, cadence);
-                let days_since = f64::from(as_of.days_since(cadence.days.last()));
-                open_gaps[usize::from(entry.category)]
-                    .push(OpenGap { visits: cadence.days.count(), survival_so_far: rhythm.survival(days_since) });
+        let mut open_gaps: Vec<Vec<OpenGap>> = vec![Vec::new(); categories];
+        for part in in_parallel(entries.len(), |range| {
+            let mut open_gaps: Vec<Vec<OpenGap>> = vec![Vec::new(); categories];
+            for entry in &entries[range] {
+                if let Some(cadence) = &entry.cadence {
+                    let days_since = f64::from(as_of.days_since(cadence.days.last()));
+                    let survival_so_far = rhythm_of(entry, cadence).survival(days_since);
+                    open_gaps[usize::from(entry.category)].push(OpenGap { visits: cadence.days.count(), survival_so_far });
+                }
+            }
+            open_gaps
+        }) {
+            for (all, part) in open_gaps.iter_mut().zip(part) {
+                all.extend(part);
             }
         }
         let stop_models: Vec<StopModel> = open_gaps.iter().map(|gaps| StopModel::fit(gaps)).collect();
         drop(open_gaps);
         let failure_rate = self.lines.failure_rate();
 
-        // Every client and category, scored, in the order clients first appeared.
-        let mut rows = Vec::with_capacity(self.entries.len());
-        for (client, record) in self.clients.iter().enumerate() {
-            let mut at = record.first_entry;
-            while at != NONE {
-                let entry = &self.entries[at as usize];
-                if let Some(cadence) = &entry.cadence {
+        // Every client and category, scored, clients in the order they first appeared and each
+        // client's categories in the order seen.
+        let (clients, tiers_ref) = (&self.clients, &tiers);
+        let rows: Vec<ScoreRow> = in_parallel(clients.len(), |range| {
+            let mut rows = Vec::with_capacity(range.len() * 3 / 2);
+            let mut linked = Vec::new();
+            for client in range {
+                let record = &clients[client];
+                linked.clear();
+                let mut at = record.first_entry;
+                while at != NONE {
+                    linked.push(at);
+                    at = entries[at as usize].next;
+                }
+                for &at in linked.iter().rev() {
+                    let entry = &entries[at as usize];
+                    let Some(cadence) = &entry.cadence else { continue };
                     let rhythm = rhythm_of(entry, cadence);
                     let days_since = as_of.days_since(cadence.days.last());
                     let thresholds = StageThresholds::new(&rhythm, &config.stages);
@@ -485,7 +512,7 @@ impl Audit {
                         entry: at,
                         category: entry.category,
                         stage,
-                        tier: tiers[client],
+                        tier: tiers_ref[client],
                         visits: cadence.days.count(),
                         last_visit: cadence.days.last(),
                         days_since_last_visit: days_since,
@@ -496,20 +523,30 @@ impl Audit {
                         annual_value_minor,
                     });
                 }
-                at = entry.next;
             }
-        }
-        // A client's categories were linked newest first; list them in the order seen.
-        let mut start = 0;
-        while start < rows.len() {
-            let client = rows[start].client;
-            let end = start + rows[start..].iter().take_while(|r| r.client == client).count();
-            rows[start..end].reverse();
-            start = end;
-        }
+            rows
+        })
+        .concat();
 
         AuditReport::summarise(self, tiers, priors, rows)
     }
+}
+
+/// Runs `work` over `0..items` split into one contiguous range per core, returning the
+/// results in range order.
+fn in_parallel<T: Send>(items: usize, work: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    if threads == 1 || items < 10_000 {
+        return vec![work(0..items)];
+    }
+    let chunk = items.div_ceil(threads);
+    std::thread::scope(|scope| {
+        let work = &work;
+        let handles: Vec<_> = (0..threads)
+            .map(|t| scope.spawn(move || work(t * chunk..((t + 1) * chunk).min(items))))
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("audit work does not panic")).collect()
+    })
 }
 
 /// One client in one category, scored: packed, since an audit of a large export holds millions.

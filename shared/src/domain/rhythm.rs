@@ -138,6 +138,12 @@ pub struct PriorBuilder {
 }
 
 impl PriorBuilder {
+    /// Takes in what another builder collected for the same category.
+    pub fn absorb(&mut self, other: PriorBuilder) {
+        self.centres.extend(other.centres);
+        self.spreads.extend(other.spreads);
+    }
+
     pub fn add(&mut self, stats: &GapStats) {
         if stats.gaps >= 2 {
             self.centres.push(stats.log_centre);
