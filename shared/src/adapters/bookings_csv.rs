@@ -522,7 +522,7 @@ fn parse_row<'r>(
     let rating = match cell(Field::Rating)? {
         None => None,
         Some(text) => match text.parse::<f32>() {
-            Ok(r) if r.is_finite() && (0.0..=10.0).contains(&r) => Some(Rating(r)),
+            Ok(r) if r.is_finite() && (0.0..=10.0).contains(&r) => Rating::new(r),
             _ => return Err(fail(Field::Rating, format!("\"{text}\" is not a rating from 0 to 10"))),
         },
     };

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
+use crate::app::chunked::ChunkedVec;
 use crate::domain::booking::{BookingLine, LineKind};
 use crate::domain::cadence::{Cadence, Label, VisitDays, VisitLine};
 use crate::domain::churn_signal::{self, CurrentPrice};
@@ -138,22 +139,22 @@ impl Labels {
         let hash = self.hasher.hash_one(text);
         let (texts, spans) = (&self.texts, &self.spans);
         if let Some(&i) = self.index.find(hash, |&i| texts.get(spans[i as usize]) == text) {
-            return Label(i);
+            return Label::new(i);
         }
         let i = self.spans.len() as u32;
         self.spans.push(self.texts.push(text));
         self.latest_price.push(None);
         let (texts, spans, hasher) = (&self.texts, &self.spans, &self.hasher);
         self.index.insert_unique(hash, i, |&j| hasher.hash_one(texts.get(spans[j as usize])));
-        Label(i)
+        Label::new(i)
     }
 
     fn text(&self, label: Label) -> &str {
-        self.texts.get(self.spans[label.0 as usize])
+        self.texts.get(self.spans[label.index() as usize])
     }
 
     fn saw_price(&mut self, label: Label, price: CurrentPrice) {
-        let slot = &mut self.latest_price[label.0 as usize];
+        let slot = &mut self.latest_price[label.index() as usize];
         if slot.is_none_or(|p| p.day < price.day) {
             *slot = Some(price);
         }
@@ -165,8 +166,8 @@ impl Labels {
 struct ClientRecord {
     id: Span,
     name: Span,
-    /// Visit days across all categories.
-    visits: Option<VisitDays>,
+    /// Visit days across all categories (empty for a client who never came).
+    visits: VisitDays,
     spend_minor: i64,
     /// Head of the client's list in `Audit::entries`.
     first_entry: u32,
@@ -177,10 +178,11 @@ struct ClientRecord {
 /// A client's standing in one category.
 #[derive(Debug)]
 struct CategoryEntry {
-    category: u16,
-    next: u32,
-    cadence: Option<Cadence>,
+    /// Empty while the client has only a future booking in the category.
+    cadence: Cadence,
     earliest_future: Option<Day>,
+    next: u32,
+    category: u16,
 }
 
 /// An audit in progress.
@@ -189,8 +191,8 @@ pub struct Audit {
     index: HashTable<Slot>,
     ids: Arena,
     names: Arena,
-    clients: Vec<ClientRecord>,
-    entries: Vec<CategoryEntry>,
+    clients: ChunkedVec<ClientRecord>,
+    entries: ChunkedVec<CategoryEntry>,
     categories: Vec<Category>,
     /// Category as written → index, so a spelling is normalised once, not once per line.
     category_spellings: FxHashMap<Box<str>, u16>,
@@ -215,8 +217,8 @@ impl Audit {
             index: HashTable::new(),
             ids: Arena::default(),
             names: Arena::default(),
-            clients: Vec::new(),
-            entries: Vec::new(),
+            clients: ChunkedVec::default(),
+            entries: ChunkedVec::default(),
             categories: Vec::new(),
             category_spellings: FxHashMap::default(),
             labels: Labels::default(),
@@ -236,16 +238,15 @@ impl Audit {
     fn client_index(&mut self, id: &str) -> Result<u32, IdError> {
         let hash = id_hash(id);
         let (ids, clients) = (&self.ids, &self.clients);
-        if let Some(slot) = self.index.find(table_hash(hash), |s| s.hash == hash && ids.get(clients[s.client as usize].id) == id) {
+        if let Some(slot) = self.index.find(table_hash(hash), |s| s.hash == hash && ids.get(clients.get(s.client).id) == id) {
             return Ok(slot.client);
         }
         let id = ClientId::check(id)?;
-        let i = self.clients.len() as u32;
         let span = self.ids.push(id);
-        self.clients.push(ClientRecord {
+        let i = self.clients.push(ClientRecord {
             id: span,
             name: Span::EMPTY,
-            visits: None,
+            visits: VisitDays::EMPTY,
             spend_minor: 0,
             first_entry: NONE,
             has_future_booking: false,
@@ -257,18 +258,17 @@ impl Audit {
 
     /// The client's entry for a category, added if new.
     fn entry(&mut self, client: u32, category: u16) -> &mut CategoryEntry {
-        let record = &mut self.clients[client as usize];
+        let record = self.clients.get_mut(client);
         let mut at = record.first_entry;
         while at != NONE {
-            if self.entries[at as usize].category == category {
-                return &mut self.entries[at as usize];
+            if self.entries.get(at).category == category {
+                return self.entries.get_mut(at);
             }
-            at = self.entries[at as usize].next;
+            at = self.entries.get(at).next;
         }
-        let new = self.entries.len() as u32;
-        self.entries.push(CategoryEntry { category, next: record.first_entry, cadence: None, earliest_future: None });
+        let new = self.entries.push(CategoryEntry { category, next: record.first_entry, cadence: Cadence::EMPTY, earliest_future: None });
         record.first_entry = new;
-        &mut self.entries[new as usize]
+        self.entries.get_mut(new)
     }
 
     /// Takes in one booking line. Lines may come in any order.
@@ -276,22 +276,22 @@ impl Audit {
         let category = self.category_index(line.category)?;
         let kind = line.kind(self.options.as_of);
         let client = self.client_index(line.client)?;
-        if self.clients[client as usize].name.len == 0
+        if self.clients.get(client).name.len == 0
             && let Some(name) = line.client_name
         {
-            self.clients[client as usize].name = self.names.push(name);
+            self.clients.get_mut(client).name = self.names.push(name);
         }
         match kind {
             LineKind::Cancelled => self.lines.cancelled += 1,
             LineKind::NoShow => {
                 self.lines.no_shows += 1;
-                let record = &mut self.clients[client as usize];
+                let record = self.clients.get_mut(client);
                 record.last_no_show = record.last_no_show.max(Some(line.day));
             }
             LineKind::FutureBooking => {
                 self.lines.future_bookings += 1;
                 self.note_price(line);
-                self.clients[client as usize].has_future_booking = true;
+                self.clients.get_mut(client).has_future_booking = true;
                 let entry = self.entry(client, category);
                 entry.earliest_future = Some(entry.earliest_future.map_or(line.day, |d| d.min(line.day)));
             }
@@ -299,22 +299,11 @@ impl Audit {
                 self.lines.visits += 1;
                 let service = self.note_price(line);
                 let staff = line.staff.map(|s| self.labels.intern(s));
-                let record = &mut self.clients[client as usize];
+                let record = self.clients.get_mut(client);
                 record.spend_minor += line.price_minor;
-                match &mut record.visits {
-                    Some(days) => {
-                        days.record(line.day);
-                    }
-                    None => record.visits = Some(VisitDays::new(line.day)),
-                }
+                record.visits.record(line.day);
                 let visit = VisitLine { day: line.day, price_minor: line.price_minor, service, staff, rating: line.rating };
-                let entry = self.entry(client, category);
-                match &mut entry.cadence {
-                    Some(cadence) => {
-                        cadence.record(visit);
-                    }
-                    None => entry.cadence = Some(Cadence::new(visit)),
-                }
+                self.entry(client, category).cadence.record(visit);
             }
         }
         Ok(())
@@ -351,58 +340,58 @@ impl Audit {
     }
 
     /// Adds the audit of another share of the same export's clients: every line of a client
-    /// went to the same audit, so no client is in both and their summaries are exact.
-    pub fn absorb(&mut self, other: Audit) -> Result<(), AuditError> {
+    /// went to the same audit, so no client is in both and their summaries are exact. The
+    /// other audit's storage is moved, not copied.
+    pub fn absorb(&mut self, mut other: Audit) -> Result<(), AuditError> {
         let category_map: Vec<u16> =
             other.categories.iter().map(|c| self.category_of(c.clone())).collect::<Result<_, _>>()?;
         let label_map: Vec<Label> = (0..other.labels.spans.len() as u32)
             .map(|i| {
-                let label = self.labels.intern(other.labels.text(Label(i)));
+                let label = self.labels.intern(other.labels.text(Label::new(i)));
                 if let Some(price) = other.labels.latest_price[i as usize] {
                     self.labels.saw_price(label, price);
                 }
                 label
             })
             .collect();
-        let relabel = |label: Option<Label>| label.map(|l| label_map[l.0 as usize]);
+        let relabel = |label: Option<Label>| label.map(|l| label_map[l.index() as usize]);
+        for slot in &other.index {
+            let id = other.ids.get(other.clients.get(slot.client).id);
+            let (ids, clients) = (&self.ids, &self.clients);
+            if self.index.find(table_hash(slot.hash), |s| s.hash == slot.hash && ids.get(clients.get(s.client).id) == id).is_some() {
+                return Err(AuditError::ClientInTwoShares(id.to_owned()));
+            }
+        }
         self.lines.add(&other.lines);
 
-        let entry_offset = self.entries.len() as u32;
-        let shift = |at: u32| if at == NONE { NONE } else { at + entry_offset };
-        self.entries.reserve(other.entries.len());
-        for mut entry in other.entries {
+        let entry_shift = self.entries.shift_for_append();
+        let shift = |at: u32| if at == NONE { NONE } else { at + entry_shift };
+        for (_, entry) in other.entries.iter_mut() {
             entry.category = category_map[usize::from(entry.category)];
             entry.next = shift(entry.next);
-            if let Some(cadence) = &mut entry.cadence {
-                cadence.last_visit.service = relabel(cadence.last_visit.service);
-                cadence.last_visit.staff = relabel(cadence.last_visit.staff);
-            }
-            self.entries.push(entry);
+            let last = &mut entry.cadence.last_visit;
+            last.service = relabel(last.service);
+            last.staff = relabel(last.staff);
         }
-        let client_offset = self.clients.len() as u32;
-        self.clients.reserve(other.clients.len());
         let id_offset = self.ids.0.len() as u32;
         let name_offset = self.names.0.len() as u32;
         self.ids.0.push_str(&other.ids.0);
         self.names.0.push_str(&other.names.0);
-        for mut record in other.clients {
+        for (_, record) in other.clients.iter_mut() {
             record.id.start += id_offset;
             if record.name.len > 0 {
                 record.name.start += name_offset;
             }
             record.first_entry = shift(record.first_entry);
-            self.clients.push(record);
         }
+        let client_shift = self.clients.shift_for_append();
         self.index.reserve(other.index.len(), |s| table_hash(s.hash));
-        for slot in other.index {
-            let (ids, clients) = (&self.ids, &self.clients);
-            let id = ids.get(clients[(slot.client + client_offset) as usize].id);
-            if self.index.find(table_hash(slot.hash), |s| s.hash == slot.hash && ids.get(clients[s.client as usize].id) == id).is_some() {
-                return Err(AuditError::ClientInTwoShares(id.to_owned()));
-            }
-            let moved = Slot { client: slot.client + client_offset, hash: slot.hash };
+        for slot in other.index.drain() {
+            let moved = Slot { client: slot.client + client_shift, hash: slot.hash };
             self.index.insert_unique(table_hash(slot.hash), moved, |s| table_hash(s.hash));
         }
+        self.entries.append(other.entries);
+        self.clients.append(other.clients);
         Ok(())
     }
 
@@ -413,31 +402,31 @@ impl Audit {
         let as_of = self.options.as_of;
         let horizon = f64::from(self.options.horizon_days);
         let categories = self.categories.len();
+        let bound = self.clients.number_bound();
 
         // Tiers across categories, for clients who have visited at all.
         let mut visited: Vec<u32> = Vec::new();
         let mut values: Vec<ClientValue> = Vec::new();
-        for (i, record) in self.clients.iter().enumerate() {
-            if let Some(days) = &record.visits {
-                visited.push(i as u32);
+        for (number, record) in self.clients.iter() {
+            let days = &record.visits;
+            if !days.is_empty() {
+                visited.push(number);
                 values.push(ClientValue { last_visit: days.last(), first_visit: days.first(), visits: days.count(), spend_minor: record.spend_minor });
             }
         }
-        let mut tiers = vec![Tier::Low; self.clients.len()];
-        for (i, (_, tier)) in visited.iter().zip(rfm::score(&values)) {
-            tiers[*i as usize] = tier;
+        let mut tiers = vec![Tier::Low; bound];
+        for (number, (_, tier)) in visited.iter().zip(rfm::score(&values)) {
+            tiers[*number as usize] = tier;
         }
         drop((visited, values));
 
         // The category priors, from every client's gap summary.
-        let entries = &self.entries;
+        let entry_chunks: Vec<&[CategoryEntry]> = self.entries.chunks().map(|(_, chunk)| chunk).collect();
         let mut builders = vec![PriorBuilder::default(); categories];
-        for part in in_parallel(entries.len(), |range| {
+        for part in in_parallel(entry_chunks.len(), |range| {
             let mut builders = vec![PriorBuilder::default(); categories];
-            for entry in &entries[range] {
-                if let Some(cadence) = &entry.cadence
-                    && let Some(stats) = GapStats::from_gaps(cadence.days.recent_gaps())
-                {
+            for entry in entry_chunks[range].iter().flat_map(|c| c.iter()) {
+                if let Some(stats) = GapStats::from_gaps(entry.cadence.days.recent_gaps()) {
                     builders[usize::from(entry.category)].add(&stats);
                 }
             }
@@ -454,19 +443,18 @@ impl Audit {
             .collect();
 
         // Rhythms, then the stop model per category on the open gaps.
-        let rhythm_of = |entry: &CategoryEntry, cadence: &Cadence| {
+        let rhythm_of = |entry: &CategoryEntry| {
+            let cadence = &entry.cadence;
             let stats = GapStats::from_gaps(cadence.days.recent_gaps());
             rhythm::rhythm(stats.as_ref(), cadence.days.count(), &priors[usize::from(entry.category)], &config.rhythm)
         };
         let mut open_gaps: Vec<Vec<OpenGap>> = vec![Vec::new(); categories];
-        for part in in_parallel(entries.len(), |range| {
+        for part in in_parallel(entry_chunks.len(), |range| {
             let mut open_gaps: Vec<Vec<OpenGap>> = vec![Vec::new(); categories];
-            for entry in &entries[range] {
-                if let Some(cadence) = &entry.cadence {
-                    let days_since = f64::from(as_of.days_since(cadence.days.last()));
-                    let survival_so_far = rhythm_of(entry, cadence).survival(days_since);
-                    open_gaps[usize::from(entry.category)].push(OpenGap { visits: cadence.days.count(), survival_so_far });
-                }
+            for entry in entry_chunks[range].iter().flat_map(|c| c.iter()).filter(|e| !e.cadence.is_empty()) {
+                let days_since = f64::from(as_of.days_since(entry.cadence.days.last()));
+                let survival_so_far = rhythm_of(entry).survival(days_since);
+                open_gaps[usize::from(entry.category)].push(OpenGap { visits: entry.cadence.days.count(), survival_so_far });
             }
             open_gaps
         }) {
@@ -478,24 +466,48 @@ impl Audit {
         drop(open_gaps);
         let failure_rate = self.lines.failure_rate();
 
-        // Every client and category, scored, clients in the order they first appeared and each
-        // client's categories in the order seen.
-        let (clients, tiers_ref) = (&self.clients, &tiers);
-        let rows: Vec<ScoreRow> = in_parallel(clients.len(), |range| {
-            let mut rows = Vec::with_capacity(range.len() * 3 / 2);
-            let mut linked = Vec::new();
-            for client in range {
-                let record = &clients[client];
-                linked.clear();
-                let mut at = record.first_entry;
-                while at != NONE {
+        // Every client and category, scored: clients in the order they first appeared (share
+        // by share), each client's categories in the order seen. Each thread fills its own
+        // part of one exactly sized vector.
+        let client_chunks: Vec<(u32, &[ClientRecord])> = self.clients.chunks().collect();
+        let entries = &self.entries;
+        let scored_entries = |record: &ClientRecord, linked: &mut Vec<u32>| {
+            linked.clear();
+            let mut at = record.first_entry;
+            while at != NONE {
+                let entry = entries.get(at);
+                if !entry.cadence.is_empty() {
                     linked.push(at);
-                    at = entries[at as usize].next;
                 }
-                for &at in linked.iter().rev() {
-                    let entry = &entries[at as usize];
-                    let Some(cadence) = &entry.cadence else { continue };
-                    let rhythm = rhythm_of(entry, cadence);
+                at = entry.next;
+            }
+            linked.reverse();
+        };
+        let counts: Vec<usize> = in_parallel(client_chunks.len(), |range| {
+            let mut linked = Vec::new();
+            client_chunks[range]
+                .iter()
+                .map(|(_, chunk)| {
+                    chunk.iter().map(|record| {
+                        scored_entries(record, &mut linked);
+                        linked.len()
+                    })
+                    .sum::<usize>()
+                })
+                .collect::<Vec<_>>()
+        })
+        .concat();
+        let mut rows = vec![ScoreRow::EMPTY; counts.iter().sum()];
+        let score_chunk = |first: u32, chunk: &[ClientRecord], out: &mut [ScoreRow]| {
+            let mut linked = Vec::new();
+            let mut written = 0;
+            for (offset, record) in chunk.iter().enumerate() {
+                let client = first + offset as u32;
+                scored_entries(record, &mut linked);
+                for &at in &linked {
+                    let entry = entries.get(at);
+                    let cadence = &entry.cadence;
+                    let rhythm = rhythm_of(entry);
                     let days_since = as_of.days_since(cadence.days.last());
                     let thresholds = StageThresholds::new(&rhythm, &config.stages);
                     let stage = thresholds.stage(f64::from(days_since), record.has_future_booking, &config.stages);
@@ -507,43 +519,63 @@ impl Audit {
                     let span = f64::from(cadence.days.last().days_since(cadence.days.first()));
                     let annual_value_minor =
                         (cadence.spend_minor as f64 * 365.25 / (span + rhythm.interval_days).max(365.25)).round() as i64;
-                    rows.push(ScoreRow {
-                        client: client as u32,
+                    out[written] = ScoreRow {
+                        client,
                         entry: at,
                         category: entry.category,
                         stage,
-                        tier: tiers_ref[client],
-                        visits: cadence.days.count(),
-                        last_visit: cadence.days.last(),
-                        days_since_last_visit: days_since,
+                        tier: tiers[client as usize],
+                        personal: matches!(rhythm.source, IntervalSource::Personal { .. }),
                         interval_days: rhythm.interval_days as f32,
                         spread_days: rhythm.spread_days() as f32,
-                        personal: matches!(rhythm.source, IntervalSource::Personal { .. }),
                         lapse_score: lapse_score as f32,
                         annual_value_minor,
-                    });
+                    };
+                    written += 1;
                 }
             }
-            rows
-        })
-        .concat();
+        };
+        let threads = workers().min(client_chunks.len()).max(1);
+        let per_thread = client_chunks.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let mut rest: &mut [ScoreRow] = &mut rows;
+            for (t, group) in client_chunks.chunks(per_thread.max(1)).enumerate() {
+                let group_rows: usize = counts[t * per_thread..t * per_thread + group.len()].iter().sum();
+                let (mine, others) = rest.split_at_mut(group_rows);
+                rest = others;
+                let (counts, score_chunk) = (&counts[t * per_thread..], &score_chunk);
+                scope.spawn(move || {
+                    let mut out = mine;
+                    for (k, (first, chunk)) in group.iter().enumerate() {
+                        let (part, later) = out.split_at_mut(counts[k]);
+                        score_chunk(*first, chunk, part);
+                        out = later;
+                    }
+                });
+            }
+        });
 
         AuditReport::summarise(self, tiers, priors, rows)
     }
 }
 
+/// How many threads the audit's passes use: one per core, at most eight.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8)
+}
+
 /// Runs `work` over `0..items` split into one contiguous range per core, returning the
 /// results in range order.
 fn in_parallel<T: Send>(items: usize, work: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-    if threads == 1 || items < 10_000 {
+    let threads = workers().min(items).max(1);
+    if threads == 1 {
         return vec![work(0..items)];
     }
     let chunk = items.div_ceil(threads);
     std::thread::scope(|scope| {
         let work = &work;
         let handles: Vec<_> = (0..threads)
-            .map(|t| scope.spawn(move || work(t * chunk..((t + 1) * chunk).min(items))))
+            .map(|t| scope.spawn(move || work((t * chunk).min(items)..((t + 1) * chunk).min(items))))
             .collect();
         handles.into_iter().map(|h| h.join().expect("audit work does not panic")).collect()
     })
@@ -558,13 +590,25 @@ struct ScoreRow {
     stage: Stage,
     tier: Tier,
     personal: bool,
-    visits: u32,
-    last_visit: Day,
-    days_since_last_visit: i32,
     interval_days: f32,
     spread_days: f32,
     lapse_score: f32,
     annual_value_minor: i64,
+}
+
+impl ScoreRow {
+    const EMPTY: ScoreRow = ScoreRow {
+        client: NONE,
+        entry: NONE,
+        category: 0,
+        stage: Stage::Active,
+        tier: Tier::Low,
+        personal: false,
+        interval_days: 0.0,
+        spread_days: 0.0,
+        lapse_score: 0.0,
+        annual_value_minor: 0,
+    };
 }
 
 /// One client in one category, as a report shows it.
@@ -575,12 +619,20 @@ pub struct ClientScore<'a> {
 }
 
 impl<'a> ClientScore<'a> {
+    fn record(&self) -> &'a ClientRecord {
+        self.report.records.get(self.row.client)
+    }
+
+    fn cadence(&self) -> &'a Cadence {
+        &self.report.entries.get(self.row.entry).cadence
+    }
+
     pub fn client(&self) -> &'a str {
-        self.report.client_id(self.row.client)
+        self.report.ids.get(self.record().id)
     }
 
     pub fn name(&self) -> Option<&'a str> {
-        let span = self.report.records[self.row.client as usize].name;
+        let span = self.record().name;
         (span.len > 0).then(|| self.report.names.get(span))
     }
 
@@ -597,15 +649,15 @@ impl<'a> ClientScore<'a> {
     }
 
     pub fn visits(&self) -> u32 {
-        self.row.visits
+        self.cadence().days.count()
     }
 
     pub fn last_visit(&self) -> Day {
-        self.row.last_visit
+        self.cadence().days.last()
     }
 
     pub fn days_since_last_visit(&self) -> i32 {
-        self.row.days_since_last_visit
+        self.report.as_of.days_since(self.last_visit())
     }
 
     /// The interval the stages are multiples of.
@@ -620,7 +672,7 @@ impl<'a> ClientScore<'a> {
 
     /// Days since the last visit over the interval.
     pub fn overdue_ratio(&self) -> f64 {
-        f64::from(self.row.days_since_last_visit) / f64::from(self.row.interval_days)
+        f64::from(self.days_since_last_visit()) / f64::from(self.row.interval_days)
     }
 
     /// Probability of no visit in the category within the horizon if nobody reaches out.
@@ -638,20 +690,20 @@ impl<'a> ClientScore<'a> {
         Money::from_minor(self.row.annual_value_minor, self.report.currency)
     }
 
+    pub fn category_spend(&self) -> Money {
+        Money::from_minor(self.cadence().spend_minor, self.report.currency)
+    }
+
     pub fn lifetime_value(&self) -> Money {
-        Money::from_minor(self.report.records[self.row.client as usize].spend_minor, self.report.currency)
+        Money::from_minor(self.record().spend_minor, self.report.currency)
     }
 
     pub fn has_future_booking(&self) -> bool {
-        self.report.records[self.row.client as usize].has_future_booking
+        self.record().has_future_booking
     }
 
     pub fn last_no_show(&self) -> Option<Day> {
-        self.report.records[self.row.client as usize].last_no_show
-    }
-
-    fn cadence(&self) -> &'a Cadence {
-        self.report.entries[self.row.entry as usize].cadence.as_ref().expect("scored entries have visits")
+        self.record().last_no_show
     }
 
     /// The rhythm behind the stage, worked out again from the client's summary.
@@ -667,7 +719,7 @@ impl<'a> ClientScore<'a> {
         let report = self.report;
         let labels = &report.labels;
         let price_of = |label: Label| {
-            labels.latest_price[label.0 as usize].map(|price| (price, Arc::<str>::from(labels.text(label))))
+            labels.latest_price[label.index() as usize].map(|price| (price, Arc::<str>::from(labels.text(label))))
         };
         Explanation {
             category: self.category().clone(),
@@ -796,9 +848,9 @@ pub struct AuditReport {
     #[serde(skip)]
     names: Arena,
     #[serde(skip)]
-    records: Vec<ClientRecord>,
+    records: ChunkedVec<ClientRecord>,
     #[serde(skip)]
-    entries: Vec<CategoryEntry>,
+    entries: ChunkedVec<CategoryEntry>,
     #[serde(skip)]
     category_names: Vec<Category>,
     #[serde(skip)]
@@ -827,7 +879,8 @@ impl AuditReport {
         let mut stages = StageCounts::default();
         let mut revenue_at_stake = 0_i64;
         // Each overdue client's most valuable overdue category.
-        let mut best_overdue = vec![NONE; audit.clients.len()];
+        let bound = audit.clients.number_bound();
+        let mut best_overdue = vec![NONE; bound];
         for (i, row) in rows.iter().enumerate() {
             let report = &mut category_reports[usize::from(row.category)];
             report.clients += 1;
@@ -860,8 +913,12 @@ impl AuditReport {
             })
             .collect();
         let mut tier_visits = [0_u64; 3];
-        for (i, record) in audit.clients.iter().enumerate() {
-            let Some(days) = &record.visits else { continue };
+        for (number, record) in audit.clients.iter() {
+            let i = number as usize;
+            let days = &record.visits;
+            if days.is_empty() {
+                continue;
+            }
             let slot = tiers[i] as usize;
             tier_reports[slot].clients += 1;
             tier_reports[slot].lifetime_value.minor += record.spend_minor;
@@ -875,18 +932,18 @@ impl AuditReport {
         }
 
         // Where each client's rows start, for looking one up by id.
-        let mut first_row = vec![NONE; audit.clients.len()];
+        let mut first_row = vec![NONE; bound];
         for (i, row) in rows.iter().enumerate().rev() {
             first_row[row.client as usize] = i as u32;
         }
 
-        let with_visits = audit.clients.iter().filter(|r| r.visits.is_some()).count();
+        let with_visits = audit.clients.iter().filter(|(_, r)| !r.visits.is_empty()).count();
         let clients = ClientCounts {
             total: audit.clients.len(),
             with_visits,
             never_visited: audit.clients.len() - with_visits,
-            one_time: audit.clients.iter().filter(|r| r.visits.as_ref().is_some_and(|d| d.count() == 1)).count(),
-            with_future_booking: audit.clients.iter().filter(|r| r.has_future_booking).count(),
+            one_time: audit.clients.iter().filter(|(_, r)| r.visits.count() == 1).count(),
+            with_future_booking: audit.clients.iter().filter(|(_, r)| r.has_future_booking).count(),
         };
         let mut report = AuditReport {
             as_of: audit.options.as_of,
@@ -913,10 +970,15 @@ impl AuditReport {
         };
 
         let mut top: Vec<u32> = best_overdue.into_iter().filter(|&i| i != NONE).collect();
-        top.sort_by(|&a, &b| {
-            let (a, b) = (&report.rows[a as usize], &report.rows[b as usize]);
+        let by_value = |a: &u32, b: &u32| {
+            let (a, b) = (&report.rows[*a as usize], &report.rows[*b as usize]);
             b.annual_value_minor.cmp(&a.annual_value_minor).then_with(|| report.client_id(a.client).cmp(report.client_id(b.client)))
-        });
+        };
+        if top.len() > TOP_OVERDUE {
+            top.select_nth_unstable_by(TOP_OVERDUE, by_value);
+            top.truncate(TOP_OVERDUE);
+        }
+        top.sort_by(by_value);
         report.top_overdue = top
             .into_iter()
             .take(TOP_OVERDUE)
@@ -938,7 +1000,7 @@ impl AuditReport {
     }
 
     fn client_id(&self, client: u32) -> &str {
-        self.ids.get(self.records[client as usize].id)
+        self.ids.get(self.records.get(client).id)
     }
 
     /// One row per client and category with a completed visit, clients in the order the
@@ -1036,7 +1098,7 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert!(rows.iter().all(|r| r.visits() == 1));
         assert_eq!(rows[0].category().as_str(), "hair");
-        assert_eq!(rows[0].cadence().spend_minor, 6000);
+        assert_eq!(rows[0].category_spend().minor, 6000);
         assert_eq!(report.lines.visits, 3);
     }
 
@@ -1108,9 +1170,9 @@ mod tests {
         }
         assert_eq!(audit.clients.len(), 1);
         assert_eq!(audit.entries.len(), 1);
-        let cadence = audit.entries[0].cadence.as_ref().unwrap();
+        let cadence = &audit.entries.get(0).cadence;
         assert_eq!(cadence.days.count(), 5_000);
-        assert_eq!(cadence.days.recent().len(), crate::domain::cadence::RECENT_VISITS);
+        assert_eq!(cadence.days.recent_len(), crate::domain::cadence::RECENT_VISITS);
     }
 
     #[test]

@@ -2,3 +2,4 @@
 //! system grows, against the ports), never against an outside system directly.
 
 pub mod audit;
+pub mod chunked;

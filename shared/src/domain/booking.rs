@@ -71,9 +71,30 @@ impl fmt::Display for BookingStatus {
     }
 }
 
-/// A client's rating of a visit, on the business's scale (1–5 unless configured).
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, serde::Serialize)]
-pub struct Rating(pub f32);
+/// A client's rating of a visit, on the business's scale (1–5 unless configured), from 0 to 10
+/// in tenths. Stored in one byte that is never zero, so an `Option<Rating>` is one byte too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Rating(std::num::NonZeroU8);
+
+impl Rating {
+    /// A rating from 0 to 10, rounded to tenths; `None` outside that range.
+    pub fn new(value: f32) -> Option<Rating> {
+        if !(0.0..=10.0).contains(&value) {
+            return None;
+        }
+        std::num::NonZeroU8::new((value * 10.0).round() as u8 + 1).map(Rating)
+    }
+
+    pub fn value(self) -> f32 {
+        f32::from(self.0.get() - 1) / 10.0
+    }
+}
+
+impl serde::Serialize for Rating {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f32(self.value())
+    }
+}
 
 /// One service of one booking: a row of a bookings export, borrowed from the reader's buffer
 /// so that reading ten million rows allocates nothing per row.

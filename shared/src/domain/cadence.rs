@@ -21,12 +21,15 @@ pub struct VisitDays {
     first: Day,
     last: Day,
     count: u32,
+    /// The recent days are `base` plus these offsets, ascending: half the size of whole days,
+    /// and 65,535 days span any real history.
+    base: Day,
+    offsets: [u16; RECENT_VISITS],
     recent_len: u8,
-    /// Ascending; only `recent[..recent_len]` is meaningful.
-    recent: [Day; RECENT_VISITS],
-    /// The last day recorded that was older than every recent day. Exports sorted newest
-    /// first deliver such days in runs, and this recognises a visit's second service line.
-    last_older: Option<Day>,
+    /// The last day recorded that was older than every recent day (`i32::MIN` for none).
+    /// Exports sorted newest first deliver such days in runs, and this recognises a visit's
+    /// second service line.
+    last_older: i32,
 }
 
 /// Whether a recorded day was a new visit or another line of a visit already counted.
@@ -37,35 +40,79 @@ pub enum Recorded {
 }
 
 impl VisitDays {
+    /// No visit yet.
+    pub const EMPTY: VisitDays = VisitDays {
+        first: Day::EPOCH,
+        last: Day::EPOCH,
+        count: 0,
+        base: Day::EPOCH,
+        offsets: [0; RECENT_VISITS],
+        recent_len: 0,
+        last_older: i32::MIN,
+    };
+
     pub fn new(day: Day) -> VisitDays {
-        let mut recent = [day; RECENT_VISITS];
-        recent[0] = day;
-        VisitDays { first: day, last: day, count: 1, recent_len: 1, recent, last_older: None }
+        let mut days = VisitDays::EMPTY;
+        days.record(day);
+        days
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
     }
 
     pub fn record(&mut self, day: Day) -> Recorded {
+        if self.count == 0 {
+            *self = VisitDays { first: day, last: day, count: 1, base: day, recent_len: 1, ..VisitDays::EMPTY };
+            return Recorded::NewVisit;
+        }
         let len = usize::from(self.recent_len);
-        let recent = &self.recent[..len];
-        match recent.binary_search(&day) {
+        let position = if day < self.base {
+            Err(0)
+        } else {
+            match u16::try_from(day.days_since(self.base)) {
+                Ok(offset) => self.offsets[..len].binary_search(&offset),
+                // Further than any real history from the rest: counted, not kept.
+                Err(_) => Err(0),
+            }
+        };
+        match position {
             Ok(_) => Recorded::SameVisit,
-            Err(0) if len == RECENT_VISITS => {
+            Err(0) if len == RECENT_VISITS || day.days_since(self.base) > i32::from(u16::MAX) => {
                 // Older than every day kept: count it, remember only the range it widens.
-                if self.last_older == Some(day) || day == self.first {
+                if self.last_older == day.days_since(Day::EPOCH) || day == self.first {
                     return Recorded::SameVisit;
                 }
-                self.last_older = Some(day);
+                self.last_older = day.days_since(Day::EPOCH);
                 self.count += 1;
                 self.first = self.first.min(day);
+                self.last = self.last.max(day);
                 Recorded::NewVisit
             }
             Err(at) => {
+                if at == 0 {
+                    // A new oldest recent day: it becomes the base.
+                    let shift = self.base.days_since(day);
+                    let newest = i32::from(self.offsets[len - 1]) + shift;
+                    if newest > i32::from(u16::MAX) {
+                        self.count += 1;
+                        self.first = self.first.min(day);
+                        return Recorded::NewVisit;
+                    }
+                    for offset in &mut self.offsets[..len] {
+                        *offset += shift as u16;
+                    }
+                    self.base = day;
+                }
+                let offset = day.days_since(self.base) as u16;
                 if len == RECENT_VISITS {
                     // Drop the oldest kept day to make room; it stays counted.
-                    self.recent.copy_within(1..at, 0);
-                    self.recent[at - 1] = day;
+                    self.offsets.copy_within(1..at, 0);
+                    self.offsets[at - 1] = offset;
+                    self.rebase();
                 } else {
-                    self.recent.copy_within(at..len, at + 1);
-                    self.recent[at] = day;
+                    self.offsets.copy_within(at..len, at + 1);
+                    self.offsets[at] = offset;
                     self.recent_len += 1;
                 }
                 self.count += 1;
@@ -73,6 +120,18 @@ impl VisitDays {
                 self.last = self.last.max(day);
                 Recorded::NewVisit
             }
+        }
+    }
+
+    /// Moves the base up to the oldest kept day, so offsets stay small.
+    fn rebase(&mut self) {
+        let len = usize::from(self.recent_len);
+        let lowest = self.offsets[0];
+        if lowest > 0 {
+            for offset in &mut self.offsets[..len] {
+                *offset -= lowest;
+            }
+            self.base = self.base.plus_days(i32::from(lowest));
         }
     }
 
@@ -89,13 +148,18 @@ impl VisitDays {
     }
 
     /// The most recent visit days, oldest first.
-    pub fn recent(&self) -> &[Day] {
-        &self.recent[..usize::from(self.recent_len)]
+    pub fn recent(&self) -> impl Iterator<Item = Day> + '_ {
+        self.offsets[..usize::from(self.recent_len)].iter().map(|&o| self.base.plus_days(i32::from(o)))
+    }
+
+    /// How many recent days are kept.
+    pub fn recent_len(&self) -> usize {
+        usize::from(self.recent_len)
     }
 
     /// Gaps in days between consecutive recent visits, oldest first.
     pub fn recent_gaps(&self) -> impl Iterator<Item = i32> + '_ {
-        self.recent().windows(2).map(|w| w[1].days_since(w[0]))
+        self.offsets[..usize::from(self.recent_len)].windows(2).map(|w| i32::from(w[1]) - i32::from(w[0]))
     }
 
     /// The mean gap over the whole history: (last − first) / (visits − 1).
@@ -105,9 +169,19 @@ impl VisitDays {
 }
 
 /// A service or staff name, interned by whoever keeps the summaries: summaries hold the handle,
-/// the holder resolves it to text.
+/// the holder resolves it to text. Never zero inside, so an `Option<Label>` takes four bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Label(pub u32);
+pub struct Label(std::num::NonZeroU32);
+
+impl Label {
+    pub fn new(index: u32) -> Label {
+        Label(std::num::NonZeroU32::new(index.wrapping_add(1)).expect("fewer than 4 billion labels"))
+    }
+
+    pub fn index(self) -> u32 {
+        self.0.get() - 1
+    }
+}
 
 /// The details of the latest visit in a category.
 #[derive(Debug, Clone, Default)]
@@ -140,6 +214,17 @@ pub struct Cadence {
 }
 
 impl Cadence {
+    /// No visit yet (a category in which a client only holds a future booking, say).
+    pub const EMPTY: Cadence = Cadence {
+        days: VisitDays::EMPTY,
+        spend_minor: 0,
+        last_visit: LastVisit { service: None, service_price_minor: 0, staff: None, rating: None },
+    };
+
+    pub fn is_empty(&self) -> bool {
+        self.days.is_empty()
+    }
+
     pub fn new(line: VisitLine) -> Cadence {
         let mut cadence = Cadence {
             days: VisitDays::new(line.day),
@@ -151,6 +236,10 @@ impl Cadence {
     }
 
     pub fn record(&mut self, line: VisitLine) -> Recorded {
+        if self.is_empty() {
+            *self = Cadence::new(line);
+            return Recorded::NewVisit;
+        }
         let previous_last = self.days.last();
         let recorded = self.days.record(line.day);
         if line.day > previous_last {
@@ -225,9 +314,9 @@ mod tests {
             assert_eq!(summary.days.first(), day(0));
             assert_eq!(summary.days.last(), day(420));
             assert_eq!(summary.spend_minor, 1500);
-            assert_eq!(summary.days.recent().len(), RECENT_VISITS);
+            assert_eq!(summary.days.recent_len(), RECENT_VISITS);
         }
-        assert_eq!(forward.days.recent(), backward.days.recent());
+        assert!(forward.days.recent().eq(backward.days.recent()));
     }
 
     #[test]
@@ -243,14 +332,28 @@ mod tests {
 
     #[test]
     fn the_latest_visit_keeps_its_main_service_and_lowest_rating() {
-        let (cut, blow_dry) = (Label(1), Label(2));
+        let (cut, blow_dry) = (Label::new(1), Label::new(2));
         let mut cadence = Cadence::new(line(0, 10));
-        cadence.record(VisitLine { day: day(30), price_minor: 2000, service: Some(blow_dry), staff: None, rating: Some(Rating(4.0)) });
-        cadence.record(VisitLine { day: day(30), price_minor: 4500, service: Some(cut), staff: None, rating: Some(Rating(2.0)) });
+        cadence.record(VisitLine { day: day(30), price_minor: 2000, service: Some(blow_dry), staff: None, rating: Rating::new(4.0) });
+        cadence.record(VisitLine { day: day(30), price_minor: 4500, service: Some(cut), staff: None, rating: Rating::new(2.0) });
         assert_eq!(cadence.last_visit.service, Some(cut));
         assert_eq!(cadence.last_visit.service_price_minor, 4500);
-        assert_eq!(cadence.last_visit.rating, Some(Rating(2.0)));
+        assert_eq!(cadence.last_visit.rating, Rating::new(2.0));
         assert_eq!(cadence.days.count(), 2);
+    }
+
+    #[test]
+    fn recent_days_far_apart_and_in_any_order_are_kept_exactly() {
+        let days = [400, 0, 20_000, 35, 19_990, 7, 365];
+        let mut visits = VisitDays::new(day(days[0]));
+        for &d in &days[1..] {
+            visits.record(day(d));
+        }
+        let mut sorted = days.to_vec();
+        sorted.sort();
+        assert!(visits.recent().eq(sorted.iter().map(|&d| day(d))));
+        assert_eq!(visits.count(), 7);
+        assert_eq!(visits.last(), day(20_000));
     }
 
     #[test]

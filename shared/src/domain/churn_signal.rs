@@ -9,7 +9,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::domain::booking::Rating;
 use crate::domain::cadence::{Cadence, Label};
 use crate::domain::day::Day;
 
@@ -68,10 +67,10 @@ pub fn signals(
 ) -> Vec<ChurnSignal> {
     let mut found = Vec::new();
     let last = &cadence.last_visit;
-    if let Some(Rating(rating)) = last.rating
-        && rating <= low_rating_at_most
+    if let Some(rating) = last.rating
+        && rating.value() <= low_rating_at_most
     {
-        found.push(ChurnSignal::LowRating { rating });
+        found.push(ChurnSignal::LowRating { rating: rating.value() });
     }
     if let Some(service) = last.service
         && let Some((now, name)) = current_price(service)
@@ -110,6 +109,7 @@ fn lengthening(gaps: &[i32]) -> Option<ChurnSignal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::booking::Rating;
     use crate::domain::cadence::VisitLine;
     use jiff::civil::date;
 
@@ -126,16 +126,16 @@ mod tests {
 
     #[test]
     fn a_low_rating_of_the_last_visit_is_a_churn_signal() {
-        let cadence = cadence_with_gaps(&[30, 30], None, 5000, Some(Rating(1.0)));
+        let cadence = cadence_with_gaps(&[30, 30], None, 5000, Rating::new(1.0));
         assert_eq!(signals(&cadence, |_| None, 2.0), vec![ChurnSignal::LowRating { rating: 1.0 }]);
-        let happy = cadence_with_gaps(&[30, 30], None, 5000, Some(Rating(5.0)));
+        let happy = cadence_with_gaps(&[30, 30], None, 5000, Rating::new(5.0));
         assert!(signals(&happy, |_| None, 2.0).is_empty());
     }
 
     #[test]
     fn a_price_increase_after_the_last_visit_is_a_churn_signal() {
         let cut: Arc<str> = Arc::from("cut");
-        let cadence = cadence_with_gaps(&[30, 30], Some(Label(7)), 4000, None);
+        let cadence = cadence_with_gaps(&[30, 30], Some(Label::new(7)), 4000, None);
         let after = cadence.days.last().plus_days(10);
         let raised = signals(&cadence, |_| Some((CurrentPrice { day: after, minor: 4800 }, cut.clone())), 2.0);
         assert_eq!(raised, vec![ChurnSignal::PriceIncrease { service: cut.clone(), paid_minor: 4000, now_minor: 4800 }]);
