@@ -10,7 +10,9 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use shared::adapters::bookings_csv::{BookingsReader, ColumnMap, ExportError, Field, ReadOptions, Row, RowError};
+use shared::adapters::bookings_csv::{
+    BookingsReader, ColumnMap, ExportError, Field, ReadOptions, Row, RowError,
+};
 use shared::app::audit::{Audit, AuditOptions, AuditReport, share_of};
 use shared::domain::booking::BookingLine;
 
@@ -32,8 +34,16 @@ pub struct InputSummary {
 
 impl InputSummary {
     fn new(columns: &ColumnMap) -> InputSummary {
-        let columns = Field::ALL.into_iter().filter_map(|f| columns.header(f).map(|h| (f.name(), h.to_owned()))).collect();
-        InputSummary { rows: 0, bad_rows: 0, first_bad_rows: Vec::new(), columns }
+        let columns = Field::ALL
+            .into_iter()
+            .filter_map(|f| columns.header(f).map(|h| (f.name(), h.to_owned())))
+            .collect();
+        InputSummary {
+            rows: 0,
+            bad_rows: 0,
+            first_bad_rows: Vec::new(),
+            columns,
+        }
     }
 
     fn bad(&mut self, error: RowError) {
@@ -64,7 +74,11 @@ fn drain<R: Read>(
     while let Some(row) = reader.next_row(keep) {
         let outcome = match row {
             Row::Skipped => continue,
-            Row::Line(line) => on_line(&line).map_err(|reason| RowError { line: 0, column: None, reason }),
+            Row::Line(line) => on_line(&line).map_err(|reason| RowError {
+                line: 0,
+                column: None,
+                reason,
+            }),
             Row::Bad(error) => Err(error),
         };
         summary.rows += 1;
@@ -89,9 +103,15 @@ pub fn read_rows<R: Read>(
 }
 
 /// Audits an export read from a stream, in one piece.
-pub fn audit<R: Read>(input: R, read_options: ReadOptions, options: AuditOptions) -> Result<(AuditReport, InputSummary), ExportError> {
+pub fn audit<R: Read>(
+    input: R,
+    read_options: ReadOptions,
+    options: AuditOptions,
+) -> Result<(AuditReport, InputSummary), ExportError> {
     let mut audit = Audit::new(options);
-    let summary = read_rows(input, read_options, |line| audit.add(line).map_err(|e| e.to_string()))?;
+    let summary = read_rows(input, read_options, |line| {
+        audit.add(line).map_err(|e| e.to_string())
+    })?;
     Ok((audit.finish(), summary))
 }
 
@@ -104,10 +124,16 @@ fn timing(phase: &str, start: std::time::Instant) {
 }
 
 /// Audits an export file, with one thread per core for a large one.
-pub fn audit_file(path: &Path, read_options: ReadOptions, options: AuditOptions) -> Result<(AuditReport, InputSummary), ExportError> {
+pub fn audit_file(
+    path: &Path,
+    read_options: ReadOptions,
+    options: AuditOptions,
+) -> Result<(AuditReport, InputSummary), ExportError> {
     let t0 = std::time::Instant::now();
     let size = std::fs::metadata(path)?.len();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
     if threads < 2 || size < PARALLEL_FROM_BYTES {
         return audit(File::open(path)?, read_options, options);
     }
@@ -124,18 +150,25 @@ pub fn audit_file(path: &Path, read_options: ReadOptions, options: AuditOptions)
                 scope.spawn(move || {
                     let keep = |client: &str| share_of(client, threads) == share;
                     let mut audit = Audit::new(options);
-                    let summary = drain(&mut reader, &keep, |line| audit.add(line).map_err(|e| e.to_string()));
+                    let summary = drain(&mut reader, &keep, |line| {
+                        audit.add(line).map_err(|e| e.to_string())
+                    });
                     (audit, summary)
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("an audit thread does not panic")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("an audit thread does not panic"))
+            .collect()
     });
     timing("read", t0);
     let mut shares = shares.into_iter();
     let (mut whole, mut summary) = shares.next().expect("at least two shares");
     for (audit, share_summary) in shares {
-        whole.absorb(audit).map_err(|e| ExportError::Io(std::io::Error::other(e.to_string())))?;
+        whole
+            .absorb(audit)
+            .map_err(|e| ExportError::Io(std::io::Error::other(e.to_string())))?;
         summary.absorb(share_summary);
     }
     timing("absorbed", t0);

@@ -44,7 +44,11 @@ pub struct BacktestResult {
     pub input: InputSummary,
 }
 
-pub fn backtest<R: Read>(input: R, read_options: ReadOptions, options: AuditOptions) -> Result<BacktestResult, ExportError> {
+pub fn backtest<R: Read>(
+    input: R,
+    read_options: ReadOptions,
+    options: AuditOptions,
+) -> Result<BacktestResult, ExportError> {
     let cutoff = options.as_of;
     let horizon = options.horizon_days;
     let end = cutoff.plus_days(horizon as i32);
@@ -68,7 +72,9 @@ pub fn backtest<R: Read>(input: R, read_options: ReadOptions, options: AuditOpti
         lapse.push(score.lapse_score());
         recency.push(f64::from(score.days_since_last_visit()));
     }
-    let recent: Vec<usize> = (0..labels.len()).filter(|&i| recency[i] <= RECENT_DAYS).collect();
+    let recent: Vec<usize> = (0..labels.len())
+        .filter(|&i| recency[i] <= RECENT_DAYS)
+        .collect();
     let pick = |values: &[f64]| recent.iter().map(|&i| values[i]).collect::<Vec<_>>();
     let recent_labels: Vec<bool> = recent.iter().map(|&i| labels[i]).collect();
     let did_not_return = labels.iter().filter(|&&l| l).count();

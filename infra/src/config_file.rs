@@ -7,7 +7,10 @@ use shared::domain::config::{BusinessConfig, ConfigError};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigFileError {
     #[error("could not read the config file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the config file {path} is not valid: {message}")]
     Parse { path: String, message: String },
     #[error("the config file {path} is not valid: {source}")]
@@ -16,10 +19,19 @@ pub enum ConfigFileError {
 
 pub fn load(path: &Path) -> Result<BusinessConfig, ConfigFileError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Read { path: shown.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Read {
+        path: shown.clone(),
+        source,
+    })?;
     parse(&text).map_err(|e| match e {
-        ParseError::Toml(message) => ConfigFileError::Parse { path: shown.clone(), message },
-        ParseError::Invalid(source) => ConfigFileError::Invalid { path: shown.clone(), source },
+        ParseError::Toml(message) => ConfigFileError::Parse {
+            path: shown.clone(),
+            message,
+        },
+        ParseError::Invalid(source) => ConfigFileError::Invalid {
+            path: shown.clone(),
+            source,
+        },
     })
 }
 
@@ -29,7 +41,8 @@ pub enum ParseError {
 }
 
 pub fn parse(text: &str) -> Result<BusinessConfig, ParseError> {
-    let config: BusinessConfig = toml::from_str(text).map_err(|e| ParseError::Toml(e.to_string().trim().replace('\n', " ")))?;
+    let config: BusinessConfig = toml::from_str(text)
+        .map_err(|e| ParseError::Toml(e.to_string().trim().replace('\n', " ")))?;
     config.validate().map_err(ParseError::Invalid)?;
     Ok(config)
 }
@@ -67,11 +80,17 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_bad_values_are_refused_with_the_field_named() {
-        let Err(ParseError::Toml(message)) = parse("stages = { lapsd = 2.0 }") else { panic!("should fail") };
+        let Err(ParseError::Toml(message)) = parse("stages = { lapsd = 2.0 }") else {
+            panic!("should fail")
+        };
         assert!(message.contains("lapsd"), "{message}");
-        let Err(ParseError::Toml(message)) = parse("timezone = \"Moon/Base\"") else { panic!("should fail") };
+        let Err(ParseError::Toml(message)) = parse("timezone = \"Moon/Base\"") else {
+            panic!("should fail")
+        };
         assert!(message.contains("Moon/Base"), "{message}");
-        let Err(ParseError::Invalid(error)) = parse("[stages]\nlapsed = 1.1") else { panic!("should fail") };
+        let Err(ParseError::Invalid(error)) = parse("[stages]\nlapsed = 1.1") else {
+            panic!("should fail")
+        };
         assert!(error.to_string().contains("stages.lapsed"), "{error}");
     }
 }

@@ -16,7 +16,11 @@ use winback::sample::{SampleSpec, write_sample};
 use winback::{audit_run, backtest, config_file, render};
 
 #[derive(Parser)]
-#[command(name = "winback", version, about = "Find the clients drifting away from a service business, and win them back")]
+#[command(
+    name = "winback",
+    version,
+    about = "Find the clients drifting away from a service business, and win them back"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -115,11 +119,17 @@ struct Failure {
 
 impl Failure {
     fn input(message: impl ToString) -> Failure {
-        Failure { code: 2, message: message.to_string() }
+        Failure {
+            code: 2,
+            message: message.to_string(),
+        }
     }
 
     fn other(message: impl ToString) -> Failure {
-        Failure { code: 1, message: message.to_string() }
+        Failure {
+            code: 1,
+            message: message.to_string(),
+        }
     }
 }
 
@@ -149,7 +159,11 @@ fn main() -> ExitCode {
 }
 
 fn today_in(config: &BusinessConfig) -> Date {
-    config.timezone.zone().to_datetime(jiff::Timestamp::now()).date()
+    config
+        .timezone
+        .zone()
+        .to_datetime(jiff::Timestamp::now())
+        .date()
 }
 
 /// Where an export comes from: a file can be read in parts by several threads, a stream cannot.
@@ -162,7 +176,8 @@ impl Input {
     fn open(self) -> Result<Box<dyn Read>, Failure> {
         match self {
             Input::File(path) => {
-                let file = File::open(&path).map_err(|e| Failure::input(format!("cannot open {}: {e}", path.display())))?;
+                let file = File::open(&path)
+                    .map_err(|e| Failure::input(format!("cannot open {}: {e}", path.display())))?;
                 Ok(Box::new(file))
             }
             Input::Stream(stream) => Ok(stream),
@@ -176,7 +191,11 @@ fn prepare(export: &ExportArgs) -> Result<(BusinessConfig, ReadOptions, Input, S
         Some(path) => config_file::load(path).map_err(Failure::input)?,
         None => BusinessConfig::default(),
     };
-    let mappings = export.mappings.iter().map(|m| parse_mapping(m)).collect::<Result<Vec<_>, _>>()?;
+    let mappings = export
+        .mappings
+        .iter()
+        .map(|m| parse_mapping(m))
+        .collect::<Result<Vec<_>, _>>()?;
     let read_options = ReadOptions {
         mappings,
         timezone: config.timezone.clone(),
@@ -184,14 +203,23 @@ fn prepare(export: &ExportArgs) -> Result<(BusinessConfig, ReadOptions, Input, S
         date_format: export.date_format.clone(),
     };
     let (input, source) = if export.file == Path::new("-") {
-        (Input::Stream(Box::new(io::stdin().lock())), "standard input".into())
+        (
+            Input::Stream(Box::new(io::stdin().lock())),
+            "standard input".into(),
+        )
     } else {
         let file = File::open(&export.file)
             .map_err(|e| Failure::input(format!("cannot open {}: {e}", export.file.display())))?;
         if file.metadata().is_ok_and(|m| m.is_dir()) {
-            return Err(Failure::input(format!("{} is a folder; give the path of a CSV file", export.file.display())));
+            return Err(Failure::input(format!(
+                "{} is a folder; give the path of a CSV file",
+                export.file.display()
+            )));
         }
-        (Input::File(export.file.clone()), export.file.display().to_string())
+        (
+            Input::File(export.file.clone()),
+            export.file.display().to_string(),
+        )
     };
     Ok((config, read_options, input, source))
 }
@@ -199,18 +227,29 @@ fn prepare(export: &ExportArgs) -> Result<(BusinessConfig, ReadOptions, Input, S
 fn audit(args: AuditArgs) -> Result<(), Failure> {
     let (config, read_options, input, source) = prepare(&args.export)?;
     let as_of = args.as_of.unwrap_or_else(|| today_in(&config));
-    let options = AuditOptions { as_of: Day::from(as_of), horizon_days: args.export.horizon, config };
+    let options = AuditOptions {
+        as_of: Day::from(as_of),
+        horizon_days: args.export.horizon,
+        config,
+    };
     let (report, summary) = match input {
         Input::File(path) => audit_run::audit_file(&path, read_options, options)?,
         Input::Stream(stream) => audit_run::audit(stream, read_options, options)?,
     };
     if summary.rows > 0 && summary.rows == summary.bad_rows {
-        let first = summary.first_bad_rows.iter().map(|e| format!("\n  {e}")).collect::<String>();
-        return Err(Failure::input(format!("no row of {source} could be read; the first problems:{first}")));
+        let first = summary
+            .first_bad_rows
+            .iter()
+            .map(|e| format!("\n  {e}"))
+            .collect::<String>();
+        return Err(Failure::input(format!(
+            "no row of {source} could be read; the first problems:{first}"
+        )));
     }
 
     if let Some(path) = &args.scores {
-        let file = File::create(path).map_err(|e| Failure::other(format!("cannot write {}: {e}", path.display())))?;
+        let file = File::create(path)
+            .map_err(|e| Failure::other(format!("cannot write {}: {e}", path.display())))?;
         render::write_scores(&report, BufWriter::new(file))
             .map_err(|e| Failure::other(format!("cannot write {}: {e}", path.display())))?;
     }
@@ -222,40 +261,77 @@ fn audit(args: AuditArgs) -> Result<(), Failure> {
         if rows.is_empty() {
             let known = report.knows_client(id.trim());
             return Err(Failure::other(if known {
-                format!("client \"{}\" has no completed visit in {source}, so has no rhythm to explain", id.trim())
+                format!(
+                    "client \"{}\" has no completed visit in {source}, so has no rhythm to explain",
+                    id.trim()
+                )
             } else {
-                format!("no client \"{}\" in {source}; client ids are matched exactly", id.trim())
+                format!(
+                    "no client \"{}\" in {source}; client ids are matched exactly",
+                    id.trim()
+                )
             }));
         }
         render::write_client(&rows, &mut out)
     } else {
         match args.format {
             Format::Table => render::write_table(&report, &summary, &source, &mut out),
-            Format::Json => render::write_json(&report, &summary, &source, &mut out).and_then(|()| writeln!(out)),
+            Format::Json => render::write_json(&report, &summary, &source, &mut out)
+                .and_then(|()| writeln!(out)),
         }
     };
-    written.and_then(|()| out.flush()).map_err(|e| Failure::other(format!("cannot write the report: {e}")))
+    written
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::other(format!("cannot write the report: {e}")))
 }
 
 fn run_backtest(args: BacktestArgs) -> Result<(), Failure> {
     let (config, read_options, input, source) = prepare(&args.export)?;
-    let options = AuditOptions { as_of: Day::from(args.cutoff), horizon_days: args.export.horizon, config };
+    let options = AuditOptions {
+        as_of: Day::from(args.cutoff),
+        horizon_days: args.export.horizon,
+        config,
+    };
     let result = backtest::backtest(input.open()?, read_options, options)?;
-    let auc = |v: Option<f64>| v.map_or("n/a (everyone or no one came back)".to_owned(), |a| format!("{a:.3}"));
+    let auc = |v: Option<f64>| {
+        v.map_or("n/a (everyone or no one came back)".to_owned(), |a| {
+            format!("{a:.3}")
+        })
+    };
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&result).map_err(Failure::other)?),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&result).map_err(Failure::other)?
+        ),
         Format::Table => {
-            println!("winback backtest of {source}: scored as of {}, outcome over the next {} days", result.cutoff, result.horizon_days);
-            println!("Client-category pairs scored: {}; did not return: {} ({:.1}%)", result.scored, result.did_not_return, result.observed_no_return_rate * 100.0);
-            println!("AUC for \"did not return\", lapse score: {}", auc(result.lapse_score_auc));
-            println!("AUC for \"did not return\", recency:     {}", auc(result.recency_auc));
+            println!(
+                "winback backtest of {source}: scored as of {}, outcome over the next {} days",
+                result.cutoff, result.horizon_days
+            );
+            println!(
+                "Client-category pairs scored: {}; did not return: {} ({:.1}%)",
+                result.scored,
+                result.did_not_return,
+                result.observed_no_return_rate * 100.0
+            );
+            println!(
+                "AUC for \"did not return\", lapse score: {}",
+                auc(result.lapse_score_auc)
+            );
+            println!(
+                "AUC for \"did not return\", recency:     {}",
+                auc(result.recency_auc)
+            );
             println!(
                 "Among the {} last seen within 180 days of the cut-off: lapse score {}, recency {}",
                 result.recent_scored,
                 auc(result.recent_lapse_score_auc),
                 auc(result.recent_recency_auc)
             );
-            println!("Mean lapse score {:.3} against an observed rate of {:.3}", result.mean_lapse_score, result.observed_no_return_rate);
+            println!(
+                "Mean lapse score {:.3} against an observed rate of {:.3}",
+                result.mean_lapse_score, result.observed_no_return_rate
+            );
             if result.input.bad_rows > 0 {
                 println!("{} bad rows skipped.", result.input.bad_rows);
             }
@@ -265,17 +341,32 @@ fn run_backtest(args: BacktestArgs) -> Result<(), Failure> {
 }
 
 fn sample(args: SampleArgs) -> Result<(), Failure> {
-    let as_of = args.as_of.unwrap_or_else(|| jiff::tz::TimeZone::UTC.to_datetime(jiff::Timestamp::now()).date());
-    let spec = SampleSpec { clients: args.clients, seed: args.seed, as_of, years: args.years };
+    let as_of = args.as_of.unwrap_or_else(|| {
+        jiff::tz::TimeZone::UTC
+            .to_datetime(jiff::Timestamp::now())
+            .date()
+    });
+    let spec = SampleSpec {
+        clients: args.clients,
+        seed: args.seed,
+        as_of,
+        years: args.years,
+    };
     let written = if args.out == Path::new("-") {
         write_sample(&spec, BufWriter::new(io::stdout().lock()))
     } else {
-        let file = File::create(&args.out).map_err(|e| Failure::other(format!("cannot write {}: {e}", args.out.display())))?;
+        let file = File::create(&args.out)
+            .map_err(|e| Failure::other(format!("cannot write {}: {e}", args.out.display())))?;
         write_sample(&spec, BufWriter::with_capacity(1 << 20, file))
     };
-    let rows = written.map_err(|e| Failure::other(format!("cannot write {}: {e}", args.out.display())))?;
+    let rows =
+        written.map_err(|e| Failure::other(format!("cannot write {}: {e}", args.out.display())))?;
     if args.out != Path::new("-") {
-        eprintln!("wrote {rows} rows for {} clients to {}", args.clients, args.out.display());
+        eprintln!(
+            "wrote {rows} rows for {} clients to {}",
+            args.clients,
+            args.out.display()
+        );
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{CellAlignment, Table};
+use comfy_table::{CellAlignment, ContentArrangement, Table};
 use shared::app::audit::{AuditReport, ClientScore};
 use shared::domain::rhythm::DefaultSource;
 use shared::domain::stage::Stage;
@@ -76,7 +76,12 @@ fn push_fixed(record: &mut csv::ByteRecord, value: f64, decimals: u32) {
 }
 
 /// The report and what was read, as one JSON document.
-pub fn write_json(report: &AuditReport, input: &InputSummary, source: &str, out: impl Write) -> io::Result<()> {
+pub fn write_json(
+    report: &AuditReport,
+    input: &InputSummary,
+    source: &str,
+    out: impl Write,
+) -> io::Result<()> {
     #[derive(serde::Serialize)]
     struct Document<'a> {
         source: &'a str,
@@ -84,7 +89,15 @@ pub fn write_json(report: &AuditReport, input: &InputSummary, source: &str, out:
         #[serde(flatten)]
         report: &'a AuditReport,
     }
-    serde_json::to_writer_pretty(out, &Document { source, input, report }).map_err(io::Error::other)
+    serde_json::to_writer_pretty(
+        out,
+        &Document {
+            source,
+            input,
+            report,
+        },
+    )
+    .map_err(io::Error::other)
 }
 
 fn count(n: impl Into<u64>) -> String {
@@ -101,7 +114,11 @@ fn count(n: impl Into<u64>) -> String {
 
 fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_header(header.to_vec());
+    // Fits a terminal's width when there is one; piped output keeps whole lines.
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
     table
 }
 
@@ -114,9 +131,18 @@ fn align_numbers(table: &mut Table, from: usize) {
 }
 
 /// The audit for people.
-pub fn write_table(report: &AuditReport, input: &InputSummary, source: &str, mut out: impl Write) -> io::Result<()> {
+pub fn write_table(
+    report: &AuditReport,
+    input: &InputSummary,
+    source: &str,
+    mut out: impl Write,
+) -> io::Result<()> {
     let lines = &report.lines;
-    writeln!(out, "winback audit of {source}, as of {} (lapse horizon {} days)", report.as_of, report.horizon_days)?;
+    writeln!(
+        out,
+        "winback audit of {source}, as of {} (lapse horizon {} days)",
+        report.as_of, report.horizon_days
+    )?;
     writeln!(
         out,
         "Read {} rows: {} visits, {} future bookings, {} cancelled, {} no-shows{}.",
@@ -125,7 +151,14 @@ pub fn write_table(report: &AuditReport, input: &InputSummary, source: &str, mut
         count(lines.future_bookings),
         count(lines.cancelled),
         count(lines.no_shows),
-        if input.bad_rows > 0 { format!("; {} bad rows skipped (listed below)", count(input.bad_rows)) } else { String::new() }
+        if input.bad_rows > 0 {
+            format!(
+                "; {} bad rows skipped (listed below)",
+                count(input.bad_rows)
+            )
+        } else {
+            String::new()
+        }
     )?;
     let clients = &report.clients;
     writeln!(
@@ -141,7 +174,12 @@ pub fn write_table(report: &AuditReport, input: &InputSummary, source: &str, mut
     writeln!(out, "\nClients per category and stage")?;
     let mut header = vec!["category"];
     header.extend(Stage::ALL.iter().map(|s| s.name()));
-    header.extend(["clients", "default interval", "too few visits", "revenue at stake / yr"]);
+    header.extend([
+        "clients",
+        "default interval",
+        "too few visits",
+        "revenue at stake / yr",
+    ]);
     let mut stages = table(&header);
     for c in &report.categories {
         let mut row: Vec<String> = vec![c.category.to_string()];
@@ -160,10 +198,19 @@ pub fn write_table(report: &AuditReport, input: &InputSummary, source: &str, mut
         stages.add_row(row);
     }
     let mut total: Vec<String> = vec!["all".into()];
-    total.extend(Stage::ALL.iter().map(|&s| count(report.stages.get(s) as u64)));
+    total.extend(
+        Stage::ALL
+            .iter()
+            .map(|&s| count(report.stages.get(s) as u64)),
+    );
     let too_few: usize = report.categories.iter().map(|c| c.too_few_visits).sum();
     let pairs: usize = report.categories.iter().map(|c| c.clients).sum();
-    total.extend([count(pairs as u64), String::new(), count(too_few as u64), report.revenue_at_stake.to_string()]);
+    total.extend([
+        count(pairs as u64),
+        String::new(),
+        count(too_few as u64),
+        report.revenue_at_stake.to_string(),
+    ]);
     stages.add_row(total);
     align_numbers(&mut stages, 1);
     writeln!(out, "{stages}")?;
@@ -172,8 +219,17 @@ pub fn write_table(report: &AuditReport, input: &InputSummary, source: &str, mut
         "A client counts once in each category they have visited. Too few visits: fewer than needed for a personal interval, so the category default applies."
     )?;
 
-    writeln!(out, "\nValue tiers (RFM: high = top 20%, medium = next 30%, low = bottom 50%)")?;
-    let mut tiers = table(&["tier", "clients", "lifetime value", "average ticket", "overdue somewhere"]);
+    writeln!(
+        out,
+        "\nValue tiers (RFM: high = top 20%, medium = next 30%, low = bottom 50%)"
+    )?;
+    let mut tiers = table(&[
+        "tier",
+        "clients",
+        "lifetime value",
+        "average ticket",
+        "overdue somewhere",
+    ]);
     for t in &report.tiers {
         tiers.add_row(vec![
             t.tier.to_string(),
@@ -196,7 +252,15 @@ pub fn write_table(report: &AuditReport, input: &InputSummary, source: &str, mut
         writeln!(out, "\nNo client is at-risk, lapsed or dormant.")?;
     } else {
         writeln!(out, "\nMost valuable overdue clients")?;
-        let mut top = table(&["client", "name", "category", "stage", "tier", "per year", "no visit in horizon"]);
+        let mut top = table(&[
+            "client",
+            "name",
+            "category",
+            "stage",
+            "tier",
+            "per year",
+            "no visit in horizon",
+        ]);
         for c in &report.top_overdue {
             top.add_row(vec![
                 c.client.to_string(),
@@ -217,7 +281,12 @@ pub fn write_table(report: &AuditReport, input: &InputSummary, source: &str, mut
     }
 
     if input.bad_rows > 0 {
-        writeln!(out, "\nBad rows ({} of {} shown):", input.first_bad_rows.len(), count(input.bad_rows))?;
+        writeln!(
+            out,
+            "\nBad rows ({} of {} shown):",
+            input.first_bad_rows.len(),
+            count(input.bad_rows)
+        )?;
         for error in &input.first_bad_rows {
             writeln!(out, "  {error}")?;
         }
@@ -229,8 +298,20 @@ pub fn write_table(report: &AuditReport, input: &InputSummary, source: &str, mut
 pub fn write_client(rows: &[ClientScore<'_>], mut out: impl Write) -> io::Result<()> {
     let first = &rows[0];
     match first.name() {
-        Some(name) => writeln!(out, "{} ({name}): lifetime value {}, tier {}", first.client(), first.lifetime_value(), first.tier())?,
-        None => writeln!(out, "{}: lifetime value {}, tier {}", first.client(), first.lifetime_value(), first.tier())?,
+        Some(name) => writeln!(
+            out,
+            "{} ({name}): lifetime value {}, tier {}",
+            first.client(),
+            first.lifetime_value(),
+            first.tier()
+        )?,
+        None => writeln!(
+            out,
+            "{}: lifetime value {}, tier {}",
+            first.client(),
+            first.lifetime_value(),
+            first.tier()
+        )?,
     }
     for row in rows {
         writeln!(out, "  {}", row.explanation())?;

@@ -49,9 +49,18 @@ const CATEGORIES: &[CategorySpec] = &[
         typical_days: 42.0,
         between_sd: 0.3,
         services: &[
-            Service { name: "Women's cut", price_cents: 6500 },
-            Service { name: "Men's cut", price_cents: 3500 },
-            Service { name: "Cut & blow-dry", price_cents: 7500 },
+            Service {
+                name: "Women's cut",
+                price_cents: 6500,
+            },
+            Service {
+                name: "Men's cut",
+                price_cents: 3500,
+            },
+            Service {
+                name: "Cut & blow-dry",
+                price_cents: 7500,
+            },
         ],
     },
     CategorySpec {
@@ -60,9 +69,18 @@ const CATEGORIES: &[CategorySpec] = &[
         typical_days: 63.0,
         between_sd: 0.3,
         services: &[
-            Service { name: "Root touch-up", price_cents: 8000 },
-            Service { name: "Full colour", price_cents: 12000 },
-            Service { name: "Balayage", price_cents: 19500 },
+            Service {
+                name: "Root touch-up",
+                price_cents: 8000,
+            },
+            Service {
+                name: "Full colour",
+                price_cents: 12000,
+            },
+            Service {
+                name: "Balayage",
+                price_cents: 19500,
+            },
         ],
     },
     CategorySpec {
@@ -71,8 +89,14 @@ const CATEGORIES: &[CategorySpec] = &[
         typical_days: 21.0,
         between_sd: 0.3,
         services: &[
-            Service { name: "Gel manicure", price_cents: 4500 },
-            Service { name: "Pedicure", price_cents: 5000 },
+            Service {
+                name: "Gel manicure",
+                price_cents: 4500,
+            },
+            Service {
+                name: "Pedicure",
+                price_cents: 5000,
+            },
         ],
     },
     CategorySpec {
@@ -81,8 +105,14 @@ const CATEGORIES: &[CategorySpec] = &[
         typical_days: 45.0,
         between_sd: 0.45,
         services: &[
-            Service { name: "Swedish massage 60 min", price_cents: 9000 },
-            Service { name: "Deep tissue 60 min", price_cents: 10500 },
+            Service {
+                name: "Swedish massage 60 min",
+                price_cents: 9000,
+            },
+            Service {
+                name: "Deep tissue 60 min",
+                price_cents: 10500,
+            },
         ],
     },
     CategorySpec {
@@ -91,21 +121,30 @@ const CATEGORIES: &[CategorySpec] = &[
         typical_days: 40.0,
         between_sd: 0.35,
         services: &[
-            Service { name: "Classic facial", price_cents: 8500 },
-            Service { name: "Hydrating facial", price_cents: 9900 },
+            Service {
+                name: "Classic facial",
+                price_cents: 8500,
+            },
+            Service {
+                name: "Hydrating facial",
+                price_cents: 9900,
+            },
         ],
     },
 ];
 
-const STAFF: &[&str] = &["Alex", "Sam", "Jordan", "Priya", "Mateo", "Chloe", "Noah", "Aisha", "Lena", "Kai"];
+const STAFF: &[&str] = &[
+    "Alex", "Sam", "Jordan", "Priya", "Mateo", "Chloe", "Noah", "Aisha", "Lena", "Kai",
+];
 const LOCATIONS: &[&str] = &["downtown", "riverside"];
 const FIRST_NAMES: &[&str] = &[
-    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Mia", "Lucas", "Amelia", "Mason",
-    "Harper", "Ethan", "Evelyn", "Aiden", "Zoe", "Omar", "Fatima", "Hiro", "Ana", "Marco", "Ines", "Yara",
+    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Mia", "Lucas", "Amelia",
+    "Mason", "Harper", "Ethan", "Evelyn", "Aiden", "Zoe", "Omar", "Fatima", "Hiro", "Ana", "Marco",
+    "Ines", "Yara",
 ];
 const LAST_NAMES: &[&str] = &[
-    "Smith", "Johnson", "Garcia", "Brown", "Lee", "Martinez", "Davis", "Lopez", "Wilson", "Nguyen", "Khan",
-    "Patel", "Kim", "Rossi", "Silva", "Novak", "Dubois", "Sato", "Okafor", "Cohen",
+    "Smith", "Johnson", "Garcia", "Brown", "Lee", "Martinez", "Davis", "Lopez", "Wilson", "Nguyen",
+    "Khan", "Patel", "Kim", "Rossi", "Silva", "Novak", "Dubois", "Sato", "Okafor", "Cohen",
 ];
 
 /// The share of each service's price rise at the rise date.
@@ -184,13 +223,22 @@ impl ClientPlan {
         ClientPlan {
             id: format!("C{:07}", n + 1),
             name: format!("{first} {last}"),
-            email: format!("{}.{}{}@example.com", first.to_lowercase(), last.to_lowercase(), n + 1),
+            email: format!(
+                "{}.{}{}@example.com",
+                first.to_lowercase(),
+                last.to_lowercase(),
+                n + 1
+            ),
             phone: format!("+1555{:07}", n % 10_000_000),
             joined,
             staff: STAFF[rng.random_range(0..STAFF.len())],
             location: LOCATIONS[usize::from(rng.random::<f64>() < 0.35)],
             base_stop: 0.01 + 0.06 * rng.random::<f64>().powi(2),
-            drift: if rng.random::<f64>() < 0.1 { 1.12 + 0.1 * rng.random::<f64>() } else { 1.0 },
+            drift: if rng.random::<f64>() < 0.1 {
+                1.12 + 0.1 * rng.random::<f64>()
+            } else {
+                1.0
+            },
             categories,
         }
     }
@@ -198,7 +246,9 @@ impl ClientPlan {
     /// A personal interval and regularity for category `c`.
     fn rhythm(c: usize, rng: &mut StdRng) -> (usize, f64, f64) {
         let spec = &CATEGORIES[c];
-        let interval = LogNormal::new(spec.typical_days.ln(), spec.between_sd).expect("valid parameters").sample(rng);
+        let interval = LogNormal::new(spec.typical_days.ln(), spec.between_sd)
+            .expect("valid parameters")
+            .sample(rng);
         let regularity = 0.08 + 0.3 * rng.random::<f64>().powi(2);
         (c, interval.clamp(7.0, 365.0), regularity)
     }
@@ -212,12 +262,19 @@ impl ClientPlan {
         let mut next: Vec<Day> = self
             .categories
             .iter()
-            .map(|&(_, interval, _)| self.joined.plus_days((rng.random::<f64>() * interval * 0.5) as i32))
+            .map(|&(_, interval, _)| {
+                self.joined
+                    .plus_days((rng.random::<f64>() * interval * 0.5) as i32)
+            })
             .collect();
         let mut gap_scale = vec![1.0_f64; self.categories.len()];
         let horizon = end.plus_days(120);
         loop {
-            let (k, &day) = next.iter().enumerate().min_by_key(|(_, d)| **d).expect("at least one category");
+            let (k, &day) = next
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, d)| **d)
+                .expect("at least one category");
             if day > horizon || (stopped && day <= end) {
                 break;
             }
@@ -229,7 +286,15 @@ impl ClientPlan {
             if day > end {
                 // After the export's day: the clients who pre-book hold a booking.
                 if !stopped && day <= end.plus_days(60) && rng.random::<f64>() < 0.55 {
-                    out.push(Row { day, minute, category: c, service, price, status: "booked", rating: None });
+                    out.push(Row {
+                        day,
+                        minute,
+                        category: c,
+                        service,
+                        price,
+                        status: "booked",
+                        rating: None,
+                    });
                 }
                 next[k] = horizon.plus_days(1);
                 continue;
@@ -237,24 +302,62 @@ impl ClientPlan {
             // Now and then a booking falls through before the real visit.
             let roll = rng.random::<f64>();
             if roll < 0.05 {
-                out.push(Row { day, minute, category: c, service, price, status: "cancelled", rating: None });
+                out.push(Row {
+                    day,
+                    minute,
+                    category: c,
+                    service,
+                    price,
+                    status: "cancelled",
+                    rating: None,
+                });
                 next[k] = day.plus_days(rng.random_range(2..10));
                 continue;
             }
             if roll < 0.08 {
-                out.push(Row { day, minute, category: c, service, price, status: "no_show", rating: None });
+                out.push(Row {
+                    day,
+                    minute,
+                    category: c,
+                    service,
+                    price,
+                    status: "no_show",
+                    rating: None,
+                });
                 next[k] = day.plus_days(rng.random_range(3..21));
                 continue;
             }
-            let rating = (rng.random::<f64>() < 0.3).then(|| if rng.random::<f64>() < 0.06 { rng.random_range(1..=2) } else { rng.random_range(4..=5) });
-            out.push(Row { day, minute, category: c, service, price, status: "completed", rating });
+            let rating = (rng.random::<f64>() < 0.3).then(|| {
+                if rng.random::<f64>() < 0.06 {
+                    rng.random_range(1..=2)
+                } else {
+                    rng.random_range(4..=5)
+                }
+            });
+            out.push(Row {
+                day,
+                minute,
+                category: c,
+                service,
+                price,
+                status: "completed",
+                rating,
+            });
             visit_count += 1;
             // A colour client often has a cut in the same visit.
             if c == 1
                 && let Some(h) = self.categories.iter().position(|(cat, _, _)| *cat == 0)
                 && next[h].days_since(day).abs() < 10
             {
-                out.push(Row { day, minute, category: 0, service: 0, price: price_on(CATEGORIES[0].services[0].price_cents, day, rise_day), status: "completed", rating: None });
+                out.push(Row {
+                    day,
+                    minute,
+                    category: 0,
+                    service: 0,
+                    price: price_on(CATEGORIES[0].services[0].price_cents, day, rise_day),
+                    status: "completed",
+                    rating: None,
+                });
                 next[h] = day.plus_days(gap(self.categories[h].1, self.categories[h].2, rng));
             }
 
@@ -275,18 +378,26 @@ impl ClientPlan {
                 continue;
             }
             gap_scale[k] *= self.drift;
-            next[k] = day.plus_days((f64::from(gap(interval, regularity, rng)) * gap_scale[k]).round() as i32);
+            next[k] = day.plus_days(
+                (f64::from(gap(interval, regularity, rng)) * gap_scale[k]).round() as i32,
+            );
         }
     }
 }
 
 fn gap(interval: f64, regularity: f64, rng: &mut StdRng) -> i32 {
-    let g = LogNormal::new(interval.ln(), regularity).expect("valid parameters").sample(rng);
+    let g = LogNormal::new(interval.ln(), regularity)
+        .expect("valid parameters")
+        .sample(rng);
     (g.round() as i32).max(1)
 }
 
 fn price_on(list_cents: i64, day: Day, rise_day: Day) -> i64 {
-    if day >= rise_day { ((list_cents as f64 * (1.0 + PRICE_RISE)) / 100.0).round() as i64 * 100 } else { list_cents }
+    if day >= rise_day {
+        ((list_cents as f64 * (1.0 + PRICE_RISE)) / 100.0).round() as i64 * 100
+    } else {
+        list_cents
+    }
 }
 
 struct Row {
@@ -300,9 +411,18 @@ struct Row {
 }
 
 impl Row {
-    fn write<W: Write>(&self, client: &ClientPlan, writer: &mut csv::Writer<W>) -> std::io::Result<()> {
+    fn write<W: Write>(
+        &self,
+        client: &ClientPlan,
+        writer: &mut csv::Writer<W>,
+    ) -> std::io::Result<()> {
         let category = &CATEGORIES[self.category];
-        let occurred = format!("{} {:02}:{:02}", self.day, self.minute / 60, self.minute % 60);
+        let occurred = format!(
+            "{} {:02}:{:02}",
+            self.day,
+            self.minute / 60,
+            self.minute % 60
+        );
         let amount = format!("{}.{:02}", self.price / 100, self.price % 100);
         let rating = self.rating.map(|r| r.to_string()).unwrap_or_default();
         writer.write_record([
@@ -329,7 +449,12 @@ mod tests {
     use super::*;
 
     fn sample(clients: u32, seed: u64) -> String {
-        let spec = SampleSpec { clients, seed, as_of: jiff::civil::date(2026, 11, 1), years: 3 };
+        let spec = SampleSpec {
+            clients,
+            seed,
+            as_of: jiff::civil::date(2026, 11, 1),
+            years: 3,
+        };
         let mut out = Vec::new();
         write_sample(&spec, &mut out).unwrap();
         String::from_utf8(out).unwrap()
@@ -344,7 +469,15 @@ mod tests {
     #[test]
     fn the_sample_has_every_kind_of_row_a_real_export_has() {
         let text = sample(300, 1);
-        for needle in [",completed,", ",cancelled,", ",no_show,", ",booked,", ",Hair,", ",Colour,", ",Nails,"] {
+        for needle in [
+            ",completed,",
+            ",cancelled,",
+            ",no_show,",
+            ",booked,",
+            ",Hair,",
+            ",Colour,",
+            ",Nails,",
+        ] {
             assert!(text.contains(needle), "no {needle} row");
         }
         assert!(text.lines().count() > 300 * 5);

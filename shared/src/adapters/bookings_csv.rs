@@ -13,8 +13,8 @@
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 
-use jiff::civil::{Date, DateTime};
 use jiff::Timestamp;
+use jiff::civil::{Date, DateTime};
 
 use crate::domain::booking::{BookingLine, BookingStatus, Rating};
 use crate::domain::config::TimeZoneName;
@@ -78,12 +78,17 @@ impl Field {
     }
 
     pub fn is_required(self) -> bool {
-        matches!(self, Field::ClientId | Field::OccurredAt | Field::ServiceCategory)
+        matches!(
+            self,
+            Field::ClientId | Field::OccurredAt | Field::ServiceCategory
+        )
     }
 
     pub fn from_name(name: &str) -> Option<Field> {
         let key = normalise_header(name);
-        Field::ALL.into_iter().find(|f| normalise_header(f.name()) == key)
+        Field::ALL
+            .into_iter()
+            .find(|f| normalise_header(f.name()) == key)
     }
 
     /// Header spellings recognised for this field, best first, in normalised form (lower case,
@@ -91,46 +96,168 @@ impl Field {
     fn aliases(self) -> &'static [&'static str] {
         match self {
             Field::ClientId => &[
-                "clientid", "customerid", "clientnumber", "customernumber", "guestid", "patientid", "memberid",
-                "contactid", "accountid", "userid", "clientref", "customerref", "client", "customer", "guest",
-                "patient", "member",
+                "clientid",
+                "customerid",
+                "clientnumber",
+                "customernumber",
+                "guestid",
+                "patientid",
+                "memberid",
+                "contactid",
+                "accountid",
+                "userid",
+                "clientref",
+                "customerref",
+                "client",
+                "customer",
+                "guest",
+                "patient",
+                "member",
             ],
             Field::OccurredAt => &[
-                "occurredat", "date", "datetime", "appointmentdate", "appointmentdatetime", "appointmentstart",
-                "appointmenttime", "startdate", "starttime", "startsat", "startdatetime", "start", "bookingdate",
-                "visitdate", "servicedate", "dateofservice", "scheduledat", "scheduledfor", "time",
+                "occurredat",
+                "date",
+                "datetime",
+                "appointmentdate",
+                "appointmentdatetime",
+                "appointmentstart",
+                "appointmenttime",
+                "startdate",
+                "starttime",
+                "startsat",
+                "startdatetime",
+                "start",
+                "bookingdate",
+                "visitdate",
+                "servicedate",
+                "dateofservice",
+                "scheduledat",
+                "scheduledfor",
+                "time",
             ],
             Field::ServiceCategory => &[
-                "servicecategory", "category", "servicetype", "servicegroup", "treatmentcategory", "treatmenttype",
-                "department", "type", "group",
+                "servicecategory",
+                "category",
+                "servicetype",
+                "servicegroup",
+                "treatmentcategory",
+                "treatmenttype",
+                "department",
+                "type",
+                "kind",
+                "group",
             ],
             Field::Amount => &[
-                "amount", "total", "totalprice", "totalamount", "amountpaid", "price", "serviceprice", "paid",
-                "revenue", "value", "sales", "netsales", "grosssales", "net", "gross", "subtotal", "charge", "fee",
+                "amount",
+                "total",
+                "totalprice",
+                "totalamount",
+                "amountpaid",
+                "price",
+                "serviceprice",
+                "paid",
+                "revenue",
+                "value",
+                "sales",
+                "netsales",
+                "grosssales",
+                "net",
+                "gross",
+                "subtotal",
+                "charge",
+                "fee",
             ],
-            Field::Status => &["status", "appointmentstatus", "bookingstatus", "visitstatus", "state"],
+            Field::Status => &[
+                "status",
+                "appointmentstatus",
+                "bookingstatus",
+                "visitstatus",
+                "state",
+            ],
             Field::Service => &[
-                "service", "servicename", "treatment", "treatmentname", "servicetitle", "item", "itemname",
-                "product", "description",
+                "service",
+                "servicename",
+                "treatment",
+                "treatmentname",
+                "servicetitle",
+                "item",
+                "itemname",
+                "product",
+                "description",
             ],
             Field::LocationId => &[
-                "locationid", "location", "branchid", "branch", "siteid", "site", "storeid", "store", "salon",
-                "clinic", "venue", "shop",
+                "locationid",
+                "location",
+                "branchid",
+                "branch",
+                "siteid",
+                "site",
+                "storeid",
+                "store",
+                "salon",
+                "clinic",
+                "venue",
+                "shop",
             ],
             Field::Staff => &[
-                "staff", "staffname", "staffmember", "stylist", "provider", "employee", "practitioner", "therapist",
-                "technician", "teammember", "professional", "barber", "artist", "clinician", "resource",
+                "staff",
+                "staffname",
+                "staffmember",
+                "stylist",
+                "provider",
+                "employee",
+                "practitioner",
+                "therapist",
+                "technician",
+                "teammember",
+                "professional",
+                "barber",
+                "artist",
+                "clinician",
+                "resource",
             ],
             Field::Currency => &["currency", "currencycode"],
-            Field::Email => &["email", "emailaddress", "clientemail", "customeremail", "mail"],
-            Field::Phone => &[
-                "phone", "phonenumber", "mobile", "mobilephone", "mobilenumber", "cell", "cellphone", "telephone",
-                "tel", "clientphone", "customerphone",
+            Field::Email => &[
+                "email",
+                "emailaddress",
+                "clientemail",
+                "customeremail",
+                "mail",
             ],
-            Field::Rating => &["rating", "stars", "reviewrating", "reviewscore", "review", "satisfaction", "score"],
+            Field::Phone => &[
+                "phone",
+                "phonenumber",
+                "mobile",
+                "mobilephone",
+                "mobilenumber",
+                "cell",
+                "cellphone",
+                "telephone",
+                "tel",
+                "clientphone",
+                "customerphone",
+            ],
+            Field::Rating => &[
+                "rating",
+                "stars",
+                "reviewrating",
+                "reviewscore",
+                "review",
+                "satisfaction",
+                "score",
+            ],
             Field::ClientName => &[
-                "clientname", "customername", "guestname", "patientname", "membername", "fullname", "name",
-                "client", "customer", "guest", "patient",
+                "clientname",
+                "customername",
+                "guestname",
+                "patientname",
+                "membername",
+                "fullname",
+                "name",
+                "client",
+                "customer",
+                "guest",
+                "patient",
             ],
         }
     }
@@ -143,7 +270,11 @@ impl fmt::Display for Field {
 }
 
 fn normalise_header(header: &str) -> String {
-    header.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    header
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Why a file cannot be read as a bookings export at all.
@@ -159,11 +290,22 @@ pub enum ExportError {
         "this is not a bookings export: it has no column for {missing}. Found columns: {found}. \
          If one of them holds it, map it, e.g. --map {example}=\"{example_header}\""
     )]
-    MissingColumns { missing: String, found: String, example: &'static str, example_header: String },
+    MissingColumns {
+        missing: String,
+        found: String,
+        example: &'static str,
+        example_header: String,
+    },
     #[error("--map {0}: \"{0}\" is not a bookings column; use one of {1}")]
     UnknownField(String, String),
-    #[error("--map {field}=\"{header}\": the file has no column \"{header}\". Found columns: {found}")]
-    MappedHeaderMissing { field: &'static str, header: String, found: String },
+    #[error(
+        "--map {field}=\"{header}\": the file has no column \"{header}\". Found columns: {found}"
+    )]
+    MappedHeaderMissing {
+        field: &'static str,
+        header: String,
+        found: String,
+    },
     #[error("--map {0}: write it as canonical=Header, e.g. --map client_id=\"Customer Number\"")]
     BadMapping(String),
 }
@@ -202,9 +344,14 @@ pub struct ReadOptions {
 
 /// Parses `canonical=Header` as given on a command line.
 pub fn parse_mapping(text: &str) -> Result<(Field, String), ExportError> {
-    let (field, header) = text.split_once('=').ok_or_else(|| ExportError::BadMapping(text.to_owned()))?;
+    let (field, header) = text
+        .split_once('=')
+        .ok_or_else(|| ExportError::BadMapping(text.to_owned()))?;
     let field = Field::from_name(field).ok_or_else(|| {
-        ExportError::UnknownField(field.trim().to_owned(), Field::ALL.map(Field::name).join(", "))
+        ExportError::UnknownField(
+            field.trim().to_owned(),
+            Field::ALL.map(Field::name).join(", "),
+        )
     })?;
     let header = header.trim().trim_matches('"').to_owned();
     if header.is_empty() {
@@ -223,17 +370,38 @@ pub struct ColumnMap {
 }
 
 impl ColumnMap {
-    pub fn resolve(headers: &[String], mappings: &[(Field, String)]) -> Result<ColumnMap, ExportError> {
-        let found = || headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ");
+    pub fn resolve(
+        headers: &[String],
+        mappings: &[(Field, String)],
+    ) -> Result<ColumnMap, ExportError> {
+        let found = || {
+            headers
+                .iter()
+                .map(|h| format!("\"{h}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let mut columns = [None; Field::ALL.len()];
         let mut taken = vec![false; headers.len()];
         for (field, wanted) in mappings {
             let index = headers
                 .iter()
                 .position(|h| h.trim() == wanted.trim())
-                .or_else(|| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(wanted.trim())))
-                .or_else(|| headers.iter().position(|h| normalise_header(h) == normalise_header(wanted)))
-                .ok_or_else(|| ExportError::MappedHeaderMissing { field: field.name(), header: wanted.clone(), found: found() })?;
+                .or_else(|| {
+                    headers
+                        .iter()
+                        .position(|h| h.trim().eq_ignore_ascii_case(wanted.trim()))
+                })
+                .or_else(|| {
+                    headers
+                        .iter()
+                        .position(|h| normalise_header(h) == normalise_header(wanted))
+                })
+                .ok_or_else(|| ExportError::MappedHeaderMissing {
+                    field: field.name(),
+                    header: wanted.clone(),
+                    found: found(),
+                })?;
             columns[slot(*field)] = Some(index);
             taken[index] = true;
         }
@@ -242,27 +410,46 @@ impl ColumnMap {
             if columns[slot(field)].is_some() {
                 continue;
             }
-            let best = field
-                .aliases()
-                .iter()
-                .find_map(|alias| (0..headers.len()).find(|&i| !taken[i] && normalised[i] == *alias));
+            let best = field.aliases().iter().find_map(|alias| {
+                (0..headers.len()).find(|&i| !taken[i] && normalised[i] == *alias)
+            });
             if let Some(index) = best {
                 columns[slot(field)] = Some(index);
                 taken[index] = true;
             }
         }
-        let missing: Vec<Field> = Field::ALL.into_iter().filter(|f| f.is_required() && columns[slot(*f)].is_none()).collect();
+        let missing: Vec<Field> = Field::ALL
+            .into_iter()
+            .filter(|f| f.is_required() && columns[slot(*f)].is_none())
+            .collect();
         if let Some(first) = missing.first() {
-            let unclaimed = (0..headers.len()).find(|&i| !taken[i]).map(|i| headers[i].clone());
+            let unclaimed = (0..headers.len())
+                .find(|&i| !taken[i])
+                .map(|i| headers[i].clone());
             return Err(ExportError::MissingColumns {
-                missing: missing.iter().map(|f| f.name()).collect::<Vec<_>>().join(" and "),
-                found: if headers.is_empty() { "none".into() } else { found() },
+                missing: missing
+                    .iter()
+                    .map(|f| f.name())
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                found: if headers.is_empty() {
+                    "none".into()
+                } else {
+                    found()
+                },
                 example: first.name(),
                 example_header: unclaimed.unwrap_or_else(|| "Your Header".into()),
             });
         }
-        let mapped = Field::ALL.into_iter().filter_map(|f| columns[slot(f)].map(|c| (f, c))).collect();
-        Ok(ColumnMap { columns, mapped, headers: headers.to_vec() })
+        let mapped = Field::ALL
+            .into_iter()
+            .filter_map(|f| columns[slot(f)].map(|c| (f, c)))
+            .collect();
+        Ok(ColumnMap {
+            columns,
+            mapped,
+            headers: headers.to_vec(),
+        })
     }
 
     pub fn column(&self, field: Field) -> Option<usize> {
@@ -316,8 +503,16 @@ pub enum Row<'a> {
 
 /// Reads the fields of one record that holds quotes, unescaped.
 fn parse_quoted(record: &[u8], delimiter: u8) -> Option<simd_csv::ByteRecord> {
-    let mut reader = simd_csv::ZeroCopyReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(record);
-    reader.read_byte_record().ok().flatten().map(|r| r.to_byte_record())
+    let mut reader = simd_csv::ZeroCopyReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(record);
+    reader
+        .read_byte_record()
+        .ok()
+        .flatten()
+        .map(|r| r.to_byte_record())
 }
 
 impl<R: Read> BookingsReader<R> {
@@ -332,7 +527,10 @@ impl<R: Read> BookingsReader<R> {
             return Err(ExportError::NotText);
         }
         let delimiter = sniff_delimiter(head);
-        let mut splitter = simd_csv::SplitterBuilder::with_capacity(1 << 18).delimiter(delimiter).has_headers(true).from_reader(input);
+        let mut splitter = simd_csv::SplitterBuilder::with_capacity(1 << 18)
+            .delimiter(delimiter)
+            .has_headers(true)
+            .from_reader(input);
         let header = splitter.byte_headers().map_err(|e| match e.kind() {
             simd_csv::ErrorKind::Io(_) => ExportError::Io(std::io::Error::other(e.to_string())),
             _ => ExportError::NotText,
@@ -340,7 +538,9 @@ impl<R: Read> BookingsReader<R> {
         let header = parse_quoted(header, delimiter).ok_or(ExportError::Empty)?;
         let headers: Vec<String> = header
             .iter()
-            .map(|h| std::str::from_utf8(h).map(|h| h.trim_start_matches('\u{feff}').trim().to_owned()))
+            .map(|h| {
+                std::str::from_utf8(h).map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
+            })
             .collect::<Result<_, _>>()
             .map_err(|_| ExportError::NotText)?;
         if headers.iter().all(String::is_empty) {
@@ -389,15 +589,33 @@ impl<R: Read> BookingsReader<R> {
         if self.failed {
             return None;
         }
-        let BookingsReader { splitter, delimiter, map, options, fields, column_fields, owned, line, failed } = self;
+        let BookingsReader {
+            splitter,
+            delimiter,
+            map,
+            options,
+            fields,
+            column_fields,
+            owned,
+            line,
+            failed,
+        } = self;
         let record = match splitter.split_record() {
             Ok(Some(record)) => record,
             Ok(None) => return None,
             Err(e) => {
                 *line += 1;
                 *failed = matches!(e.kind(), simd_csv::ErrorKind::Io(_));
-                let error = RowError { line: *line, column: None, reason: format!("the row could not be read: {e}") };
-                return Some(if keep("") { Row::Bad(error) } else { Row::Skipped });
+                let error = RowError {
+                    line: *line,
+                    column: None,
+                    reason: format!("the row could not be read: {e}"),
+                };
+                return Some(if keep("") {
+                    Row::Bad(error)
+                } else {
+                    Row::Skipped
+                });
             }
         };
         // Line numbers count the rows, and the line breaks inside quoted values.
@@ -406,16 +624,32 @@ impl<R: Read> BookingsReader<R> {
         if memchr::memchr(b'"', record).is_some() {
             *line += memchr::memchr_iter(b'\n', record).count() as u64;
             let Some(parsed) = parse_quoted(record, *delimiter) else {
-                let error = RowError { line: row_line, column: None, reason: "the row could not be read as CSV".into() };
-                return Some(if keep("") { Row::Bad(error) } else { Row::Skipped });
+                let error = RowError {
+                    line: row_line,
+                    column: None,
+                    reason: "the row could not be read as CSV".into(),
+                };
+                return Some(if keep("") {
+                    Row::Bad(error)
+                } else {
+                    Row::Skipped
+                });
             };
             *owned = parsed;
-            let client = map.column(Field::ClientId).and_then(|i| owned.get(i)).unwrap_or_default();
+            let client = map
+                .column(Field::ClientId)
+                .and_then(|i| owned.get(i))
+                .unwrap_or_default();
             if !keep(client_text(client)) {
                 return Some(Row::Skipped);
             }
             let owned = &*owned;
-            let parsed = parse_row(owned.as_slice(), &|f| map.column(f).and_then(|i| owned.get(i)), row_line, options);
+            let parsed = parse_row(
+                owned.as_slice(),
+                &|f| map.column(f).and_then(|i| owned.get(i)),
+                row_line,
+                options,
+            );
             return Some(match parsed {
                 Ok(line) => Row::Line(line),
                 Err(error) => Row::Bad(error),
@@ -424,22 +658,35 @@ impl<R: Read> BookingsReader<R> {
 
         // No quotes: the fields are exactly what lies between the delimiters.
         let client_column = map.column(Field::ClientId).unwrap_or(usize::MAX);
-        let client = record.split(|b| b == delimiter).nth(client_column).unwrap_or_default();
+        let client = record
+            .split(|b| b == delimiter)
+            .nth(client_column)
+            .unwrap_or_default();
         if !keep(client_text(client)) {
             return Some(Row::Skipped);
         }
         fields.fill(None);
         let mut start = 0;
-        for (column, end) in memchr::memchr_iter(*delimiter, record).chain([record.len()]).enumerate() {
+        for (column, end) in memchr::memchr_iter(*delimiter, record)
+            .chain([record.len()])
+            .enumerate()
+        {
             match column_fields.get(column) {
-                Some(Some(field)) => fields[*field as usize] = Some((start as u32, (end - start) as u32)),
+                Some(Some(field)) => {
+                    fields[*field as usize] = Some((start as u32, (end - start) as u32))
+                }
                 Some(None) => {}
                 None => break,
             }
             start = end + 1;
         }
         let fields = &*fields;
-        let parsed = parse_row(record, &|f| fields[f as usize].map(|(at, len)| &record[at as usize..(at + len) as usize]), row_line, options);
+        let parsed = parse_row(
+            record,
+            &|f| fields[f as usize].map(|(at, len)| &record[at as usize..(at + len) as usize]),
+            row_line,
+            options,
+        );
         Some(match parsed {
             Ok(line) => Row::Line(line),
             Err(error) => Row::Bad(error),
@@ -449,7 +696,9 @@ impl<R: Read> BookingsReader<R> {
 
 /// A client id as a reader shares rows out by it: trimmed text, or empty if it is not text.
 fn client_text(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes.trim_ascii()).unwrap_or_default().trim()
+    std::str::from_utf8(bytes.trim_ascii())
+        .unwrap_or_default()
+        .trim()
 }
 
 fn sniff_delimiter(head: &[u8]) -> u8 {
@@ -463,7 +712,11 @@ fn sniff_delimiter(head: &[u8]) -> u8 {
             slot.1 += 1;
         }
     }
-    counts.iter().max_by_key(|(_, n)| *n).filter(|(_, n)| *n > 0).map_or(b',', |(d, _)| *d)
+    counts
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .filter(|(_, n)| *n > 0)
+        .map_or(b',', |(d, _)| *d)
 }
 
 /// Parses one row. `row` is all of the row's bytes and `field` gives each field as a part of
@@ -474,11 +727,20 @@ fn parse_row<'r>(
     line: u64,
     options: &ReadOptions,
 ) -> Result<BookingLine<'r>, RowError> {
-    let fail = |field: Field, reason: String| RowError { line, column: Some(field.name()), reason };
-    let text = std::str::from_utf8(row)
-        .map_err(|_| RowError { line, column: None, reason: "the row is not valid UTF-8 text; save the export as UTF-8".into() })?;
+    let fail = |field: Field, reason: String| RowError {
+        line,
+        column: Some(field.name()),
+        reason,
+    };
+    let text = std::str::from_utf8(row).map_err(|_| RowError {
+        line,
+        column: None,
+        reason: "the row is not valid UTF-8 text; save the export as UTF-8".into(),
+    })?;
     let cell = |wanted: Field| -> Result<Option<&'r str>, RowError> {
-        let Some(bytes) = field(wanted) else { return Ok(None) };
+        let Some(bytes) = field(wanted) else {
+            return Ok(None);
+        };
         let bytes = bytes.trim_ascii();
         if bytes.is_empty() {
             return Ok(None);
@@ -488,20 +750,40 @@ fn parse_row<'r>(
         let start = bytes.as_ptr() as usize - row.as_ptr() as usize;
         text.get(start..start + bytes.len())
             .map(Some)
-            .ok_or_else(|| fail(wanted, "the value is not valid UTF-8 text; save the export as UTF-8".into()))
+            .ok_or_else(|| {
+                fail(
+                    wanted,
+                    "the value is not valid UTF-8 text; save the export as UTF-8".into(),
+                )
+            })
     };
 
-    let client = cell(Field::ClientId)?.ok_or_else(|| fail(Field::ClientId, "the client id is empty".into()))?;
+    let client = cell(Field::ClientId)?
+        .ok_or_else(|| fail(Field::ClientId, "the client id is empty".into()))?;
     let client = ClientId::check(client).map_err(|e| fail(Field::ClientId, e.to_string()))?;
-    let occurred = cell(Field::OccurredAt)?.ok_or_else(|| fail(Field::OccurredAt, "the date is empty".into()))?;
-    let day = parse_day(occurred, &options.timezone, options.date_format.as_deref()).map_err(|reason| fail(Field::OccurredAt, reason))?;
+    let occurred = cell(Field::OccurredAt)?
+        .ok_or_else(|| fail(Field::OccurredAt, "the date is empty".into()))?;
+    let day = parse_day(occurred, &options.timezone, options.date_format.as_deref())
+        .map_err(|reason| fail(Field::OccurredAt, reason))?;
     let status = match cell(Field::Status)? {
         None => BookingStatus::Completed,
-        Some(text) => text.parse().map_err(|e: crate::domain::booking::UnknownStatus| fail(Field::Status, e.to_string()))?,
+        Some(text) => text
+            .parse()
+            .map_err(|e: crate::domain::booking::UnknownStatus| {
+                fail(Field::Status, e.to_string())
+            })?,
     };
-    let category = cell(Field::ServiceCategory)?.ok_or_else(|| fail(Field::ServiceCategory, "the service category is empty".into()))?;
+    let category = cell(Field::ServiceCategory)?.ok_or_else(|| {
+        fail(
+            Field::ServiceCategory,
+            "the service category is empty".into(),
+        )
+    })?;
     if category.len() > 64 || category.chars().any(char::is_control) {
-        return Err(fail(Field::ServiceCategory, "a category name must be at most 64 characters of text".into()));
+        return Err(fail(
+            Field::ServiceCategory,
+            "a category name must be at most 64 characters of text".into(),
+        ));
     }
     if let Some(code) = cell(Field::Currency)?
         && !code.eq_ignore_ascii_case(options.currency.code())
@@ -517,18 +799,29 @@ fn parse_row<'r>(
     }
     let price_minor = match cell(Field::Amount)? {
         None => 0,
-        Some(text) => Money::parse_major(text, options.currency).map_err(|e| fail(Field::Amount, e.to_string()))?.minor,
+        Some(text) => {
+            Money::parse_major(text, options.currency)
+                .map_err(|e| fail(Field::Amount, e.to_string()))?
+                .minor
+        }
     };
     let rating = match cell(Field::Rating)? {
         None => None,
         Some(text) => match text.parse::<f32>() {
             Ok(r) if r.is_finite() && (0.0..=10.0).contains(&r) => Rating::new(r),
-            _ => return Err(fail(Field::Rating, format!("\"{text}\" is not a rating from 0 to 10"))),
+            _ => {
+                return Err(fail(
+                    Field::Rating,
+                    format!("\"{text}\" is not a rating from 0 to 10"),
+                ));
+            }
         },
     };
     let location = match cell(Field::LocationId)? {
         None => None,
-        Some(text) => Some(LocationId::check(text).map_err(|e| fail(Field::LocationId, e.to_string()))?),
+        Some(text) => {
+            Some(LocationId::check(text).map_err(|e| fail(Field::LocationId, e.to_string()))?)
+        }
     };
     Ok(BookingLine {
         client,
@@ -564,10 +857,14 @@ fn parse_day(text: &str, timezone: &TimeZoneName, format: Option<&str>) -> Resul
         return parse_instant_day(text, timezone);
     } else {
         // A local date-time is already in the business's zone.
-        text.parse::<DateTime>().map_err(|_| not_a_date(text))?.date()
+        text.parse::<DateTime>()
+            .map_err(|_| not_a_date(text))?
+            .date()
     };
     if !YEARS.contains(&date.year()) {
-        return Err(format!("{date} is out of range; bookings must fall between 1970 and 2100"));
+        return Err(format!(
+            "{date} is out of range; bookings must fall between 1970 and 2100"
+        ));
     }
     Ok(Day::from(date))
 }
@@ -580,7 +877,9 @@ fn iso_date_prefix(text: &str) -> Option<Date> {
         return None;
     }
     let number = |range: std::ops::Range<usize>| -> Option<i16> {
-        b[range].iter().try_fold(0_i16, |n, &d| d.is_ascii_digit().then(|| n * 10 + i16::from(d - b'0')))
+        b[range].iter().try_fold(0_i16, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + i16::from(d - b'0'))
+        })
     };
     Date::new(number(0..4)?, number(5..7)? as i8, number(8..10)? as i8).ok()
 }
@@ -588,15 +887,23 @@ fn iso_date_prefix(text: &str) -> Option<Date> {
 /// Whether what follows a date is a plain local time: `T14:30`, ` 14:30:05`, `T14:30:05.250`.
 /// Only its shape matters: the day is the date before it.
 fn is_local_time(rest: &str) -> bool {
-    let Some(time) = rest.strip_prefix(['T', 't', ' ']) else { return false };
+    let Some(time) = rest.strip_prefix(['T', 't', ' ']) else {
+        return false;
+    };
     let (clock, fraction) = time.split_once(['.', ',']).unwrap_or((time, "0"));
     let two_digits = |part: &str, max: u8| {
-        part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit()) && part.parse::<u8>().is_ok_and(|n| n <= max)
+        part.len() == 2
+            && part.bytes().all(|b| b.is_ascii_digit())
+            && part.parse::<u8>().is_ok_and(|n| n <= max)
     };
     let mut parts = clock.split(':');
     let hour_minute = matches!((parts.next(), parts.next()), (Some(h), Some(m)) if two_digits(h, 23) && two_digits(m, 59));
     let second = parts.next().is_none_or(|s| two_digits(s, 60));
-    hour_minute && second && parts.next().is_none() && !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit())
+    hour_minute
+        && second
+        && parts.next().is_none()
+        && !fraction.is_empty()
+        && fraction.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn has_offset_suffix(time: &str) -> bool {
@@ -607,7 +914,9 @@ fn parse_instant_day(text: &str, timezone: &TimeZoneName) -> Result<Day, String>
     let timestamp = text.parse::<Timestamp>().map_err(|_| not_a_date(text))?;
     let date = timezone.zone().to_datetime(timestamp).date();
     if !YEARS.contains(&date.year()) {
-        return Err(format!("{date} is out of range; bookings must fall between 1970 and 2100"));
+        return Err(format!(
+            "{date} is out of range; bookings must fall between 1970 and 2100"
+        ));
     }
     Ok(Day::from(date))
 }
@@ -646,7 +955,10 @@ mod tests {
         let (mut good, mut bad) = (Vec::new(), Vec::new());
         while let Some(row) = reader.next_line() {
             match row {
-                Ok(line) => good.push(format!("{}|{}|{}|{}|{}", line.client, line.day, line.status, line.category, line.price_minor)),
+                Ok(line) => good.push(format!(
+                    "{}|{}|{}|{}|{}",
+                    line.client, line.day, line.status, line.category, line.price_minor
+                )),
                 Err(e) => bad.push(e),
             }
         }
@@ -655,11 +967,19 @@ mod tests {
 
     #[test]
     fn common_header_spellings_are_recognised() {
-        let map = ColumnMap::resolve(&headers(&["Customer", "Date", "Category", "Price", "Total"]), &[]).unwrap();
+        let map = ColumnMap::resolve(
+            &headers(&["Customer", "Date", "Category", "Price", "Total"]),
+            &[],
+        )
+        .unwrap();
         assert_eq!(map.header(Field::ClientId), Some("Customer"));
         assert_eq!(map.header(Field::OccurredAt), Some("Date"));
         assert_eq!(map.header(Field::Amount), Some("Total"));
-        let map = ColumnMap::resolve(&headers(&["Client ID", "Customer", "Appointment Date", "Service Type"]), &[]).unwrap();
+        let map = ColumnMap::resolve(
+            &headers(&["Client ID", "Customer", "Appointment Date", "Service Type"]),
+            &[],
+        )
+        .unwrap();
         assert_eq!(map.header(Field::ClientId), Some("Client ID"));
         assert_eq!(map.header(Field::ClientName), Some("Customer"));
         assert_eq!(map.header(Field::ServiceCategory), Some("Service Type"));
@@ -668,10 +988,20 @@ mod tests {
     #[test]
     fn an_explicit_mapping_wins() {
         let mapping = parse_mapping("client_id=Ref No").unwrap();
-        let map = ColumnMap::resolve(&headers(&["Client", "Ref No", "Date", "Category"]), &[mapping]).unwrap();
+        let map = ColumnMap::resolve(
+            &headers(&["Client", "Ref No", "Date", "Category"]),
+            &[mapping],
+        )
+        .unwrap();
         assert_eq!(map.header(Field::ClientId), Some("Ref No"));
-        assert!(matches!(parse_mapping("colour=X"), Err(ExportError::UnknownField(..))));
-        assert!(matches!(parse_mapping("client_id"), Err(ExportError::BadMapping(..))));
+        assert!(matches!(
+            parse_mapping("colour=X"),
+            Err(ExportError::UnknownField(..))
+        ));
+        assert!(matches!(
+            parse_mapping("client_id"),
+            Err(ExportError::BadMapping(..))
+        ));
     }
 
     #[test]
@@ -684,8 +1014,14 @@ mod tests {
 
     #[test]
     fn empty_and_binary_files_are_refused() {
-        assert!(matches!(BookingsReader::new(&b""[..], options()), Err(ExportError::Empty)));
-        assert!(matches!(BookingsReader::new(&b"\x89PNG\r\n\x1a\n\0\0"[..], options()), Err(ExportError::NotText)));
+        assert!(matches!(
+            BookingsReader::new(&b""[..], options()),
+            Err(ExportError::Empty)
+        ));
+        assert!(matches!(
+            BookingsReader::new(&b"\x89PNG\r\n\x1a\n\0\0"[..], options()),
+            Err(ExportError::NotText)
+        ));
     }
 
     #[test]
@@ -700,7 +1036,13 @@ mod tests {
                     c6,2026-03-02\n";
         let (good, bad) = read_all(text, options());
         // 03:30 UTC on 2 March is still 1 March in New York.
-        assert_eq!(good, vec!["c1|2026-03-01|completed|Hair|4500", "c3|2026-03-01|completed|Hair|123450"]);
+        assert_eq!(
+            good,
+            vec![
+                "c1|2026-03-01|completed|Hair|4500",
+                "c3|2026-03-01|completed|Hair|123450"
+            ]
+        );
         let summary: Vec<(u64, Option<&str>)> = bad.iter().map(|e| (e.line, e.column)).collect();
         assert_eq!(
             summary,
@@ -740,7 +1082,14 @@ mod tests {
                 Err(e) => bad.push(e.line),
             }
         }
-        assert_eq!(names, vec![("Smith, Jo".into(), 123_450), ("Jo \"JJ\" Lee".into(), 1000), ("two\nlines".into(), 1000)]);
+        assert_eq!(
+            names,
+            vec![
+                ("Smith, Jo".into(), 123_450),
+                ("Jo \"JJ\" Lee".into(), 1000),
+                ("two\nlines".into(), 1000)
+            ]
+        );
         // The third row spans two lines, so the bad row after it is on line 6.
         assert_eq!(bad, vec![6]);
     }
@@ -748,7 +1097,13 @@ mod tests {
     #[test]
     fn semicolon_exports_and_custom_date_layouts_are_read() {
         let text = "Client;Date;Category;Price\nc1;01/03/2026;Hair;45,50\n";
-        let (good, bad) = read_all(text, ReadOptions { date_format: Some("%d/%m/%Y".into()), ..options() });
+        let (good, bad) = read_all(
+            text,
+            ReadOptions {
+                date_format: Some("%d/%m/%Y".into()),
+                ..options()
+            },
+        );
         assert!(bad.is_empty(), "{bad:?}");
         assert_eq!(good, vec!["c1|2026-03-01|completed|Hair|4550"]);
     }
@@ -758,6 +1113,10 @@ mod tests {
         let text = "client_id,occurred_at,service_category,amount,currency\nc1,2026-03-01,Hair,45,EUR\nc2,2026-03-01,Hair,45,usd\n";
         let (good, bad) = read_all(text, options());
         assert_eq!(good.len(), 1);
-        assert!(bad[0].reason.contains("EUR differs from the business currency USD"));
+        assert!(
+            bad[0]
+                .reason
+                .contains("EUR differs from the business currency USD")
+        );
     }
 }

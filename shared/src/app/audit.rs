@@ -30,7 +30,9 @@ use crate::domain::ids::{Category, ClientId, IdError};
 use crate::domain::lapse_score::{self, OpenGap, StopModel};
 use crate::domain::money::{Currency, Money};
 use crate::domain::rfm::{self, ClientValue, Tier};
-use crate::domain::rhythm::{self, CategoryPrior, DefaultSource, GapStats, IntervalSource, PriorBuilder, Rhythm};
+use crate::domain::rhythm::{
+    self, CategoryPrior, DefaultSource, GapStats, IntervalSource, PriorBuilder, Rhythm,
+};
 use crate::domain::stage::{Stage, StageThresholds};
 
 /// How many of the most valuable overdue clients a report lists.
@@ -54,7 +56,11 @@ fn table_hash(h: u32) -> u64 {
 /// Which of `shares` parallel readers audits a client: all of a client's lines must meet in
 /// one audit. An empty id (a row whose client cannot be read) belongs to the first.
 pub fn share_of(client: &str, shares: usize) -> usize {
-    if client.is_empty() { 0 } else { id_hash(client) as usize % shares.max(1) }
+    if client.is_empty() {
+        0
+    } else {
+        id_hash(client) as usize % shares.max(1)
+    }
 }
 
 /// A client in the id index: its number and its id's hash, so the index grows and merges
@@ -86,7 +92,11 @@ impl LineCounts {
     fn failure_rate(&self) -> f64 {
         let failed = self.cancelled + self.no_shows;
         let past = self.visits + failed;
-        if past == 0 { 0.1 } else { failed as f64 / past as f64 }
+        if past == 0 {
+            0.1
+        } else {
+            failed as f64 / past as f64
+        }
     }
 
     fn add(&mut self, other: &LineCounts) {
@@ -116,7 +126,10 @@ impl Arena {
     fn push(&mut self, text: &str) -> Span {
         let start = self.0.len() as u32;
         self.0.push_str(text);
-        Span { start, len: text.len() as u32 }
+        Span {
+            start,
+            len: text.len() as u32,
+        }
     }
 
     fn get(&self, span: Span) -> &str {
@@ -138,14 +151,18 @@ impl Labels {
     fn intern(&mut self, text: &str) -> Label {
         let hash = self.hasher.hash_one(text);
         let (texts, spans) = (&self.texts, &self.spans);
-        if let Some(&i) = self.index.find(hash, |&i| texts.get(spans[i as usize]) == text) {
+        if let Some(&i) = self
+            .index
+            .find(hash, |&i| texts.get(spans[i as usize]) == text)
+        {
             return Label::new(i);
         }
         let i = self.spans.len() as u32;
         self.spans.push(self.texts.push(text));
         self.latest_price.push(None);
         let (texts, spans, hasher) = (&self.texts, &self.spans, &self.hasher);
-        self.index.insert_unique(hash, i, |&j| hasher.hash_one(texts.get(spans[j as usize])));
+        self.index
+            .insert_unique(hash, i, |&j| hasher.hash_one(texts.get(spans[j as usize])));
         Label::new(i)
     }
 
@@ -238,7 +255,9 @@ impl Audit {
     fn client_index(&mut self, id: &str) -> Result<u32, IdError> {
         let hash = id_hash(id);
         let (ids, clients) = (&self.ids, &self.clients);
-        if let Some(slot) = self.index.find(table_hash(hash), |s| s.hash == hash && ids.get(clients.get(s.client).id) == id) {
+        if let Some(slot) = self.index.find(table_hash(hash), |s| {
+            s.hash == hash && ids.get(clients.get(s.client).id) == id
+        }) {
             return Ok(slot.client);
         }
         let id = ClientId::check(id)?;
@@ -252,7 +271,10 @@ impl Audit {
             has_future_booking: false,
             last_no_show: None,
         });
-        self.index.insert_unique(table_hash(hash), Slot { client: i, hash }, |s| table_hash(s.hash));
+        self.index
+            .insert_unique(table_hash(hash), Slot { client: i, hash }, |s| {
+                table_hash(s.hash)
+            });
         Ok(i)
     }
 
@@ -266,7 +288,12 @@ impl Audit {
             }
             at = self.entries.get(at).next;
         }
-        let new = self.entries.push(CategoryEntry { category, next: record.first_entry, cadence: Cadence::EMPTY, earliest_future: None });
+        let new = self.entries.push(CategoryEntry {
+            category,
+            next: record.first_entry,
+            cadence: Cadence::EMPTY,
+            earliest_future: None,
+        });
         record.first_entry = new;
         self.entries.get_mut(new)
     }
@@ -293,7 +320,8 @@ impl Audit {
                 self.note_price(line);
                 self.clients.get_mut(client).has_future_booking = true;
                 let entry = self.entry(client, category);
-                entry.earliest_future = Some(entry.earliest_future.map_or(line.day, |d| d.min(line.day)));
+                entry.earliest_future =
+                    Some(entry.earliest_future.map_or(line.day, |d| d.min(line.day)));
             }
             LineKind::Visit => {
                 self.lines.visits += 1;
@@ -302,7 +330,13 @@ impl Audit {
                 let record = self.clients.get_mut(client);
                 record.spend_minor += line.price_minor;
                 record.visits.record(line.day);
-                let visit = VisitLine { day: line.day, price_minor: line.price_minor, service, staff, rating: line.rating };
+                let visit = VisitLine {
+                    day: line.day,
+                    price_minor: line.price_minor,
+                    service,
+                    staff,
+                    rating: line.rating,
+                };
                 self.entry(client, category).cadence.record(visit);
             }
         }
@@ -313,7 +347,13 @@ impl Audit {
     fn note_price(&mut self, line: &BookingLine<'_>) -> Option<Label> {
         let label = self.labels.intern(line.service?);
         if line.price_minor > 0 {
-            self.labels.saw_price(label, CurrentPrice { day: line.day, minor: line.price_minor });
+            self.labels.saw_price(
+                label,
+                CurrentPrice {
+                    day: line.day,
+                    minor: line.price_minor,
+                },
+            );
         }
         Some(label)
     }
@@ -336,15 +376,20 @@ impl Audit {
                 self.categories.len() - 1
             }
         };
-        u16::try_from(index).map_err(|_| AuditError::TooManyCategories { max: usize::from(u16::MAX) })
+        u16::try_from(index).map_err(|_| AuditError::TooManyCategories {
+            max: usize::from(u16::MAX),
+        })
     }
 
     /// Adds the audit of another share of the same export's clients: every line of a client
     /// went to the same audit, so no client is in both and their summaries are exact. The
     /// other audit's storage is moved, not copied.
     pub fn absorb(&mut self, mut other: Audit) -> Result<(), AuditError> {
-        let category_map: Vec<u16> =
-            other.categories.iter().map(|c| self.category_of(c.clone())).collect::<Result<_, _>>()?;
+        let category_map: Vec<u16> = other
+            .categories
+            .iter()
+            .map(|c| self.category_of(c.clone()))
+            .collect::<Result<_, _>>()?;
         let label_map: Vec<Label> = (0..other.labels.spans.len() as u32)
             .map(|i| {
                 let label = self.labels.intern(other.labels.text(Label::new(i)));
@@ -358,7 +403,13 @@ impl Audit {
         for slot in &other.index {
             let id = other.ids.get(other.clients.get(slot.client).id);
             let (ids, clients) = (&self.ids, &self.clients);
-            if self.index.find(table_hash(slot.hash), |s| s.hash == slot.hash && ids.get(clients.get(s.client).id) == id).is_some() {
+            if self
+                .index
+                .find(table_hash(slot.hash), |s| {
+                    s.hash == slot.hash && ids.get(clients.get(s.client).id) == id
+                })
+                .is_some()
+            {
                 return Err(AuditError::ClientInTwoShares(id.to_owned()));
             }
         }
@@ -385,10 +436,15 @@ impl Audit {
             record.first_entry = shift(record.first_entry);
         }
         let client_shift = self.clients.shift_for_append();
-        self.index.reserve(other.index.len(), |s| table_hash(s.hash));
+        self.index
+            .reserve(other.index.len(), |s| table_hash(s.hash));
         for slot in other.index.drain() {
-            let moved = Slot { client: slot.client + client_shift, hash: slot.hash };
-            self.index.insert_unique(table_hash(slot.hash), moved, |s| table_hash(s.hash));
+            let moved = Slot {
+                client: slot.client + client_shift,
+                hash: slot.hash,
+            };
+            self.index
+                .insert_unique(table_hash(slot.hash), moved, |s| table_hash(s.hash));
         }
         self.entries.append(other.entries);
         self.clients.append(other.clients);
@@ -411,7 +467,12 @@ impl Audit {
             let days = &record.visits;
             if !days.is_empty() {
                 visited.push(number);
-                values.push(ClientValue { last_visit: days.last(), first_visit: days.first(), visits: days.count(), spend_minor: record.spend_minor });
+                values.push(ClientValue {
+                    last_visit: days.last(),
+                    first_visit: days.first(),
+                    visits: days.count(),
+                    spend_minor: record.spend_minor,
+                });
             }
         }
         let mut tiers = vec![Tier::Low; bound];
@@ -421,7 +482,8 @@ impl Audit {
         drop((visited, values));
 
         // The category priors, from every client's gap summary.
-        let entry_chunks: Vec<&[CategoryEntry]> = self.entries.chunks().map(|(_, chunk)| chunk).collect();
+        let entry_chunks: Vec<&[CategoryEntry]> =
+            self.entries.chunks().map(|(_, chunk)| chunk).collect();
         let mut builders = vec![PriorBuilder::default(); categories];
         for part in in_parallel(entry_chunks.len(), |range| {
             let mut builders = vec![PriorBuilder::default(); categories];
@@ -439,22 +501,40 @@ impl Audit {
         let priors: Vec<CategoryPrior> = builders
             .into_iter()
             .zip(&self.categories)
-            .map(|(builder, category)| builder.fit(config.default_interval_for(category), config.industry, &config.rhythm))
+            .map(|(builder, category)| {
+                builder.fit(
+                    config.default_interval_for(category),
+                    config.industry,
+                    &config.rhythm,
+                )
+            })
             .collect();
 
         // Rhythms, then the stop model per category on the open gaps.
         let rhythm_of = |entry: &CategoryEntry| {
             let cadence = &entry.cadence;
             let stats = GapStats::from_gaps(cadence.days.recent_gaps());
-            rhythm::rhythm(stats.as_ref(), cadence.days.count(), &priors[usize::from(entry.category)], &config.rhythm)
+            rhythm::rhythm(
+                stats.as_ref(),
+                cadence.days.count(),
+                &priors[usize::from(entry.category)],
+                &config.rhythm,
+            )
         };
         let mut open_gaps: Vec<Vec<OpenGap>> = vec![Vec::new(); categories];
         for part in in_parallel(entry_chunks.len(), |range| {
             let mut open_gaps: Vec<Vec<OpenGap>> = vec![Vec::new(); categories];
-            for entry in entry_chunks[range].iter().flat_map(|c| c.iter()).filter(|e| !e.cadence.is_empty()) {
+            for entry in entry_chunks[range]
+                .iter()
+                .flat_map(|c| c.iter())
+                .filter(|e| !e.cadence.is_empty())
+            {
                 let days_since = f64::from(as_of.days_since(entry.cadence.days.last()));
                 let survival_so_far = rhythm_of(entry).survival(days_since);
-                open_gaps[usize::from(entry.category)].push(OpenGap { visits: entry.cadence.days.count(), survival_so_far });
+                open_gaps[usize::from(entry.category)].push(OpenGap {
+                    visits: entry.cadence.days.count(),
+                    survival_so_far,
+                });
             }
             open_gaps
         }) {
@@ -462,7 +542,8 @@ impl Audit {
                 all.extend(part);
             }
         }
-        let stop_models: Vec<StopModel> = open_gaps.iter().map(|gaps| StopModel::fit(gaps)).collect();
+        let stop_models: Vec<StopModel> =
+            open_gaps.iter().map(|gaps| StopModel::fit(gaps)).collect();
         drop(open_gaps);
         let failure_rate = self.lines.failure_rate();
 
@@ -488,11 +569,13 @@ impl Audit {
             client_chunks[range]
                 .iter()
                 .map(|(_, chunk)| {
-                    chunk.iter().map(|record| {
-                        scored_entries(record, &mut linked);
-                        linked.len()
-                    })
-                    .sum::<usize>()
+                    chunk
+                        .iter()
+                        .map(|record| {
+                            scored_entries(record, &mut linked);
+                            linked.len()
+                        })
+                        .sum::<usize>()
                 })
                 .collect::<Vec<_>>()
         })
@@ -510,15 +593,29 @@ impl Audit {
                     let rhythm = rhythm_of(entry);
                     let days_since = as_of.days_since(cadence.days.last());
                     let thresholds = StageThresholds::new(&rhythm, &config.stages);
-                    let stage = thresholds.stage(f64::from(days_since), record.has_future_booking, &config.stages);
+                    let stage = thresholds.stage(
+                        f64::from(days_since),
+                        record.has_future_booking,
+                        &config.stages,
+                    );
                     let model = &stop_models[usize::from(entry.category)];
-                    let mut lapse_score = model.no_visit_probability(&rhythm, cadence.days.count(), f64::from(days_since), horizon);
-                    if entry.earliest_future.is_some_and(|day| f64::from(day.days_since(as_of)) <= horizon) {
-                        lapse_score = lapse_score::with_booking_in_horizon(lapse_score, failure_rate);
+                    let mut lapse_score = model.no_visit_probability(
+                        &rhythm,
+                        cadence.days.count(),
+                        f64::from(days_since),
+                        horizon,
+                    );
+                    if entry
+                        .earliest_future
+                        .is_some_and(|day| f64::from(day.days_since(as_of)) <= horizon)
+                    {
+                        lapse_score =
+                            lapse_score::with_booking_in_horizon(lapse_score, failure_rate);
                     }
                     let span = f64::from(cadence.days.last().days_since(cadence.days.first()));
-                    let annual_value_minor =
-                        (cadence.spend_minor as f64 * 365.25 / (span + rhythm.interval_days).max(365.25)).round() as i64;
+                    let annual_value_minor = (cadence.spend_minor as f64 * 365.25
+                        / (span + rhythm.interval_days).max(365.25))
+                    .round() as i64;
                     out[written] = ScoreRow {
                         client,
                         entry: at,
@@ -540,7 +637,9 @@ impl Audit {
         std::thread::scope(|scope| {
             let mut rest: &mut [ScoreRow] = &mut rows;
             for (t, group) in client_chunks.chunks(per_thread.max(1)).enumerate() {
-                let group_rows: usize = counts[t * per_thread..t * per_thread + group.len()].iter().sum();
+                let group_rows: usize = counts[t * per_thread..t * per_thread + group.len()]
+                    .iter()
+                    .sum();
                 let (mine, others) = rest.split_at_mut(group_rows);
                 rest = others;
                 let (counts, score_chunk) = (&counts[t * per_thread..], &score_chunk);
@@ -561,7 +660,9 @@ impl Audit {
 
 /// How many threads the audit's passes use: one per core, at most eight.
 fn workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8)
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
 }
 
 /// Runs `work` over `0..items` split into one contiguous range per core, returning the
@@ -575,9 +676,14 @@ fn in_parallel<T: Send>(items: usize, work: impl Fn(std::ops::Range<usize>) -> T
     std::thread::scope(|scope| {
         let work = &work;
         let handles: Vec<_> = (0..threads)
-            .map(|t| scope.spawn(move || work((t * chunk).min(items)..((t + 1) * chunk).min(items))))
+            .map(|t| {
+                scope.spawn(move || work((t * chunk).min(items)..((t + 1) * chunk).min(items)))
+            })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("audit work does not panic")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("audit work does not panic"))
+            .collect()
     })
 }
 
@@ -711,7 +817,12 @@ impl<'a> ClientScore<'a> {
         let cadence = self.cadence();
         let stats = GapStats::from_gaps(cadence.days.recent_gaps());
         let prior = &self.report.priors[usize::from(self.row.category)];
-        rhythm::rhythm(stats.as_ref(), cadence.days.count(), prior, &self.report.options.config.rhythm)
+        rhythm::rhythm(
+            stats.as_ref(),
+            cadence.days.count(),
+            prior,
+            &self.report.options.config.rhythm,
+        )
     }
 
     /// Why the client is where they are, in numbers a person can check.
@@ -719,7 +830,8 @@ impl<'a> ClientScore<'a> {
         let report = self.report;
         let labels = &report.labels;
         let price_of = |label: Label| {
-            labels.latest_price[label.index() as usize].map(|price| (price, Arc::<str>::from(labels.text(label))))
+            labels.latest_price[label.index() as usize]
+                .map(|price| (price, Arc::<str>::from(labels.text(label))))
         };
         Explanation {
             category: self.category().clone(),
@@ -731,7 +843,11 @@ impl<'a> ClientScore<'a> {
             horizon_days: report.horizon_days,
             tier: self.tier(),
             has_future_booking: self.has_future_booking(),
-            signals: churn_signal::signals(self.cadence(), price_of, report.options.config.low_rating_at_most),
+            signals: churn_signal::signals(
+                self.cadence(),
+                price_of,
+                report.options.config.low_rating_at_most,
+            ),
         }
     }
 }
@@ -860,7 +976,12 @@ pub struct AuditReport {
 }
 
 impl AuditReport {
-    fn summarise(audit: Audit, tiers: Vec<Tier>, priors: Vec<CategoryPrior>, rows: Vec<ScoreRow>) -> AuditReport {
+    fn summarise(
+        audit: Audit,
+        tiers: Vec<Tier>,
+        priors: Vec<CategoryPrior>,
+        rows: Vec<ScoreRow>,
+    ) -> AuditReport {
         let currency = audit.options.config.currency;
         let mut category_reports: Vec<CategoryReport> = audit
             .categories
@@ -895,12 +1016,17 @@ impl AuditReport {
             }
             if row.stage.is_overdue() {
                 let best = &mut best_overdue[row.client as usize];
-                if *best == NONE || row.annual_value_minor > rows[*best as usize].annual_value_minor {
+                if *best == NONE || row.annual_value_minor > rows[*best as usize].annual_value_minor
+                {
                     *best = i as u32;
                 }
             }
         }
-        category_reports.sort_by(|a, b| b.clients.cmp(&a.clients).then_with(|| a.category.cmp(&b.category)));
+        category_reports.sort_by(|a, b| {
+            b.clients
+                .cmp(&a.clients)
+                .then_with(|| a.category.cmp(&b.category))
+        });
 
         let mut tier_reports: Vec<TierReport> = Tier::ALL
             .iter()
@@ -937,13 +1063,25 @@ impl AuditReport {
             first_row[row.client as usize] = i as u32;
         }
 
-        let with_visits = audit.clients.iter().filter(|(_, r)| !r.visits.is_empty()).count();
+        let with_visits = audit
+            .clients
+            .iter()
+            .filter(|(_, r)| !r.visits.is_empty())
+            .count();
         let clients = ClientCounts {
             total: audit.clients.len(),
             with_visits,
             never_visited: audit.clients.len() - with_visits,
-            one_time: audit.clients.iter().filter(|(_, r)| r.visits.count() == 1).count(),
-            with_future_booking: audit.clients.iter().filter(|(_, r)| r.has_future_booking).count(),
+            one_time: audit
+                .clients
+                .iter()
+                .filter(|(_, r)| r.visits.count() == 1)
+                .count(),
+            with_future_booking: audit
+                .clients
+                .iter()
+                .filter(|(_, r)| r.has_future_booking)
+                .count(),
         };
         let mut report = AuditReport {
             as_of: audit.options.as_of,
@@ -972,7 +1110,9 @@ impl AuditReport {
         let mut top: Vec<u32> = best_overdue.into_iter().filter(|&i| i != NONE).collect();
         let by_value = |a: &u32, b: &u32| {
             let (a, b) = (&report.rows[*a as usize], &report.rows[*b as usize]);
-            b.annual_value_minor.cmp(&a.annual_value_minor).then_with(|| report.client_id(a.client).cmp(report.client_id(b.client)))
+            b.annual_value_minor
+                .cmp(&a.annual_value_minor)
+                .then_with(|| report.client_id(a.client).cmp(report.client_id(b.client)))
         };
         if top.len() > TOP_OVERDUE {
             top.select_nth_unstable_by(TOP_OVERDUE, by_value);
@@ -983,7 +1123,10 @@ impl AuditReport {
             .into_iter()
             .take(TOP_OVERDUE)
             .map(|i| {
-                let score = ClientScore { report: &report, row: &report.rows[i as usize] };
+                let score = ClientScore {
+                    report: &report,
+                    row: &report.rows[i as usize],
+                };
                 OverdueClient {
                     client: score.client().to_owned(),
                     name: score.name().map(str::to_owned),
@@ -1006,17 +1149,25 @@ impl AuditReport {
     /// One row per client and category with a completed visit, clients in the order the
     /// export first mentioned them.
     pub fn scores(&self) -> impl ExactSizeIterator<Item = ClientScore<'_>> {
-        self.rows.iter().map(move |row| ClientScore { report: self, row })
+        self.rows
+            .iter()
+            .map(move |row| ClientScore { report: self, row })
     }
 
     fn find_client(&self, id: &str) -> Option<u32> {
         let hash = id_hash(id);
-        self.index.find(table_hash(hash), |s| s.hash == hash && self.client_id(s.client) == id).map(|s| s.client)
+        self.index
+            .find(table_hash(hash), |s| {
+                s.hash == hash && self.client_id(s.client) == id
+            })
+            .map(|s| s.client)
     }
 
     /// The rows of one client, one per category.
     pub fn client(&self, id: &str) -> Vec<ClientScore<'_>> {
-        let Some(client) = self.find_client(id) else { return Vec::new() };
+        let Some(client) = self.find_client(id) else {
+            return Vec::new();
+        };
         let start = self.first_row[client as usize];
         if start == NONE {
             return Vec::new();
@@ -1045,7 +1196,11 @@ mod tests {
     }
 
     fn options() -> AuditOptions {
-        AuditOptions { as_of: as_of(), horizon_days: 90, config: BusinessConfig::default() }
+        AuditOptions {
+            as_of: as_of(),
+            horizon_days: 90,
+            config: BusinessConfig::default(),
+        }
     }
 
     fn audit() -> Audit {
@@ -1070,7 +1225,9 @@ mod tests {
     /// A monthly client whose last visit was `days_ago`.
     fn monthly(audit: &mut Audit, client: &str, days_ago: i32) {
         for k in 0..8 {
-            audit.add(&visit(client, "hair", days_ago + 28 * k, 5000)).unwrap();
+            audit
+                .add(&visit(client, "hair", days_ago + 28 * k, 5000))
+                .unwrap();
         }
     }
 
@@ -1146,7 +1303,11 @@ mod tests {
         assert_eq!(report.revenue_at_stake, lapsed.annual_value());
         assert_eq!(lapsed.annual_value().minor, 40_000);
         assert_eq!(report.top_overdue.len(), 1);
-        assert!(report.top_overdue[0].explanation.contains("lapsed, usually every 28 days"));
+        assert!(
+            report.top_overdue[0]
+                .explanation
+                .contains("lapsed, usually every 28 days")
+        );
     }
 
     #[test]
@@ -1155,11 +1316,17 @@ mod tests {
         monthly(&mut audit, "c1", 45);
         let report = audit.finish();
         let text = report.client("c1")[0].explanation().to_string();
-        assert!(text.starts_with("hair: lapsed, usually every 28 days (window "), "{text}");
+        assert!(
+            text.starts_with("hair: lapsed, usually every 28 days (window "),
+            "{text}"
+        );
         assert!(text.contains("from 8 visits"), "{text}");
         assert!(text.contains("(45 days ago"), "{text}");
         assert!(text.contains("days past the window"), "{text}");
-        assert!(text.contains("% chance of no hair visit in the next 90 days; tier "), "{text}");
+        assert!(
+            text.contains("% chance of no hair visit in the next 90 days; tier "),
+            "{text}"
+        );
     }
 
     #[test]
@@ -1172,13 +1339,23 @@ mod tests {
         assert_eq!(audit.entries.len(), 1);
         let cadence = &audit.entries.get(0).cadence;
         assert_eq!(cadence.days.count(), 5_000);
-        assert_eq!(cadence.days.recent_len(), crate::domain::cadence::RECENT_VISITS);
+        assert_eq!(
+            cadence.days.recent_len(),
+            crate::domain::cadence::RECENT_VISITS
+        );
     }
 
     #[test]
     fn audits_of_disjoint_shares_of_the_clients_add_up_to_the_audit_of_the_whole() {
         let lines: Vec<(String, &str, i32, i64)> = (0..300)
-            .map(|i| (format!("c{}", i % 37), ["hair", "nails", "colour"][i % 3], (i as i32 * 7) % 400, 1000 + i as i64))
+            .map(|i| {
+                (
+                    format!("c{}", i % 37),
+                    ["hair", "nails", "colour"][i % 3],
+                    (i as i32 * 7) % 400,
+                    1000 + i as i64,
+                )
+            })
             .collect();
         let mut whole = audit();
         let (mut first, mut second) = (audit(), audit());
@@ -1186,14 +1363,28 @@ mod tests {
             let mut line = visit(client, category, *days_ago, *price);
             line.service = Some(if *price % 2 == 0 { "cut" } else { "colour" });
             whole.add(&line).unwrap();
-            if client.len() % 2 == 0 { first.add(&line).unwrap() } else { second.add(&line).unwrap() }
+            if client.len() % 2 == 0 {
+                first.add(&line).unwrap()
+            } else {
+                second.add(&line).unwrap()
+            }
         }
         first.absorb(second).unwrap();
         let (whole, merged) = (whole.finish(), first.finish());
         let summary = |r: &AuditReport| {
             let mut rows: Vec<_> = r
                 .scores()
-                .map(|s| (s.client().to_owned(), s.category().to_string(), s.visits(), s.last_visit(), s.stage(), s.tier(), s.explanation().to_string()))
+                .map(|s| {
+                    (
+                        s.client().to_owned(),
+                        s.category().to_string(),
+                        s.visits(),
+                        s.last_visit(),
+                        s.stage(),
+                        s.tier(),
+                        s.explanation().to_string(),
+                    )
+                })
                 .collect();
             rows.sort();
             rows
@@ -1209,6 +1400,9 @@ mod tests {
         let (mut first, mut second) = (audit(), audit());
         first.add(&visit("c1", "hair", 3, 100)).unwrap();
         second.add(&visit("c1", "hair", 9, 100)).unwrap();
-        assert!(matches!(first.absorb(second), Err(AuditError::ClientInTwoShares(_))));
+        assert!(matches!(
+            first.absorb(second),
+            Err(AuditError::ClientInTwoShares(_))
+        ));
     }
 }

@@ -61,19 +61,28 @@ impl<T> ChunkedVec<T> {
     /// Every element with its number, in order.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
         self.chunks.iter().enumerate().flat_map(|(c, chunk)| {
-            chunk.iter().enumerate().map(move |(o, v)| (((c as u32) << CHUNK_BITS) | o as u32, v))
+            chunk
+                .iter()
+                .enumerate()
+                .map(move |(o, v)| (((c as u32) << CHUNK_BITS) | o as u32, v))
         })
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (u32, &mut T)> {
         self.chunks.iter_mut().enumerate().flat_map(|(c, chunk)| {
-            chunk.iter_mut().enumerate().map(move |(o, v)| (((c as u32) << CHUNK_BITS) | o as u32, v))
+            chunk
+                .iter_mut()
+                .enumerate()
+                .map(move |(o, v)| (((c as u32) << CHUNK_BITS) | o as u32, v))
         })
     }
 
     /// The chunks as slices with the number of their first element: for splitting work.
     pub fn chunks(&self) -> impl ExactSizeIterator<Item = (u32, &[T])> {
-        self.chunks.iter().enumerate().map(|(c, chunk)| (((c as u32) << CHUNK_BITS), chunk.as_slice()))
+        self.chunks
+            .iter()
+            .enumerate()
+            .map(|(c, chunk)| (((c as u32) << CHUNK_BITS), chunk.as_slice()))
     }
 
     /// What [`append`](Self::append) will add to the numbers of the other vector's elements.

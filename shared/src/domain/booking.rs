@@ -42,19 +42,30 @@ impl FromStr for BookingStatus {
             .flat_map(char::to_lowercase)
             .collect();
         Ok(match key.as_str() {
-            "completed" | "complete" | "done" | "attended" | "arrived" | "checkedout" | "checkedin"
-            | "paid" | "finished" | "fulfilled" | "closed" | "visited" | "show" | "showed" => {
-                BookingStatus::Completed
-            }
-            "booked" | "confirmed" | "scheduled" | "pending" | "upcoming" | "reserved" | "accepted"
-            | "unconfirmed" | "new" | "requested" => BookingStatus::Booked,
-            "cancelled" | "canceled" | "cancellation" | "cancelledbyclient" | "canceledbyclient"
-            | "cancelledbybusiness" | "canceledbybusiness" | "cancelledbystaff" | "canceledbystaff"
-            | "latecancel" | "latecancellation" | "rescheduled" | "declined" | "rejected"
-            | "deleted" | "void" | "voided" => BookingStatus::Cancelled,
-            "noshow" | "noshowed" | "missed" | "dna" | "didnotattend" | "didnotarrive" | "absent" => {
-                BookingStatus::NoShow
-            }
+            "completed" | "complete" | "done" | "attended" | "arrived" | "checkedout"
+            | "checkedin" | "paid" | "finished" | "fulfilled" | "closed" | "visited" | "show"
+            | "showed" => BookingStatus::Completed,
+            "booked" | "confirmed" | "scheduled" | "pending" | "upcoming" | "reserved"
+            | "accepted" | "unconfirmed" | "new" | "requested" => BookingStatus::Booked,
+            "cancelled"
+            | "canceled"
+            | "cancellation"
+            | "cancelledbyclient"
+            | "canceledbyclient"
+            | "cancelledbybusiness"
+            | "canceledbybusiness"
+            | "cancelledbystaff"
+            | "canceledbystaff"
+            | "latecancel"
+            | "latecancellation"
+            | "rescheduled"
+            | "declined"
+            | "rejected"
+            | "deleted"
+            | "void"
+            | "voided" => BookingStatus::Cancelled,
+            "noshow" | "noshowed" | "missed" | "dna" | "didnotattend" | "didnotarrive"
+            | "absent" => BookingStatus::NoShow,
             _ => return Err(UnknownStatus(text.trim().to_owned())),
         })
     }
@@ -177,17 +188,35 @@ mod tests {
     fn cancelled_and_no_show_bookings_are_not_visits() {
         let as_of = Day::from(date(2026, 6, 1));
         let past = Day::from(date(2026, 5, 1));
-        assert_eq!(line(BookingStatus::Cancelled, past).kind(as_of), LineKind::Cancelled);
-        assert_eq!(line(BookingStatus::NoShow, past).kind(as_of), LineKind::NoShow);
-        assert_eq!(line(BookingStatus::Completed, past).kind(as_of), LineKind::Visit);
+        assert_eq!(
+            line(BookingStatus::Cancelled, past).kind(as_of),
+            LineKind::Cancelled
+        );
+        assert_eq!(
+            line(BookingStatus::NoShow, past).kind(as_of),
+            LineKind::NoShow
+        );
+        assert_eq!(
+            line(BookingStatus::Completed, past).kind(as_of),
+            LineKind::Visit
+        );
     }
 
     #[test]
     fn a_booking_after_the_as_of_date_is_a_future_booking_unless_cancelled() {
         let as_of = Day::from(date(2026, 6, 1));
         let later = Day::from(date(2026, 6, 20));
-        assert_eq!(line(BookingStatus::Booked, later).kind(as_of), LineKind::FutureBooking);
-        assert_eq!(line(BookingStatus::Completed, later).kind(as_of), LineKind::FutureBooking);
-        assert_eq!(line(BookingStatus::Cancelled, later).kind(as_of), LineKind::Cancelled);
+        assert_eq!(
+            line(BookingStatus::Booked, later).kind(as_of),
+            LineKind::FutureBooking
+        );
+        assert_eq!(
+            line(BookingStatus::Completed, later).kind(as_of),
+            LineKind::FutureBooking
+        );
+        assert_eq!(
+            line(BookingStatus::Cancelled, later).kind(as_of),
+            LineKind::Cancelled
+        );
     }
 }

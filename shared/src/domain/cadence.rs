@@ -63,7 +63,14 @@ impl VisitDays {
 
     pub fn record(&mut self, day: Day) -> Recorded {
         if self.count == 0 {
-            *self = VisitDays { first: day, last: day, count: 1, base: day, recent_len: 1, ..VisitDays::EMPTY };
+            *self = VisitDays {
+                first: day,
+                last: day,
+                count: 1,
+                base: day,
+                recent_len: 1,
+                ..VisitDays::EMPTY
+            };
             return Recorded::NewVisit;
         }
         let len = usize::from(self.recent_len);
@@ -149,7 +156,9 @@ impl VisitDays {
 
     /// The most recent visit days, oldest first.
     pub fn recent(&self) -> impl Iterator<Item = Day> + '_ {
-        self.offsets[..usize::from(self.recent_len)].iter().map(|&o| self.base.plus_days(i32::from(o)))
+        self.offsets[..usize::from(self.recent_len)]
+            .iter()
+            .map(|&o| self.base.plus_days(i32::from(o)))
     }
 
     /// How many recent days are kept.
@@ -159,12 +168,15 @@ impl VisitDays {
 
     /// Gaps in days between consecutive recent visits, oldest first.
     pub fn recent_gaps(&self) -> impl Iterator<Item = i32> + '_ {
-        self.offsets[..usize::from(self.recent_len)].windows(2).map(|w| i32::from(w[1]) - i32::from(w[0]))
+        self.offsets[..usize::from(self.recent_len)]
+            .windows(2)
+            .map(|w| i32::from(w[1]) - i32::from(w[0]))
     }
 
     /// The mean gap over the whole history: (last − first) / (visits − 1).
     pub fn mean_interval(&self) -> Option<f64> {
-        (self.count > 1).then(|| f64::from(self.last.days_since(self.first)) / f64::from(self.count - 1))
+        (self.count > 1)
+            .then(|| f64::from(self.last.days_since(self.first)) / f64::from(self.count - 1))
     }
 }
 
@@ -175,7 +187,9 @@ pub struct Label(std::num::NonZeroU32);
 
 impl Label {
     pub fn new(index: u32) -> Label {
-        Label(std::num::NonZeroU32::new(index.wrapping_add(1)).expect("fewer than 4 billion labels"))
+        Label(
+            std::num::NonZeroU32::new(index.wrapping_add(1)).expect("fewer than 4 billion labels"),
+        )
     }
 
     pub fn index(self) -> u32 {
@@ -218,7 +232,12 @@ impl Cadence {
     pub const EMPTY: Cadence = Cadence {
         days: VisitDays::EMPTY,
         spend_minor: 0,
-        last_visit: LastVisit { service: None, service_price_minor: 0, staff: None, rating: None },
+        last_visit: LastVisit {
+            service: None,
+            service_price_minor: 0,
+            staff: None,
+            rating: None,
+        },
     };
 
     pub fn is_empty(&self) -> bool {
@@ -266,7 +285,9 @@ impl Cadence {
 
     fn take_details_of_same_day(&mut self, line: VisitLine) {
         let last = &mut self.last_visit;
-        if line.service.is_some() && (last.service.is_none() || line.price_minor > last.service_price_minor) {
+        if line.service.is_some()
+            && (last.service.is_none() || line.price_minor > last.service_price_minor)
+        {
             last.service = line.service;
             last.service_price_minor = line.price_minor;
         }
@@ -295,12 +316,20 @@ mod tests {
     }
 
     fn line(offset: i32, price: i64) -> VisitLine {
-        VisitLine { day: day(offset), price_minor: price, service: None, staff: None, rating: None }
+        VisitLine {
+            day: day(offset),
+            price_minor: price,
+            service: None,
+            staff: None,
+            rating: None,
+        }
     }
 
     #[test]
     fn rows_in_any_order_give_the_same_summary() {
-        let offsets = [0, 30, 58, 91, 120, 150, 178, 210, 240, 271, 300, 330, 361, 390, 420];
+        let offsets = [
+            0, 30, 58, 91, 120, 150, 178, 210, 240, 271, 300, 330, 361, 390, 420,
+        ];
         let mut forward = Cadence::new(line(offsets[0], 100));
         for &o in &offsets[1..] {
             forward.record(line(o, 100));
@@ -334,8 +363,20 @@ mod tests {
     fn the_latest_visit_keeps_its_main_service_and_lowest_rating() {
         let (cut, blow_dry) = (Label::new(1), Label::new(2));
         let mut cadence = Cadence::new(line(0, 10));
-        cadence.record(VisitLine { day: day(30), price_minor: 2000, service: Some(blow_dry), staff: None, rating: Rating::new(4.0) });
-        cadence.record(VisitLine { day: day(30), price_minor: 4500, service: Some(cut), staff: None, rating: Rating::new(2.0) });
+        cadence.record(VisitLine {
+            day: day(30),
+            price_minor: 2000,
+            service: Some(blow_dry),
+            staff: None,
+            rating: Rating::new(4.0),
+        });
+        cadence.record(VisitLine {
+            day: day(30),
+            price_minor: 4500,
+            service: Some(cut),
+            staff: None,
+            rating: Rating::new(2.0),
+        });
         assert_eq!(cadence.last_visit.service, Some(cut));
         assert_eq!(cadence.last_visit.service_price_minor, 4500);
         assert_eq!(cadence.last_visit.rating, Rating::new(2.0));

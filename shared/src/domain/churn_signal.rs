@@ -20,9 +20,18 @@ const PRICE_RISE_MIN_SHARE: f64 = 0.02;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "signal")]
 pub enum ChurnSignal {
-    LowRating { rating: f32 },
-    PriceIncrease { service: Arc<str>, paid_minor: i64, now_minor: i64 },
-    IntervalsLengthening { earlier_days: f64, recent_days: f64 },
+    LowRating {
+        rating: f32,
+    },
+    PriceIncrease {
+        service: Arc<str>,
+        paid_minor: i64,
+        now_minor: i64,
+    },
+    IntervalsLengthening {
+        earlier_days: f64,
+        recent_days: f64,
+    },
 }
 
 impl ChurnSignal {
@@ -39,12 +48,22 @@ impl fmt::Display for ChurnSignal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ChurnSignal::LowRating { rating } => write!(f, "rated the last visit {rating}"),
-            ChurnSignal::PriceIncrease { service, paid_minor, now_minor } => {
+            ChurnSignal::PriceIncrease {
+                service,
+                paid_minor,
+                now_minor,
+            } => {
                 let rise = (*now_minor as f64 / *paid_minor as f64 - 1.0) * 100.0;
                 write!(f, "{service} price up {rise:.0}% since the last visit")
             }
-            ChurnSignal::IntervalsLengthening { earlier_days, recent_days } => {
-                write!(f, "gaps lengthening from {earlier_days:.0} to {recent_days:.0} days")
+            ChurnSignal::IntervalsLengthening {
+                earlier_days,
+                recent_days,
+            } => {
+                write!(
+                    f,
+                    "gaps lengthening from {earlier_days:.0} to {recent_days:.0} days"
+                )
             }
         }
     }
@@ -70,7 +89,9 @@ pub fn signals(
     if let Some(rating) = last.rating
         && rating.value() <= low_rating_at_most
     {
-        found.push(ChurnSignal::LowRating { rating: rating.value() });
+        found.push(ChurnSignal::LowRating {
+            rating: rating.value(),
+        });
     }
     if let Some(service) = last.service
         && let Some((now, name)) = current_price(service)
@@ -102,8 +123,12 @@ fn lengthening(gaps: &[i32]) -> Option<ChurnSignal> {
     let earlier_median = f64::from(earlier_sorted[earlier_sorted.len() / 2]);
     let recent_mean = f64::from(recent[0] + recent[1]) / 2.0;
     let growing = recent[1] >= recent[0] && f64::from(recent[0]) > earlier_median;
-    (growing && recent_mean >= LENGTHENING_RATIO * earlier_median)
-        .then_some(ChurnSignal::IntervalsLengthening { earlier_days: earlier_median, recent_days: recent_mean })
+    (growing && recent_mean >= LENGTHENING_RATIO * earlier_median).then_some(
+        ChurnSignal::IntervalsLengthening {
+            earlier_days: earlier_median,
+            recent_days: recent_mean,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -113,13 +138,30 @@ mod tests {
     use crate::domain::cadence::VisitLine;
     use jiff::civil::date;
 
-    fn cadence_with_gaps(gaps: &[i32], last_service: Option<Label>, price: i64, rating: Option<Rating>) -> Cadence {
+    fn cadence_with_gaps(
+        gaps: &[i32],
+        last_service: Option<Label>,
+        price: i64,
+        rating: Option<Rating>,
+    ) -> Cadence {
         let mut day = Day::from(date(2025, 1, 1));
-        let mut cadence = Cadence::new(VisitLine { day, price_minor: price, service: last_service, staff: None, rating: None });
+        let mut cadence = Cadence::new(VisitLine {
+            day,
+            price_minor: price,
+            service: last_service,
+            staff: None,
+            rating: None,
+        });
         for (i, gap) in gaps.iter().enumerate() {
             day = day.plus_days(*gap);
             let last = i == gaps.len() - 1;
-            cadence.record(VisitLine { day, price_minor: price, service: last_service, staff: None, rating: if last { rating } else { None } });
+            cadence.record(VisitLine {
+                day,
+                price_minor: price,
+                service: last_service,
+                staff: None,
+                rating: if last { rating } else { None },
+            });
         }
         cadence
     }
@@ -127,7 +169,10 @@ mod tests {
     #[test]
     fn a_low_rating_of_the_last_visit_is_a_churn_signal() {
         let cadence = cadence_with_gaps(&[30, 30], None, 5000, Rating::new(1.0));
-        assert_eq!(signals(&cadence, |_| None, 2.0), vec![ChurnSignal::LowRating { rating: 1.0 }]);
+        assert_eq!(
+            signals(&cadence, |_| None, 2.0),
+            vec![ChurnSignal::LowRating { rating: 1.0 }]
+        );
         let happy = cadence_with_gaps(&[30, 30], None, 5000, Rating::new(5.0));
         assert!(signals(&happy, |_| None, 2.0).is_empty());
     }
@@ -137,18 +182,56 @@ mod tests {
         let cut: Arc<str> = Arc::from("cut");
         let cadence = cadence_with_gaps(&[30, 30], Some(Label::new(7)), 4000, None);
         let after = cadence.days.last().plus_days(10);
-        let raised = signals(&cadence, |_| Some((CurrentPrice { day: after, minor: 4800 }, cut.clone())), 2.0);
-        assert_eq!(raised, vec![ChurnSignal::PriceIncrease { service: cut.clone(), paid_minor: 4000, now_minor: 4800 }]);
-        assert_eq!(raised[0].to_string(), "cut price up 20% since the last visit");
+        let raised = signals(
+            &cadence,
+            |_| {
+                Some((
+                    CurrentPrice {
+                        day: after,
+                        minor: 4800,
+                    },
+                    cut.clone(),
+                ))
+            },
+            2.0,
+        );
+        assert_eq!(
+            raised,
+            vec![ChurnSignal::PriceIncrease {
+                service: cut.clone(),
+                paid_minor: 4000,
+                now_minor: 4800
+            }]
+        );
+        assert_eq!(
+            raised[0].to_string(),
+            "cut price up 20% since the last visit"
+        );
         // A rise the client has already paid is no reason to leave.
         let before = cadence.days.last().plus_days(-5);
-        assert!(signals(&cadence, |_| Some((CurrentPrice { day: before, minor: 4800 }, cut.clone())), 2.0).is_empty());
+        assert!(
+            signals(
+                &cadence,
+                |_| Some((
+                    CurrentPrice {
+                        day: before,
+                        minor: 4800
+                    },
+                    cut.clone()
+                )),
+                2.0
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn lengthening_intervals_are_a_churn_signal_of_gradual_drift() {
         let drifting = cadence_with_gaps(&[30, 31, 29, 45, 60], None, 0, None);
-        assert!(matches!(signals(&drifting, |_| None, 2.0)[..], [ChurnSignal::IntervalsLengthening { .. }]));
+        assert!(matches!(
+            signals(&drifting, |_| None, 2.0)[..],
+            [ChurnSignal::IntervalsLengthening { .. }]
+        ));
         let steady = cadence_with_gaps(&[30, 31, 29, 30, 32], None, 0, None);
         assert!(signals(&steady, |_| None, 2.0).is_empty());
     }

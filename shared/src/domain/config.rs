@@ -18,7 +18,8 @@ pub struct TimeZoneName(String, #[serde(skip)] jiff::tz::TimeZone);
 
 impl TimeZoneName {
     pub fn parse(name: &str) -> Result<TimeZoneName, ConfigError> {
-        let zone = jiff::tz::TimeZone::get(name.trim()).map_err(|_| ConfigError::UnknownTimeZone(name.trim().to_owned()))?;
+        let zone = jiff::tz::TimeZone::get(name.trim())
+            .map_err(|_| ConfigError::UnknownTimeZone(name.trim().to_owned()))?;
         Ok(TimeZoneName(name.trim().to_owned(), zone))
     }
 
@@ -70,7 +71,9 @@ pub struct CategorySettings {
 #[allow(clippy::derivable_impls)]
 impl Default for CategorySettings {
     fn default() -> Self {
-        CategorySettings { default_interval_days: None }
+        CategorySettings {
+            default_interval_days: None,
+        }
     }
 }
 
@@ -105,17 +108,25 @@ impl Default for BusinessConfig {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ConfigError {
-    #[error("timezone \"{0}\" is not an IANA time zone; use a name such as \"Europe/London\" or \"America/New_York\"")]
+    #[error(
+        "timezone \"{0}\" is not an IANA time zone; use a name such as \"Europe/London\" or \"America/New_York\""
+    )]
     UnknownTimeZone(String),
     #[error(transparent)]
     Stages(#[from] StageSettingsError),
-    #[error("rhythm.min_visits_for_personal_interval is {0}; it must be at least 2 (a personal interval needs a gap between two visits)")]
+    #[error(
+        "rhythm.min_visits_for_personal_interval is {0}; it must be at least 2 (a personal interval needs a gap between two visits)"
+    )]
     MinVisitsTooLow(u32),
-    #[error("rhythm.window_coverage is {0}; it must be between 0.5 and 0.99 (0.8 means the usual window holds 80% of a client's returns)")]
+    #[error(
+        "rhythm.window_coverage is {0}; it must be between 0.5 and 0.99 (0.8 means the usual window holds 80% of a client's returns)"
+    )]
     WindowCoverage(f64),
     #[error("rhythm.prior_strength is {0}; it must be zero or more")]
     PriorStrength(f64),
-    #[error("categories.\"{category}\".default_interval_days is {value}; it must be between 1 and 3650 days")]
+    #[error(
+        "categories.\"{category}\".default_interval_days is {value}; it must be between 1 and 3650 days"
+    )]
     CategoryInterval { category: String, value: f64 },
 }
 
@@ -124,7 +135,9 @@ impl BusinessConfig {
         self.stages.validate()?;
         let rhythm = &self.rhythm;
         if rhythm.min_visits_for_personal_interval < 2 {
-            return Err(ConfigError::MinVisitsTooLow(rhythm.min_visits_for_personal_interval));
+            return Err(ConfigError::MinVisitsTooLow(
+                rhythm.min_visits_for_personal_interval,
+            ));
         }
         if !(0.5..=0.99).contains(&rhythm.window_coverage) {
             return Err(ConfigError::WindowCoverage(rhythm.window_coverage));
@@ -136,14 +149,19 @@ impl BusinessConfig {
             if let Some(days) = settings.default_interval_days
                 && !(1.0..=3650.0).contains(&days)
             {
-                return Err(ConfigError::CategoryInterval { category: category.to_string(), value: days });
+                return Err(ConfigError::CategoryInterval {
+                    category: category.to_string(),
+                    value: days,
+                });
             }
         }
         Ok(())
     }
 
     pub fn default_interval_for(&self, category: &Category) -> Option<f64> {
-        self.categories.get(category).and_then(|c| c.default_interval_days)
+        self.categories
+            .get(category)
+            .and_then(|c| c.default_interval_days)
     }
 }
 
@@ -160,16 +178,36 @@ mod tests {
     fn time_zones_come_from_the_compiled_in_database() {
         assert!(TimeZoneName::parse("Europe/London").is_ok());
         assert!(TimeZoneName::parse("Australia/Lord_Howe").is_ok());
-        assert_eq!(TimeZoneName::parse("Mars/Olympus"), Err(ConfigError::UnknownTimeZone("Mars/Olympus".into())));
+        assert_eq!(
+            TimeZoneName::parse("Mars/Olympus"),
+            Err(ConfigError::UnknownTimeZone("Mars/Olympus".into()))
+        );
     }
 
     #[test]
     fn invalid_settings_name_their_field() {
         let mut config = BusinessConfig::default();
         config.rhythm.window_coverage = 1.5;
-        assert!(config.validate().unwrap_err().to_string().starts_with("rhythm.window_coverage"));
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("rhythm.window_coverage")
+        );
         let mut config = BusinessConfig::default();
-        config.categories.insert(Category::parse("hair").unwrap(), CategorySettings { default_interval_days: Some(0.0) });
-        assert!(config.validate().unwrap_err().to_string().contains("categories.\"hair\""));
+        config.categories.insert(
+            Category::parse("hair").unwrap(),
+            CategorySettings {
+                default_interval_days: Some(0.0),
+            },
+        );
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("categories.\"hair\"")
+        );
     }
 }

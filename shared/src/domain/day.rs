@@ -69,7 +69,12 @@ mod tests {
 
     #[test]
     fn days_round_trip_through_civil_dates() {
-        for d in [date(1970, 1, 1), date(2024, 2, 29), date(1969, 12, 31), date(2099, 12, 31)] {
+        for d in [
+            date(1970, 1, 1),
+            date(2024, 2, 29),
+            date(1969, 12, 31),
+            date(2099, 12, 31),
+        ] {
             assert_eq!(Day::from_date(d).date(), d);
         }
     }

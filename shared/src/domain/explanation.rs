@@ -28,22 +28,38 @@ pub struct Explanation {
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let r = &self.rhythm;
-        write!(f, "{}: {}, usually every {:.0} days", self.category, self.stage, r.interval_days)?;
+        write!(
+            f,
+            "{}: {}, usually every {:.0} days",
+            self.category, self.stage, r.interval_days
+        )?;
         match r.source {
-            IntervalSource::Personal { visits } => {
-                write!(f, " (window {:.0}–{:.0}, from {visits} visits)", r.window_low_days, r.window_high_days)?
-            }
+            IntervalSource::Personal { visits } => write!(
+                f,
+                " (window {:.0}–{:.0}, from {visits} visits)",
+                r.window_low_days, r.window_high_days
+            )?,
             IntervalSource::CategoryDefault { visits, source } => {
                 let from = match source {
                     DefaultSource::Configured => "the business's default".to_owned(),
-                    DefaultSource::Learned { clients } => format!("the typical client of {clients}"),
+                    DefaultSource::Learned { clients } => {
+                        format!("the typical client of {clients}")
+                    }
                     DefaultSource::Industry { industry } => format!("the {industry} preset"),
                 };
                 let plural = if visits == 1 { "" } else { "s" };
-                write!(f, " ({from}: only {visits} visit{plural}; window up to {:.0})", r.window_high_days)?
+                write!(
+                    f,
+                    " ({from}: only {visits} visit{plural}; window up to {:.0})",
+                    r.window_high_days
+                )?
             }
         }
-        write!(f, "; last visit {} ({} days ago", self.last_visit, self.days_since_last_visit)?;
+        write!(
+            f,
+            "; last visit {} ({} days ago",
+            self.last_visit, self.days_since_last_visit
+        )?;
         let past = f64::from(self.days_since_last_visit) - r.window_high_days;
         if past >= 0.5 {
             write!(f, ", {past:.0} days past the window")?;

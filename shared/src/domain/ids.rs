@@ -9,7 +9,11 @@ pub enum IdError {
     #[error("the {kind} is empty")]
     Empty { kind: &'static str },
     #[error("the {kind} is {len} bytes long; at most {max} are allowed")]
-    TooLong { kind: &'static str, len: usize, max: usize },
+    TooLong {
+        kind: &'static str,
+        len: usize,
+        max: usize,
+    },
     #[error("the {kind} contains a control character")]
     ControlCharacter { kind: &'static str },
 }
@@ -19,7 +23,11 @@ fn check(kind: &'static str, value: &str, max: usize) -> Result<(), IdError> {
         return Err(IdError::Empty { kind });
     }
     if value.len() > max {
-        return Err(IdError::TooLong { kind, len: value.len(), max });
+        return Err(IdError::TooLong {
+            kind,
+            len: value.len(),
+            max,
+        });
     }
     // Control characters are ASCII or U+0080–U+009F; most ids are ASCII, checked bytewise.
     let control = if value.is_ascii() {
@@ -129,7 +137,11 @@ impl Category {
     pub const KIND: &'static str = "service category";
 
     pub fn parse(value: &str) -> Result<Self, IdError> {
-        let normalised = value.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        let normalised = value
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
         check(Self::KIND, &normalised, 64)?;
         Ok(Self(normalised.into()))
     }
@@ -171,24 +183,39 @@ mod tests {
     #[test]
     fn client_id_is_trimmed_and_must_not_be_empty() {
         assert_eq!(ClientId::parse("  c-17 ").unwrap().as_str(), "c-17");
-        assert_eq!(ClientId::parse("   "), Err(IdError::Empty { kind: "client id" }));
+        assert_eq!(
+            ClientId::parse("   "),
+            Err(IdError::Empty { kind: "client id" })
+        );
     }
 
     #[test]
     fn client_id_rejects_control_characters_and_overlong_values() {
-        assert!(matches!(ClientId::parse("a\u{0}b"), Err(IdError::ControlCharacter { .. })));
-        assert!(matches!(ClientId::parse(&"x".repeat(129)), Err(IdError::TooLong { .. })));
+        assert!(matches!(
+            ClientId::parse("a\u{0}b"),
+            Err(IdError::ControlCharacter { .. })
+        ));
+        assert!(matches!(
+            ClientId::parse(&"x".repeat(129)),
+            Err(IdError::TooLong { .. })
+        ));
     }
 
     #[test]
     fn client_id_is_validated_when_deserialised() {
         assert!(serde_json::from_str::<ClientId>("\"\"").is_err());
-        assert_eq!(serde_json::from_str::<ClientId>("\"c1\"").unwrap().as_str(), "c1");
+        assert_eq!(
+            serde_json::from_str::<ClientId>("\"c1\"").unwrap().as_str(),
+            "c1"
+        );
     }
 
     #[test]
     fn categories_ignore_case_and_spacing() {
-        assert_eq!(Category::parse(" Hair  Colour ").unwrap(), Category::parse("hair colour").unwrap());
+        assert_eq!(
+            Category::parse(" Hair  Colour ").unwrap(),
+            Category::parse("hair colour").unwrap()
+        );
         assert_eq!(Category::parse("HAIR").unwrap().as_str(), "hair");
     }
 }

@@ -69,7 +69,9 @@ impl fmt::Display for Industry {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("\"{0}\" is not an industry; use one of salon, spa, restaurant, retail, home_services, professional_services, dental, hearing_aid")]
+#[error(
+    "\"{0}\" is not an industry; use one of salon, spa, restaurant, retail, home_services, professional_services, dental, hearing_aid"
+)]
 pub struct UnknownIndustry(pub String);
 
 impl TryFrom<String> for Industry {
@@ -82,15 +84,22 @@ impl TryFrom<String> for Industry {
 impl FromStr for Industry {
     type Err = UnknownIndustry;
     fn from_str(text: &str) -> Result<Industry, UnknownIndustry> {
-        Ok(match text.trim().to_ascii_lowercase().replace(['-', ' '], "_").as_str() {
-            "salon" | "spa" | "salon_spa" => Industry::Salon,
-            "restaurant" | "retail" => Industry::Retail,
-            "home_services" | "home" => Industry::HomeServices,
-            "professional_services" | "professional" => Industry::ProfessionalServices,
-            "dental" | "dentist" => Industry::Dental,
-            "hearing_aid" | "hearing" | "audiology" => Industry::HearingAid,
-            _ => return Err(UnknownIndustry(text.trim().to_owned())),
-        })
+        Ok(
+            match text
+                .trim()
+                .to_ascii_lowercase()
+                .replace(['-', ' '], "_")
+                .as_str()
+            {
+                "salon" | "spa" | "salon_spa" => Industry::Salon,
+                "restaurant" | "retail" => Industry::Retail,
+                "home_services" | "home" => Industry::HomeServices,
+                "professional_services" | "professional" => Industry::ProfessionalServices,
+                "dental" | "dentist" => Industry::Dental,
+                "hearing_aid" | "hearing" | "audiology" => Industry::HearingAid,
+                _ => return Err(UnknownIndustry(text.trim().to_owned())),
+            },
+        )
     }
 }
 

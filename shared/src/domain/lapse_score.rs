@@ -54,7 +54,9 @@ pub struct StopModel {
 impl Default for StopModel {
     /// Without data: one in three one-time clients never return, regulars rarely stop.
     fn default() -> Self {
-        StopModel { by_visits: [0.35, 0.25, 0.2, 0.15, 0.1, 0.07] }
+        StopModel {
+            by_visits: [0.35, 0.25, 0.2, 0.15, 0.1, 0.07],
+        }
     }
 }
 
@@ -90,7 +92,11 @@ impl StopModel {
             for b in 0..BUCKETS {
                 by_visits[b] = clamp((stopped[b] + POOLING * overall) / (trials[b] + POOLING));
             }
-            if by_visits.iter().zip(previous).all(|(q, p)| (q - p).abs() < 1e-6) {
+            if by_visits
+                .iter()
+                .zip(previous)
+                .all(|(q, p)| (q - p).abs() < 1e-6)
+            {
                 break;
             }
         }
@@ -104,12 +110,22 @@ impl StopModel {
 
     /// The probability of no visit in the next `horizon_days`, `days_since_last` days after the
     /// last visit.
-    pub fn no_visit_probability(&self, rhythm: &Rhythm, visits: u32, days_since_last: f64, horizon_days: f64) -> f64 {
+    pub fn no_visit_probability(
+        &self,
+        rhythm: &Rhythm,
+        visits: u32,
+        days_since_last: f64,
+        horizon_days: f64,
+    ) -> f64 {
         let q = self.stop_probability(visits);
         let now = rhythm.survival(days_since_last);
         let later = rhythm.survival(days_since_last + horizon_days);
         let denominator = q + (1.0 - q) * now;
-        if denominator <= 0.0 { 1.0 } else { ((q + (1.0 - q) * later) / denominator).clamp(0.0, 1.0) }
+        if denominator <= 0.0 {
+            1.0
+        } else {
+            ((q + (1.0 - q) * later) / denominator).clamp(0.0, 1.0)
+        }
     }
 }
 
@@ -123,7 +139,11 @@ fn visits_in_bucket(visits: u32, b: usize) -> u32 {
         4 => (6, 9),
         _ => (10, u32::MAX),
     };
-    if visits < low { 0 } else { visits.min(high) - low + 1 }
+    if visits < low {
+        0
+    } else {
+        visits.min(high) - low + 1
+    }
 }
 
 /// The lapse score of a client who already holds a booking in the category within the horizon:
@@ -167,23 +187,37 @@ mod tests {
     fn client(gap: i32, visits: u32) -> Rhythm {
         let gaps = vec![gap; visits as usize - 1];
         let prior = CategoryPrior::fit([], None, Industry::Salon, &RhythmSettings::default());
-        rhythm(GapStats::from_gaps(gaps).as_ref(), visits, &prior, &RhythmSettings::default())
+        rhythm(
+            GapStats::from_gaps(gaps).as_ref(),
+            visits,
+            &prior,
+            &RhythmSettings::default(),
+        )
     }
 
     #[test]
     fn clients_sixty_days_out_differ_by_their_own_rhythm_where_recency_sees_no_difference() {
         let model = StopModel::default();
         let weekly = model.no_visit_probability(&client(7, 10), 10, 60.0, 90.0);
-        assert!(weekly > 0.9, "a weekly client silent for 60 days has almost surely stopped: {weekly}");
+        assert!(
+            weekly > 0.9,
+            "a weekly client silent for 60 days has almost surely stopped: {weekly}"
+        );
         let due_soon = model.no_visit_probability(&client(100, 10), 10, 60.0, 90.0);
-        assert!(due_soon < 0.4, "a 100-day client 60 days out will likely come within 90: {due_soon}");
+        assert!(
+            due_soon < 0.4,
+            "a 100-day client 60 days out will likely come within 90: {due_soon}"
+        );
     }
 
     #[test]
     fn the_score_rises_as_a_client_drifts_past_their_window() {
         let model = StopModel::default();
         let r = client(30, 8);
-        let scores: Vec<f64> = [10.0, 30.0, 45.0, 90.0, 200.0].iter().map(|&d| model.no_visit_probability(&r, 8, d, 90.0)).collect();
+        let scores: Vec<f64> = [10.0, 30.0, 45.0, 90.0, 200.0]
+            .iter()
+            .map(|&d| model.no_visit_probability(&r, 8, d, 90.0))
+            .collect();
         assert!(scores.windows(2).all(|w| w[0] <= w[1]), "{scores:?}");
         assert!(scores[0] < 0.2 && scores[4] > 0.9, "{scores:?}");
     }
@@ -193,11 +227,17 @@ mod tests {
         // One-time clients: half have long since stopped (survival ≈ 0), half are recent.
         let mut clients = Vec::new();
         for i in 0..400 {
-            clients.push(OpenGap { visits: 1, survival_so_far: if i % 2 == 0 { 0.0 } else { 0.9 } });
+            clients.push(OpenGap {
+                visits: 1,
+                survival_so_far: if i % 2 == 0 { 0.0 } else { 0.9 },
+            });
         }
         // Regulars: all recent.
         for _ in 0..400 {
-            clients.push(OpenGap { visits: 12, survival_so_far: 0.8 });
+            clients.push(OpenGap {
+                visits: 12,
+                survival_so_far: 0.8,
+            });
         }
         let model = StopModel::fit(&clients);
         // 200 of the 800 first visits were followed by nothing for a very long time.
@@ -212,8 +252,14 @@ mod tests {
 
     #[test]
     fn auc_is_one_for_perfect_ranking_and_a_half_for_ties() {
-        assert_eq!(roc_auc(&[0.1, 0.2, 0.8, 0.9], &[false, false, true, true]), Some(1.0));
-        assert_eq!(roc_auc(&[0.5, 0.5, 0.5, 0.5], &[false, true, false, true]), Some(0.5));
+        assert_eq!(
+            roc_auc(&[0.1, 0.2, 0.8, 0.9], &[false, false, true, true]),
+            Some(1.0)
+        );
+        assert_eq!(
+            roc_auc(&[0.5, 0.5, 0.5, 0.5], &[false, true, false, true]),
+            Some(0.5)
+        );
         assert_eq!(roc_auc(&[0.5], &[true]), None);
     }
 }

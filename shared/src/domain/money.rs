@@ -89,8 +89,10 @@ impl Money {
         if let Some(minor) = parse_plain(text.as_bytes(), currency.exponent()) {
             return Ok(Money { minor, currency });
         }
-        let number = normalise_number(text).ok_or_else(|| MoneyError::NotANumber(text.trim().to_owned()))?;
-        let decimal = Decimal::from_str(&number).map_err(|_| MoneyError::NotANumber(text.trim().to_owned()))?;
+        let number =
+            normalise_number(text).ok_or_else(|| MoneyError::NotANumber(text.trim().to_owned()))?;
+        let decimal = Decimal::from_str(&number)
+            .map_err(|_| MoneyError::NotANumber(text.trim().to_owned()))?;
         if decimal.is_sign_negative() && !decimal.is_zero() {
             return Err(MoneyError::Negative(text.trim().to_owned()));
         }
@@ -99,7 +101,10 @@ impl Money {
             .checked_mul(Decimal::from(10_i64.pow(currency.exponent())))
             .and_then(|d| d.to_i64())
             .ok_or_else(|| MoneyError::TooLarge(text.trim().to_owned()))?;
-        Ok(Money { minor: scaled, currency })
+        Ok(Money {
+            minor: scaled,
+            currency,
+        })
     }
 
     /// The amount in major units, for people and for JSON reports.
@@ -127,7 +132,12 @@ impl fmt::Display for Money {
         if exponent == 0 {
             write!(f, "{sign}{grouped} {}", self.currency)
         } else {
-            write!(f, "{sign}{grouped}.{fraction:0width$} {}", self.currency, width = exponent as usize)
+            write!(
+                f,
+                "{sign}{grouped}.{fraction:0width$} {}",
+                self.currency,
+                width = exponent as usize
+            )
         }
     }
 }
@@ -161,7 +171,12 @@ fn normalise_number(text: &str) -> Option<String> {
         return None;
     }
     // Anything other than symbols, letters of a currency code and spaces is not an amount.
-    if text.chars().any(|c| !(c.is_ascii_digit() || matches!(c, '.' | ',' | '-' | '+' | '\'' | ' ' | '\u{a0}') || c.is_alphabetic() || is_currency_symbol(c))) {
+    if text.chars().any(|c| {
+        !(c.is_ascii_digit()
+            || matches!(c, '.' | ',' | '-' | '+' | '\'' | ' ' | '\u{a0}')
+            || c.is_alphabetic()
+            || is_currency_symbol(c))
+    }) {
         return None;
     }
     let letters = text.chars().filter(|c| c.is_alphabetic()).count();
@@ -175,7 +190,9 @@ fn normalise_number(text: &str) -> Option<String> {
         (Some(_), None) => (kept.matches('.').count() == 1).then_some('.'),
         // A single comma followed by exactly three digits groups thousands ("1,234");
         // otherwise it is a decimal comma ("45,50").
-        (None, Some(c)) => (kept.matches(',').count() == 1 && kept.len() - c - 1 != 3).then_some(','),
+        (None, Some(c)) => {
+            (kept.matches(',').count() == 1 && kept.len() - c - 1 != 3).then_some(',')
+        }
         (None, None) => None,
     };
     Some(
@@ -191,7 +208,26 @@ fn normalise_number(text: &str) -> Option<String> {
 }
 
 fn is_currency_symbol(c: char) -> bool {
-    matches!(c, '$' | '€' | '£' | '¥' | '₹' | '₩' | '₪' | '₫' | '₱' | '₺' | '₽' | '฿' | '₴' | '₦' | '₡' | '¢' | '₲' | '₵')
+    matches!(
+        c,
+        '$' | '€'
+            | '£'
+            | '¥'
+            | '₹'
+            | '₩'
+            | '₪'
+            | '₫'
+            | '₱'
+            | '₺'
+            | '₽'
+            | '฿'
+            | '₴'
+            | '₦'
+            | '₡'
+            | '¢'
+            | '₲'
+            | '₵'
+    )
 }
 
 #[cfg(test)]
@@ -215,7 +251,11 @@ mod tests {
             ("1,234", 123_400),
             ("0", 0),
         ] {
-            assert_eq!(Money::parse_major(text, usd()).unwrap().minor, minor, "{text}");
+            assert_eq!(
+                Money::parse_major(text, usd()).unwrap().minor,
+                minor,
+                "{text}"
+            );
         }
     }
 
@@ -228,17 +268,35 @@ mod tests {
 
     #[test]
     fn negative_amounts_and_words_are_refused() {
-        assert!(matches!(Money::parse_major("-5", usd()), Err(MoneyError::Negative(_))));
-        assert!(matches!(Money::parse_major("free", usd()), Err(MoneyError::NotANumber(_))));
-        assert!(matches!(Money::parse_major("12 apples", usd()), Err(MoneyError::NotANumber(_))));
-        assert!(matches!(Money::parse_major("99999999999999999999", usd()), Err(MoneyError::TooLarge(_))));
+        assert!(matches!(
+            Money::parse_major("-5", usd()),
+            Err(MoneyError::Negative(_))
+        ));
+        assert!(matches!(
+            Money::parse_major("free", usd()),
+            Err(MoneyError::NotANumber(_))
+        ));
+        assert!(matches!(
+            Money::parse_major("12 apples", usd()),
+            Err(MoneyError::NotANumber(_))
+        ));
+        assert!(matches!(
+            Money::parse_major("99999999999999999999", usd()),
+            Err(MoneyError::TooLarge(_))
+        ));
     }
 
     #[test]
     fn money_is_shown_grouped_with_its_currency_code() {
-        assert_eq!(Money::from_minor(123_456_789, usd()).to_string(), "1,234,567.89 USD");
+        assert_eq!(
+            Money::from_minor(123_456_789, usd()).to_string(),
+            "1,234,567.89 USD"
+        );
         assert_eq!(Money::from_minor(5, usd()).to_string(), "0.05 USD");
-        assert_eq!(Money::from_minor(1200, Currency::parse("JPY").unwrap()).to_string(), "1,200 JPY");
+        assert_eq!(
+            Money::from_minor(1200, Currency::parse("JPY").unwrap()).to_string(),
+            "1,200 JPY"
+        );
     }
 
     #[test]

@@ -5,11 +5,14 @@
 //! breaking ties: high is the top 20 %, medium the next 30 %, low the bottom 50 %. The tier picks
 //! the sequence, the tone and the offer.
 
+use std::cmp::Reverse;
 use std::fmt;
 
 use crate::domain::day::Day;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {
     High,
@@ -75,21 +78,37 @@ impl RfmScore {
     }
 }
 
+/// What ranks clients for tiers, compared in order: RFM total, spend, visits, last visit.
+type TierKey = (u8, i64, u32, Day);
+
 /// Scores and tiers every client of one business; the result is in the input's order.
 pub fn score(clients: &[ClientValue]) -> Vec<(RfmScore, Tier)> {
     let n = clients.len();
-    let recency = quintiles(clients.iter().map(|c| i64::from(c.last_visit.days_since(Day::EPOCH))).collect());
+    let recency = quintiles(
+        clients
+            .iter()
+            .map(|c| i64::from(c.last_visit.days_since(Day::EPOCH)))
+            .collect(),
+    );
     let frequency = quintiles(clients.iter().map(|c| i64::from(c.visits)).collect());
     let monetary = quintiles(clients.iter().map(|c| c.spend_minor).collect());
     let scores: Vec<RfmScore> = (0..n)
-        .map(|i| RfmScore { recency: recency[i], frequency: frequency[i], monetary: monetary[i] })
+        .map(|i| RfmScore {
+            recency: recency[i],
+            frequency: frequency[i],
+            monetary: monetary[i],
+        })
         .collect();
 
     // Best first: highest total, then spend, visits, most recent, longest-standing.
-    let mut order: Vec<(std::cmp::Reverse<(u8, i64, u32, Day)>, Day, u32)> = (0..n)
+    let mut order: Vec<(Reverse<TierKey>, Day, u32)> = (0..n)
         .map(|i| {
             let c = &clients[i];
-            (std::cmp::Reverse((scores[i].total(), c.spend_minor, c.visits, c.last_visit)), c.first_visit, i as u32)
+            (
+                std::cmp::Reverse((scores[i].total(), c.spend_minor, c.visits, c.last_visit)),
+                c.first_visit,
+                i as u32,
+            )
         })
         .collect();
     order.sort_unstable();
@@ -138,7 +157,12 @@ mod tests {
 
     fn client(i: i32) -> ClientValue {
         let base = Day::from(date(2025, 1, 1));
-        ClientValue { last_visit: base.plus_days(i), first_visit: base.plus_days(-400), visits: i as u32 + 1, spend_minor: i64::from(i) * 1000 }
+        ClientValue {
+            last_visit: base.plus_days(i),
+            first_visit: base.plus_days(-400),
+            visits: i as u32 + 1,
+            spend_minor: i64::from(i) * 1000,
+        }
     }
 
     #[test]
@@ -146,7 +170,10 @@ mod tests {
         let clients: Vec<ClientValue> = (0..100).map(client).collect();
         let scored = score(&clients);
         let count = |tier| scored.iter().filter(|(_, t)| *t == tier).count();
-        assert_eq!((count(Tier::High), count(Tier::Medium), count(Tier::Low)), (20, 30, 50));
+        assert_eq!(
+            (count(Tier::High), count(Tier::Medium), count(Tier::Low)),
+            (20, 30, 50)
+        );
         assert_eq!(scored[99].1, Tier::High);
         assert_eq!(scored[0].1, Tier::Low);
     }
@@ -155,10 +182,30 @@ mod tests {
     fn rfm_scores_are_quintiles_within_the_business() {
         let clients: Vec<ClientValue> = (0..100).map(client).collect();
         let scored = score(&clients);
-        assert_eq!(scored[0].0, RfmScore { recency: 1, frequency: 1, monetary: 1 });
-        assert_eq!(scored[99].0, RfmScore { recency: 5, frequency: 5, monetary: 5 });
+        assert_eq!(
+            scored[0].0,
+            RfmScore {
+                recency: 1,
+                frequency: 1,
+                monetary: 1
+            }
+        );
+        assert_eq!(
+            scored[99].0,
+            RfmScore {
+                recency: 5,
+                frequency: 5,
+                monetary: 5
+            }
+        );
         for quintile in 1..=5u8 {
-            assert_eq!(scored.iter().filter(|(s, _)| s.monetary == quintile).count(), 20);
+            assert_eq!(
+                scored
+                    .iter()
+                    .filter(|(s, _)| s.monetary == quintile)
+                    .count(),
+                20
+            );
         }
     }
 
@@ -169,17 +216,31 @@ mod tests {
             c.spend_minor = 500;
         }
         let scored = score(&clients);
-        assert!(scored.iter().all(|(s, _)| s.monetary == scored[0].0.monetary));
+        assert!(
+            scored
+                .iter()
+                .all(|(s, _)| s.monetary == scored[0].0.monetary)
+        );
     }
 
     #[test]
     fn lifetime_value_average_ticket_and_visits_per_year() {
         let base = Day::from(date(2024, 1, 1));
-        let value = ClientValue { first_visit: base, last_visit: base.plus_days(700), visits: 20, spend_minor: 100_000 };
+        let value = ClientValue {
+            first_visit: base,
+            last_visit: base.plus_days(700),
+            visits: 20,
+            spend_minor: 100_000,
+        };
         assert_eq!(value.lifetime_value_minor(), 100_000);
         assert_eq!(value.average_ticket_minor(), 5_000);
         assert!((value.visits_per_year(base.plus_days(730)) - 10.0).abs() < 0.1);
-        let newcomer = ClientValue { first_visit: base, last_visit: base.plus_days(30), visits: 2, spend_minor: 0 };
+        let newcomer = ClientValue {
+            first_visit: base,
+            last_visit: base.plus_days(30),
+            visits: 2,
+            spend_minor: 0,
+        };
         assert!((newcomer.visits_per_year(base.plus_days(30)) - 2.0).abs() < 0.01);
     }
 }

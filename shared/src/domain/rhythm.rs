@@ -56,7 +56,11 @@ pub struct RhythmSettings {
 
 impl Default for RhythmSettings {
     fn default() -> Self {
-        RhythmSettings { min_visits_for_personal_interval: 3, window_coverage: 0.8, prior_strength: 2.0 }
+        RhythmSettings {
+            min_visits_for_personal_interval: 3,
+            window_coverage: 0.8,
+            prior_strength: 2.0,
+        }
     }
 }
 
@@ -97,7 +101,11 @@ impl GapStats {
                 Some(1.4826 * median(logs))
             }
         };
-        Some(GapStats { gaps: logs.len() as u32, log_centre: centre, log_spread: spread })
+        Some(GapStats {
+            gaps: logs.len() as u32,
+            log_centre: centre,
+            log_spread: spread,
+        })
     }
 }
 
@@ -158,8 +166,16 @@ impl PriorBuilder {
     /// A configured default interval wins for the centre; otherwise the business's own clients
     /// with at least two gaps decide it when there are [`MIN_CLIENTS_TO_LEARN`] of them;
     /// otherwise the industry preset does.
-    pub fn fit(self, configured_interval_days: Option<f64>, industry: Industry, settings: &RhythmSettings) -> CategoryPrior {
-        let PriorBuilder { centres, mut spreads } = self;
+    pub fn fit(
+        self,
+        configured_interval_days: Option<f64>,
+        industry: Industry,
+        settings: &RhythmSettings,
+    ) -> CategoryPrior {
+        let PriorBuilder {
+            centres,
+            mut spreads,
+        } = self;
         let learned = centres.len() >= MIN_CLIENTS_TO_LEARN;
         let learned_centre = learned.then(|| median(&mut centres.clone()));
         let between_sd = if learned {
@@ -174,11 +190,20 @@ impl PriorBuilder {
         } else {
             FALLBACK_WITHIN_SD
         };
-        let (default_interval_days, default_source) = match (configured_interval_days, learned_centre) {
-            (Some(days), _) => (days, DefaultSource::Configured),
-            (None, Some(centre)) => (centre.exp(), DefaultSource::Learned { clients: centres.len() }),
-            (None, None) => (industry.default_interval_days(), DefaultSource::Industry { industry }),
-        };
+        let (default_interval_days, default_source) =
+            match (configured_interval_days, learned_centre) {
+                (Some(days), _) => (days, DefaultSource::Configured),
+                (None, Some(centre)) => (
+                    centre.exp(),
+                    DefaultSource::Learned {
+                        clients: centres.len(),
+                    },
+                ),
+                (None, None) => (
+                    industry.default_interval_days(),
+                    DefaultSource::Industry { industry },
+                ),
+            };
         CategoryPrior {
             default_interval_days,
             default_source,
@@ -250,11 +275,17 @@ impl Rhythm {
 }
 
 /// Works out a client's rhythm from their gap summary, their visit count and the category.
-pub fn rhythm(stats: Option<&GapStats>, visits: u32, prior: &CategoryPrior, settings: &RhythmSettings) -> Rhythm {
+pub fn rhythm(
+    stats: Option<&GapStats>,
+    visits: u32,
+    prior: &CategoryPrior,
+    settings: &RhythmSettings,
+) -> Rhythm {
     let gaps = stats.map_or(0, |s| s.gaps);
     let own_weight = f64::from(gaps.saturating_sub(1));
     let own_variance = stats.and_then(|s| s.log_spread).map_or(0.0, |s| s * s);
-    let within_variance = ((settings.prior_strength * prior.within_sd.powi(2) + own_weight * own_variance)
+    let within_variance = ((settings.prior_strength * prior.within_sd.powi(2)
+        + own_weight * own_variance)
         / (settings.prior_strength + own_weight))
         .max(MIN_SD * MIN_SD);
 
@@ -267,16 +298,30 @@ pub fn rhythm(stats: Option<&GapStats>, visits: u32, prior: &CategoryPrior, sett
             IntervalSource::Personal { visits },
         ),
         _ => {
-            let default_source = IntervalSource::CategoryDefault { visits, source: prior.default_source };
+            let default_source = IntervalSource::CategoryDefault {
+                visits,
+                source: prior.default_source,
+            };
             let prior_precision = 1.0 / prior.between_sd.powi(2);
             match stats {
                 Some(s) => {
                     let own_precision = f64::from(s.gaps) / within_variance;
                     let precision = own_precision + prior_precision;
-                    let mu = (own_precision * s.log_centre + prior_precision * prior.log_centre) / precision;
-                    (mu, 1.0 / precision, prior.default_interval_days, default_source)
+                    let mu = (own_precision * s.log_centre + prior_precision * prior.log_centre)
+                        / precision;
+                    (
+                        mu,
+                        1.0 / precision,
+                        prior.default_interval_days,
+                        default_source,
+                    )
                 }
-                None => (prior.log_centre, prior.between_sd.powi(2), prior.default_interval_days, default_source),
+                None => (
+                    prior.log_centre,
+                    prior.between_sd.powi(2),
+                    prior.default_interval_days,
+                    default_source,
+                ),
             }
         }
     };
@@ -296,7 +341,11 @@ pub fn rhythm(stats: Option<&GapStats>, visits: u32, prior: &CategoryPrior, sett
 fn median(values: &mut [f64]) -> f64 {
     values.sort_unstable_by(f64::total_cmp);
     let mid = values.len() / 2;
-    if values.len() % 2 == 1 { values[mid] } else { (values[mid - 1] + values[mid]) / 2.0 }
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
 }
 
 /// The standard normal quantile, by bisection on `erfc`: called once per rhythm with a
@@ -325,13 +374,21 @@ mod tests {
 
     fn rhythm_of(gaps: &[i32]) -> Rhythm {
         let stats = GapStats::from_gaps(gaps.iter().copied());
-        rhythm(stats.as_ref(), gaps.len() as u32 + 1, &salon_prior(), &RhythmSettings::default())
+        rhythm(
+            stats.as_ref(),
+            gaps.len() as u32 + 1,
+            &salon_prior(),
+            &RhythmSettings::default(),
+        )
     }
 
     #[test]
     fn personal_interval_needs_three_completed_visits() {
         let two_visits = rhythm_of(&[28]);
-        assert!(matches!(two_visits.source, IntervalSource::CategoryDefault { .. }));
+        assert!(matches!(
+            two_visits.source,
+            IntervalSource::CategoryDefault { .. }
+        ));
         assert_eq!(two_visits.interval_days, 75.0);
         let three_visits = rhythm_of(&[28, 28]);
         assert_eq!(three_visits.source, IntervalSource::Personal { visits: 3 });
@@ -350,7 +407,10 @@ mod tests {
         let regular = rhythm_of(&[35, 35, 36, 34, 35]);
         let irregular = rhythm_of(&[20, 50, 30, 45, 25]);
         assert!(regular.window_low_days < 35.0 && 35.0 < regular.window_high_days);
-        assert!(irregular.window_high_days - irregular.window_low_days > regular.window_high_days - regular.window_low_days);
+        assert!(
+            irregular.window_high_days - irregular.window_low_days
+                > regular.window_high_days - regular.window_low_days
+        );
     }
 
     #[test]
@@ -360,8 +420,16 @@ mod tests {
             let g = 30 + (i % 5);
             population.push(GapStats::from_gaps([g, g + 2, g - 1, g + 1]).unwrap());
         }
-        let prior = CategoryPrior::fit(&population, None, Industry::Salon, &RhythmSettings::default());
-        assert!(matches!(prior.default_source, DefaultSource::Learned { clients: 40 }));
+        let prior = CategoryPrior::fit(
+            &population,
+            None,
+            Industry::Salon,
+            &RhythmSettings::default(),
+        );
+        assert!(matches!(
+            prior.default_source,
+            DefaultSource::Learned { clients: 40 }
+        ));
         assert!((prior.default_interval_days - 32.0).abs() < 3.0);
 
         let settings = RhythmSettings::default();
@@ -369,10 +437,18 @@ mod tests {
         let newcomer = rhythm(Some(&one_gap), 2, &prior, &settings);
         // The one gap pulls the centre up from the category's, but not all the way.
         assert!(newcomer.log_mu.exp() > 33.0 && newcomer.log_mu.exp() < 60.0);
-        let regular = rhythm(GapStats::from_gaps([32, 32, 33, 31, 32]).as_ref(), 6, &prior, &settings);
+        let regular = rhythm(
+            GapStats::from_gaps([32, 32, 33, 31, 32]).as_ref(),
+            6,
+            &prior,
+            &settings,
+        );
         assert!(newcomer.log_sd > regular.log_sd);
         let nothing = rhythm(None, 1, &prior, &settings);
-        assert!(nothing.window_high_days.is_finite() && nothing.window_high_days > prior.default_interval_days);
+        assert!(
+            nothing.window_high_days.is_finite()
+                && nothing.window_high_days > prior.default_interval_days
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@ use std::fmt;
 
 use crate::domain::rhythm::Rhythm;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
     Active,
@@ -22,7 +24,14 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 6] = [Stage::Active, Stage::Due, Stage::AtRisk, Stage::Lapsed, Stage::Dormant, Stage::Lost];
+    pub const ALL: [Stage; 6] = [
+        Stage::Active,
+        Stage::Due,
+        Stage::AtRisk,
+        Stage::Lapsed,
+        Stage::Dormant,
+        Stage::Lost,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -66,7 +75,14 @@ pub struct StageSettings {
 
 impl Default for StageSettings {
     fn default() -> Self {
-        StageSettings { due: 1.0, at_risk: 1.25, lapsed: 1.5, dormant: 3.0, lost: 6.0, max_age_days: 730 }
+        StageSettings {
+            due: 1.0,
+            at_risk: 1.25,
+            lapsed: 1.5,
+            dormant: 3.0,
+            lost: 6.0,
+            max_age_days: 730,
+        }
     }
 }
 
@@ -74,18 +90,34 @@ impl Default for StageSettings {
 pub enum StageSettingsError {
     #[error("stages.{field} is {value}; stage multiples must be greater than zero")]
     NotPositive { field: &'static str, value: String },
-    #[error("stages.{later} ({later_value}) must be greater than stages.{earlier} ({earlier_value}): stages come in the order due, at_risk, lapsed, dormant, lost")]
-    OutOfOrder { earlier: &'static str, earlier_value: String, later: &'static str, later_value: String },
+    #[error(
+        "stages.{later} ({later_value}) must be greater than stages.{earlier} ({earlier_value}): stages come in the order due, at_risk, lapsed, dormant, lost"
+    )]
+    OutOfOrder {
+        earlier: &'static str,
+        earlier_value: String,
+        later: &'static str,
+        later_value: String,
+    },
     #[error("stages.max_age_days must be at least 1")]
     ZeroMaxAge,
 }
 
 impl StageSettings {
     pub fn validate(&self) -> Result<(), StageSettingsError> {
-        let fields = [("due", self.due), ("at_risk", self.at_risk), ("lapsed", self.lapsed), ("dormant", self.dormant), ("lost", self.lost)];
+        let fields = [
+            ("due", self.due),
+            ("at_risk", self.at_risk),
+            ("lapsed", self.lapsed),
+            ("dormant", self.dormant),
+            ("lost", self.lost),
+        ];
         for (field, value) in fields {
             if !(value > 0.0 && value.is_finite()) {
-                return Err(StageSettingsError::NotPositive { field, value: value.to_string() });
+                return Err(StageSettingsError::NotPositive {
+                    field,
+                    value: value.to_string(),
+                });
             }
         }
         for pair in fields.windows(2) {
@@ -121,16 +153,31 @@ impl StageThresholds {
         let interval = rhythm.interval_days;
         let due = settings.due * interval;
         // Never chase before the client's own window has closed.
-        let at_risk = (settings.at_risk * interval).max(rhythm.window_high_days).max(due);
+        let at_risk = (settings.at_risk * interval)
+            .max(rhythm.window_high_days)
+            .max(due);
         let lapsed = (settings.lapsed * interval).max(at_risk);
         let dormant = (settings.dormant * interval).max(lapsed);
-        let lost = (settings.lost * interval).max(dormant).min(f64::from(settings.max_age_days).max(dormant));
-        StageThresholds { due, at_risk, lapsed, dormant, lost }
+        let lost = (settings.lost * interval)
+            .max(dormant)
+            .min(f64::from(settings.max_age_days).max(dormant));
+        StageThresholds {
+            due,
+            at_risk,
+            lapsed,
+            dormant,
+            lost,
+        }
     }
 
     /// The stage of a client `days_since_last_visit` after their last visit in the category.
     /// A client with any future booking is active: they are coming back.
-    pub fn stage(&self, days_since_last_visit: f64, has_future_booking: bool, settings: &StageSettings) -> Stage {
+    pub fn stage(
+        &self,
+        days_since_last_visit: f64,
+        has_future_booking: bool,
+        settings: &StageSettings,
+    ) -> Stage {
         let d = days_since_last_visit;
         if has_future_booking {
             Stage::Active
@@ -211,14 +258,33 @@ mod tests {
         let prior = CategoryPrior::fit([], None, Industry::Salon, &RhythmSettings::default());
         let r = rhythm(Some(&yearly), 4, &prior, &RhythmSettings::default());
         let settings = StageSettings::default();
-        assert_eq!(StageThresholds::new(&r, &settings).stage(800.0, false, &settings), Stage::Lost);
+        assert_eq!(
+            StageThresholds::new(&r, &settings).stage(800.0, false, &settings),
+            Stage::Lost
+        );
     }
 
     #[test]
     fn stage_multiples_must_increase() {
-        let settings = StageSettings { lapsed: 1.2, ..StageSettings::default() };
-        assert!(matches!(settings.validate(), Err(StageSettingsError::OutOfOrder { later: "lapsed", .. })));
-        assert!(StageSettings { due: 0.0, ..StageSettings::default() }.validate().is_err());
+        let settings = StageSettings {
+            lapsed: 1.2,
+            ..StageSettings::default()
+        };
+        assert!(matches!(
+            settings.validate(),
+            Err(StageSettingsError::OutOfOrder {
+                later: "lapsed",
+                ..
+            })
+        ));
+        assert!(
+            StageSettings {
+                due: 0.0,
+                ..StageSettings::default()
+            }
+            .validate()
+            .is_err()
+        );
         assert!(StageSettings::default().validate().is_ok());
     }
 }

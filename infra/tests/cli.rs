@@ -1,0 +1,415 @@
+//! The `winback` command as a business owner or a script runs it: real files, real exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn winback(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_winback"))
+        .args(args)
+        .output()
+        .expect("winback runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A sample export of `clients` clients as of 2026-11-20, in a fresh folder.
+fn sample(dir: &Path, clients: u32) -> PathBuf {
+    let path = dir.join("bookings.csv");
+    let output = winback(&[
+        "sample",
+        "--clients",
+        &clients.to_string(),
+        "--seed",
+        "7",
+        "--as-of",
+        "2026-11-20",
+        "--out",
+        path.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    path
+}
+
+fn write(dir: &Path, name: &str, contents: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+fn assert_no_panic(output: &Output) {
+    let err = stderr(output);
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+}
+
+#[test]
+fn auditing_a_sample_business_prints_stages_tiers_and_revenue_at_stake() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sample(dir.path(), 400);
+    let output = winback(&["audit", file.to_str().unwrap(), "--as-of", "2026-11-20"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    for expected in [
+        "Clients per category and stage",
+        "at-risk",
+        "lapsed",
+        "dormant",
+        "Value tiers",
+        "Revenue at stake:",
+        "Most valuable overdue clients",
+        "hair",
+        "colour",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn json_output_is_one_document_with_the_same_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sample(dir.path(), 300);
+    let table = stdout(&winback(&[
+        "audit",
+        file.to_str().unwrap(),
+        "--as-of",
+        "2026-11-20",
+    ]));
+    let output = winback(&[
+        "audit",
+        file.to_str().unwrap(),
+        "--as-of",
+        "2026-11-20",
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
+    for key in [
+        "as_of",
+        "horizon_days",
+        "currency",
+        "lines",
+        "clients",
+        "stages",
+        "categories",
+        "tiers",
+        "revenue_at_stake",
+        "top_overdue",
+        "input",
+    ] {
+        assert!(json.get(key).is_some(), "no {key}");
+    }
+    let lapsed = json["stages"]["lapsed"].as_u64().unwrap();
+    assert!(
+        table.contains(&format!("┆ {lapsed:>6} ┆"))
+            || lapsed == 0
+            || table.contains(&lapsed.to_string())
+    );
+    assert_eq!(json["as_of"], "2026-11-20");
+    assert_eq!(json["input"]["bad_rows"], 0);
+}
+
+#[test]
+fn scores_file_has_the_fixed_header_and_a_row_per_client_and_category() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sample(dir.path(), 200);
+    let scores = dir.path().join("scores.csv");
+    let output = winback(&[
+        "audit",
+        file.to_str().unwrap(),
+        "--as-of",
+        "2026-11-20",
+        "--horizon",
+        "60",
+        "--scores",
+        scores.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let pairs: u64 = json["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["clients"].as_u64().unwrap())
+        .sum();
+    let text = std::fs::read_to_string(&scores).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "client_id,service_category,stage,visits,last_visit,days_since_last,interval_days,interval_spread_days,overdue_ratio,lapse_score,rfm_tier"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len() as u64, pairs);
+    for row in &rows {
+        let score: f64 = row[9].parse().unwrap();
+        assert!((0.0..=1.0).contains(&score), "{row:?}");
+        assert!(["active", "due", "at-risk", "lapsed", "dormant", "lost"].contains(&row[2]));
+        assert!(["high", "medium", "low"].contains(&row[10]));
+        assert!(row[3].parse::<u32>().unwrap() >= 1);
+    }
+}
+
+#[test]
+fn a_client_is_explained_per_category() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "b.csv",
+        b"client_id,occurred_at,service_category,amount\nc1,2026-01-05,Hair,50\nc1,2026-02-02,Hair,50\nc1,2026-03-02,Hair,50\nc1,2026-03-30,Hair,50\nc1,2026-03-30,Nails,30\n",
+    );
+    let output = winback(&[
+        "audit",
+        file.to_str().unwrap(),
+        "--as-of",
+        "2026-05-11",
+        "--client",
+        "c1",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("hair: lapsed, usually every 28 days"),
+        "{text}"
+    );
+    assert!(text.contains("nails:"), "{text}");
+    let missing = winback(&[
+        "audit",
+        file.to_str().unwrap(),
+        "--as-of",
+        "2026-05-11",
+        "--client",
+        "nobody",
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("no client \"nobody\""));
+}
+
+#[test]
+fn a_file_that_is_not_a_bookings_export_fails_with_exit_code_2_and_says_how_to_map_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("people.csv", b"name,age\nAda,36\n", "--map"),
+        ("empty.csv", b"", "empty"),
+        ("photo.csv", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "not text"),
+        ("header-only.csv", b"Who,When\n", "client_id"),
+    ];
+    for (name, contents, hint) in cases {
+        let file = write(dir.path(), name, contents);
+        let output = winback(&["audit", file.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(2), "{name}: {}", stderr(&output));
+        let err = stderr(&output);
+        assert!(err.starts_with("error: "), "{name}: {err}");
+        assert!(err.contains(hint), "{name}: {err}");
+        assert_eq!(
+            err.lines().count(),
+            1,
+            "{name}: one clear message, got {err}"
+        );
+        assert_no_panic(&output);
+    }
+    let missing = winback(&["audit", dir.path().join("nope.csv").to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert_no_panic(&missing);
+}
+
+#[test]
+fn bad_rows_are_counted_and_shown_with_line_and_column_without_stopping_the_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "b.csv",
+        b"Customer,Date,Category,Price,Status\nc1,2026-01-05,Hair,50,done\nc1,yesterday,Hair,50,done\nc2,2026-02-01,Hair,-5,done\nc3,2026-02-01,Hair,20,maybe\nc2,2026-03-01,Hair,40,done\n",
+    );
+    let output = winback(&["audit", file.to_str().unwrap(), "--as-of", "2026-04-01"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("3 bad rows skipped"), "{text}");
+    assert!(
+        text.contains("line 3, occurred_at: \"yesterday\" is not a date"),
+        "{text}"
+    );
+    assert!(text.contains("line 4, amount: -5 is negative"), "{text}");
+    assert!(
+        text.contains("line 5, status: \"maybe\" is not a booking status"),
+        "{text}"
+    );
+    assert!(text.contains("Clients: 2"), "{text}");
+}
+
+#[test]
+fn an_explicit_mapping_and_a_date_layout_read_an_unusual_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "b.csv",
+        b"Ref;Day;Kind;Paid\nA1;05/01/2026;Hair;50,00\nA1;02/02/2026;Hair;50,00\n",
+    );
+    let refused = winback(&["audit", file.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("no column for client_id and occurred_at"),
+        "{}",
+        stderr(&refused)
+    );
+    let output = winback(&[
+        "audit",
+        file.to_str().unwrap(),
+        "--map",
+        "client_id=Ref",
+        "--map",
+        "occurred_at=Day",
+        "--date-format",
+        "%d/%m/%Y",
+        "--as-of",
+        "2026-03-01",
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["lines"]["visits"], 2);
+    assert_eq!(json["clients"]["total"], 1);
+}
+
+#[test]
+fn a_bad_config_is_refused_with_the_field_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sample(dir.path(), 20);
+    let config = write(dir.path(), "winback.toml", b"[stages]\nlapsed = 1.1\n");
+    let output = winback(&[
+        "audit",
+        file.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("stages.lapsed"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn the_lapse_score_beats_recency_on_held_out_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.csv");
+    let output = winback(&[
+        "sample",
+        "--clients",
+        "3000",
+        "--seed",
+        "11",
+        "--as-of",
+        "2026-11-20",
+        "--out",
+        path.to_str().unwrap(),
+    ]);
+    assert!(output.status.success());
+    let output = winback(&[
+        "backtest",
+        path.to_str().unwrap(),
+        "--cutoff",
+        "2026-06-01",
+        "--horizon",
+        "90",
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (score, recency) = (
+        result["lapse_score_auc"].as_f64().unwrap(),
+        result["recency_auc"].as_f64().unwrap(),
+    );
+    assert!(
+        score > recency,
+        "lapse score AUC {score} should beat recency {recency}"
+    );
+    let (recent_score, recent_recency) = (
+        result["recent_lapse_score_auc"].as_f64().unwrap(),
+        result["recent_recency_auc"].as_f64().unwrap(),
+    );
+    assert!(
+        recent_score > recent_recency + 0.02,
+        "{recent_score} vs {recent_recency}"
+    );
+    // Calibrated: the mean score is close to the share that did not come back.
+    let gap = (result["mean_lapse_score"].as_f64().unwrap()
+        - result["observed_no_return_rate"].as_f64().unwrap())
+    .abs();
+    assert!(gap < 0.05, "calibration gap {gap}");
+}
+
+#[test]
+fn the_same_export_gives_the_same_audit_whether_read_by_one_thread_or_several() {
+    // Large enough to be read in parallel shares; the result must not depend on it.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.csv");
+    let output = winback(&[
+        "sample",
+        "--clients",
+        "150000",
+        "--seed",
+        "3",
+        "--as-of",
+        "2026-11-20",
+        "--out",
+        big.to_str().unwrap(),
+    ]);
+    assert!(output.status.success());
+    assert!(std::fs::metadata(&big).unwrap().len() > 16 << 20);
+    let from_file = winback(&[
+        "audit",
+        big.to_str().unwrap(),
+        "--as-of",
+        "2026-11-20",
+        "--format",
+        "json",
+    ]);
+    let from_stream = Command::new(env!("CARGO_BIN_EXE_winback"))
+        .args(["audit", "-", "--as-of", "2026-11-20", "--format", "json"])
+        .stdin(std::fs::File::open(&big).unwrap())
+        .output()
+        .unwrap();
+    assert!(from_file.status.success() && from_stream.status.success());
+    let mut a: serde_json::Value = serde_json::from_slice(&from_file.stdout).unwrap();
+    let mut b: serde_json::Value = serde_json::from_slice(&from_stream.stdout).unwrap();
+    a["source"] = serde_json::Value::Null;
+    b["source"] = serde_json::Value::Null;
+    assert_eq!(a, b);
+}
+
+#[test]
+fn sample_writes_the_same_file_for_the_same_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    for path in [&a, &b] {
+        assert!(
+            winback(&[
+                "sample",
+                "--clients",
+                "50",
+                "--seed",
+                "9",
+                "--as-of",
+                "2026-01-01",
+                "--out",
+                path.to_str().unwrap()
+            ])
+            .status
+            .success()
+        );
+    }
+    assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+}

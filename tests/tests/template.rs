@@ -1,0 +1,110 @@
+//! The SAM template and the workspace agree: every function the template deploys is a binary
+//! crate under `functions/`, and every such crate is deployed. The template itself is checked
+//! by cfn-lint in CI; this test needs nothing but the files.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repository")
+        .to_path_buf()
+}
+
+fn template() -> Yaml {
+    let text = std::fs::read_to_string(repo().join("template.yaml")).expect("template.yaml exists");
+    // CloudFormation's short tags (!Ref, !Sub) are plain tagged scalars to a YAML reader.
+    YamlLoader::load_from_str(&text)
+        .expect("template.yaml is YAML")
+        .remove(0)
+}
+
+/// The function crates under `functions/`: folders with a Cargo.toml.
+fn function_crates() -> BTreeSet<String> {
+    let Ok(entries) = std::fs::read_dir(repo().join("functions")) else {
+        return BTreeSet::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The functions the template deploys, by the folder their code is built from.
+fn template_functions(template: &Yaml) -> BTreeSet<String> {
+    let Some(resources) = template["Resources"].as_hash() else {
+        return BTreeSet::new();
+    };
+    resources
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|r| {
+            let code_uri = r["Properties"]["CodeUri"]
+                .as_str()
+                .expect("every function names its CodeUri");
+            code_uri
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn the_template_is_a_sam_template_with_the_business_parameters() {
+    let template = template();
+    assert_eq!(
+        template["Transform"].as_str(),
+        Some("AWS::Serverless-2016-10-31")
+    );
+    for parameter in ["BusinessName", "BusinessTimeZone", "Currency", "Industry"] {
+        assert!(
+            !template["Parameters"][parameter].is_badvalue(),
+            "no parameter {parameter}"
+        );
+    }
+}
+
+#[test]
+fn every_function_in_the_template_is_a_crate_in_the_workspace_and_the_other_way_round() {
+    let deployed = template_functions(&template());
+    let crates = function_crates();
+    assert_eq!(
+        deployed, crates,
+        "template functions and functions/ crates differ"
+    );
+    let workspace = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    let members: toml::Value = toml::from_str(&workspace).unwrap();
+    let members: BTreeSet<String> = members["workspace"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.as_str()?.strip_prefix("functions/").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        members, crates,
+        "every function crate is a workspace member"
+    );
+}
+
+#[test]
+fn the_industry_choices_match_the_presets_the_code_knows() {
+    let template = template();
+    let allowed: BTreeSet<&str> = template["Parameters"]["Industry"]["AllowedValues"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(Yaml::as_str)
+        .collect();
+    let known: BTreeSet<&str> = shared::domain::industry::Industry::ALL
+        .iter()
+        .map(|i| i.name())
+        .collect();
+    assert_eq!(allowed, known);
+}
