@@ -250,7 +250,7 @@ fn audit(args: AuditArgs) -> Result<(), Failure> {
     if let Some(path) = &args.scores {
         let file = File::create(path)
             .map_err(|e| Failure::other(format!("cannot write {}: {e}", path.display())))?;
-        render::write_scores(&report, BufWriter::new(file))
+        render::write_scores(&report, BufWriter::with_capacity(1 << 20, file))
             .map_err(|e| Failure::other(format!("cannot write {}: {e}", path.display())))?;
     }
 

@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 use shared::app::audit::{AuditReport, ClientScore};
+use shared::domain::day::Day;
 use shared::domain::rhythm::DefaultSource;
 use shared::domain::stage::Stage;
 
@@ -27,22 +28,51 @@ pub const SCORES_HEADER: [&str; 11] = [
     "rfm_tier",
 ];
 
+/// Rows formatted per block: each core formats a block while the previous ones are written.
+const SCORES_BLOCK: usize = 1 << 16;
+
 /// Writes one row per client and category with a completed visit.
-pub fn write_scores(report: &AuditReport, out: impl Write) -> csv::Result<()> {
-    let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(SCORES_HEADER)?;
+pub fn write_scores(report: &AuditReport, mut out: impl Write) -> io::Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let mut header = csv::Writer::from_writer(Vec::new());
+    header.write_record(SCORES_HEADER)?;
+    out.write_all(&header.into_inner().map_err(|e| e.into_error())?)?;
+    let blocks: Vec<std::ops::Range<usize>> = (0..report.score_count())
+        .step_by(SCORES_BLOCK)
+        .map(|start| start..(start + SCORES_BLOCK).min(report.score_count()))
+        .collect();
+    for group in blocks.chunks(threads) {
+        let formatted: Vec<io::Result<Vec<u8>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = group.iter().map(|range| scope.spawn(|| format_scores(report, range.clone()))).collect();
+            handles.into_iter().map(|h| h.join().expect("formatting does not panic")).collect()
+        });
+        for block in formatted {
+            out.write_all(&block?)?;
+        }
+    }
+    out.flush()
+}
+
+fn format_scores(report: &AuditReport, range: std::ops::Range<usize>) -> io::Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::with_capacity(range.len() * 96));
     let mut record = csv::ByteRecord::new();
     let mut number = itoa::Buffer::new();
+    // Many rows share a last-visit day: format each day once.
+    let mut dates: rustc_hash::FxHashMap<Day, [u8; 10]> = rustc_hash::FxHashMap::default();
     let mut date = String::new();
-    for s in report.scores() {
+    for s in report.scores_in(range) {
         record.clear();
         record.push_field(s.client().as_bytes());
         record.push_field(s.category().as_str().as_bytes());
         record.push_field(s.stage().name().as_bytes());
         record.push_field(number.format(s.visits()).as_bytes());
-        date.clear();
-        write!(date, "{}", s.last_visit()).expect("writing to a String cannot fail");
-        record.push_field(date.as_bytes());
+        let last = s.last_visit();
+        let day = dates.entry(last).or_insert_with(|| {
+            date.clear();
+            write!(date, "{last}").expect("writing to a String cannot fail");
+            date.as_bytes().try_into().unwrap_or(*b"0000-00-00")
+        });
+        record.push_field(day);
         record.push_field(number.format(s.days_since_last_visit()).as_bytes());
         push_fixed(&mut record, s.interval_days(), 1);
         push_fixed(&mut record, s.spread_days(), 1);
@@ -51,8 +81,7 @@ pub fn write_scores(report: &AuditReport, out: impl Write) -> csv::Result<()> {
         record.push_field(s.tier().name().as_bytes());
         writer.write_byte_record(&record)?;
     }
-    writer.flush()?;
-    Ok(())
+    writer.into_inner().map_err(|e| e.into_error())
 }
 
 /// Pushes a non-negative number with a fixed count of decimals, without the float formatter:

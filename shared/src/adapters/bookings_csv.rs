@@ -19,7 +19,7 @@ use jiff::civil::{Date, DateTime};
 use crate::domain::booking::{BookingLine, BookingStatus, Rating};
 use crate::domain::config::TimeZoneName;
 use crate::domain::day::Day;
-use crate::domain::ids::{ClientId, LocationId};
+use crate::domain::ids::ClientId;
 use crate::domain::money::{Currency, Money};
 
 /// A column of the canonical bookings export.
@@ -644,12 +644,11 @@ impl<R: Read> BookingsReader<R> {
                 return Some(Row::Skipped);
             }
             let owned = &*owned;
-            let parsed = parse_row(
-                owned.as_slice(),
-                &|f| map.column(f).and_then(|i| owned.get(i)),
-                row_line,
-                options,
-            );
+            let cell = |f: Field| match map.column(f).and_then(|i| owned.get(i)).map(<[u8]>::trim_ascii) {
+                None | Some([]) => Ok(None),
+                Some(bytes) => std::str::from_utf8(bytes).map(|text| Some(text.trim())).map_err(|_| NotText),
+            };
+            let parsed = parse_row(cell, row_line, options);
             return Some(match parsed {
                 Ok(line) => Row::Line(line),
                 Err(error) => Row::Bad(error),
@@ -666,27 +665,30 @@ impl<R: Read> BookingsReader<R> {
             return Some(Row::Skipped);
         }
         fields.fill(None);
-        let mut start = 0;
-        for (column, end) in memchr::memchr_iter(*delimiter, record)
-            .chain([record.len()])
-            .enumerate()
-        {
+        // Delimiters are dense (a field is a few bytes), where a plain loop beats a search.
+        let (mut column, mut start) = (0, 0);
+        for end in (0..record.len()).filter(|&i| record[i] == *delimiter).chain([record.len()]) {
             match column_fields.get(column) {
-                Some(Some(field)) => {
-                    fields[*field as usize] = Some((start as u32, (end - start) as u32))
-                }
+                Some(Some(field)) => fields[*field as usize] = Some((start as u32, (end - start) as u32)),
                 Some(None) => {}
                 None => break,
             }
+            column += 1;
             start = end + 1;
         }
+        // One UTF-8 check for the whole row; cut at ASCII delimiters and trimmed of ASCII
+        // spaces, every field of it is text too.
+        let Ok(text) = std::str::from_utf8(record) else {
+            let reason = "the row is not valid UTF-8 text; save the export as UTF-8".into();
+            return Some(Row::Bad(RowError { line: row_line, column: None, reason }));
+        };
         let fields = &*fields;
-        let parsed = parse_row(
-            record,
-            &|f| fields[f as usize].map(|(at, len)| &record[at as usize..(at + len) as usize]),
-            row_line,
-            options,
-        );
+        let cell = |f: Field| {
+            let Some((at, len)) = fields[f as usize] else { return Ok(None) };
+            let value = text.get(at as usize..(at + len) as usize).ok_or(NotText)?.trim_ascii();
+            Ok((!value.is_empty()).then_some(value))
+        };
+        let parsed = parse_row(cell, row_line, options);
         Some(match parsed {
             Ok(line) => Row::Line(line),
             Err(error) => Row::Bad(error),
@@ -721,41 +723,19 @@ fn sniff_delimiter(head: &[u8]) -> u8 {
 
 /// Parses one row. `row` is all of the row's bytes and `field` gives each field as a part of
 /// them, so the row is checked as UTF-8 once and its fields are cut from it as text.
+/// A value that is not UTF-8 text.
+#[derive(Debug, Clone, Copy)]
+struct NotText;
+
+/// Parses one row. `cell` gives each field's value as trimmed text, `None` when empty.
 fn parse_row<'r>(
-    row: &'r [u8],
-    field: &dyn Fn(Field) -> Option<&'r [u8]>,
+    cell: impl Fn(Field) -> Result<Option<&'r str>, NotText>,
     line: u64,
     options: &ReadOptions,
 ) -> Result<BookingLine<'r>, RowError> {
-    let fail = |field: Field, reason: String| RowError {
-        line,
-        column: Some(field.name()),
-        reason,
-    };
-    let text = std::str::from_utf8(row).map_err(|_| RowError {
-        line,
-        column: None,
-        reason: "the row is not valid UTF-8 text; save the export as UTF-8".into(),
-    })?;
-    let cell = |wanted: Field| -> Result<Option<&'r str>, RowError> {
-        let Some(bytes) = field(wanted) else {
-            return Ok(None);
-        };
-        let bytes = bytes.trim_ascii();
-        if bytes.is_empty() {
-            return Ok(None);
-        }
-        // The field is a part of the row, which is valid UTF-8; it is text if it is cut at
-        // character boundaries (always so between ASCII delimiters).
-        let start = bytes.as_ptr() as usize - row.as_ptr() as usize;
-        text.get(start..start + bytes.len())
-            .map(Some)
-            .ok_or_else(|| {
-                fail(
-                    wanted,
-                    "the value is not valid UTF-8 text; save the export as UTF-8".into(),
-                )
-            })
+    let fail = |field: Field, reason: String| RowError { line, column: Some(field.name()), reason };
+    let cell = |wanted: Field| {
+        cell(wanted).map_err(|NotText| fail(wanted, "the value is not valid UTF-8 text; save the export as UTF-8".into()))
     };
 
     let client = cell(Field::ClientId)?
@@ -817,12 +797,8 @@ fn parse_row<'r>(
             }
         },
     };
-    let location = match cell(Field::LocationId)? {
-        None => None,
-        Some(text) => {
-            Some(LocationId::check(text).map_err(|e| fail(Field::LocationId, e.to_string()))?)
-        }
-    };
+    // Locations are only carried along: any text will do until they are used.
+    let location = cell(Field::LocationId)?;
     Ok(BookingLine {
         client,
         day,
@@ -887,23 +863,31 @@ fn iso_date_prefix(text: &str) -> Option<Date> {
 /// Whether what follows a date is a plain local time: `T14:30`, ` 14:30:05`, `T14:30:05.250`.
 /// Only its shape matters: the day is the date before it.
 fn is_local_time(rest: &str) -> bool {
-    let Some(time) = rest.strip_prefix(['T', 't', ' ']) else {
+    let b = rest.as_bytes();
+    let two_digits = |at: usize, max: u8| {
+        b.get(at..at + 2).is_some_and(|d| {
+            d[0].is_ascii_digit() && d[1].is_ascii_digit() && (d[0] - b'0') * 10 + (d[1] - b'0') <= max
+        })
+    };
+    let starts = matches!(b.first(), Some(b'T' | b't' | b' '));
+    if !(starts && two_digits(1, 23) && b.get(3) == Some(&b':') && two_digits(4, 59)) {
         return false;
-    };
-    let (clock, fraction) = time.split_once(['.', ',']).unwrap_or((time, "0"));
-    let two_digits = |part: &str, max: u8| {
-        part.len() == 2
-            && part.bytes().all(|b| b.is_ascii_digit())
-            && part.parse::<u8>().is_ok_and(|n| n <= max)
-    };
-    let mut parts = clock.split(':');
-    let hour_minute = matches!((parts.next(), parts.next()), (Some(h), Some(m)) if two_digits(h, 23) && two_digits(m, 59));
-    let second = parts.next().is_none_or(|s| two_digits(s, 60));
-    hour_minute
-        && second
-        && parts.next().is_none()
-        && !fraction.is_empty()
-        && fraction.bytes().all(|b| b.is_ascii_digit())
+    }
+    let mut at = 6;
+    if b.get(at) == Some(&b':') {
+        if !two_digits(at + 1, 60) {
+            return false;
+        }
+        at += 3;
+        if matches!(b.get(at), Some(b'.' | b',')) {
+            let digits = b[at + 1..].iter().take_while(|d| d.is_ascii_digit()).count();
+            if digits == 0 {
+                return false;
+            }
+            at += 1 + digits;
+        }
+    }
+    at == b.len()
 }
 
 fn has_offset_suffix(time: &str) -> bool {

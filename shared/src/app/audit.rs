@@ -1149,9 +1149,17 @@ impl AuditReport {
     /// One row per client and category with a completed visit, clients in the order the
     /// export first mentioned them.
     pub fn scores(&self) -> impl ExactSizeIterator<Item = ClientScore<'_>> {
-        self.rows
-            .iter()
-            .map(move |row| ClientScore { report: self, row })
+        self.scores_in(0..self.rows.len())
+    }
+
+    /// The rows at these positions of [`scores`](Self::scores), for splitting output work.
+    pub fn scores_in(&self, range: std::ops::Range<usize>) -> impl ExactSizeIterator<Item = ClientScore<'_>> {
+        self.rows[range].iter().map(move |row| ClientScore { report: self, row })
+    }
+
+    /// How many rows [`scores`](Self::scores) has.
+    pub fn score_count(&self) -> usize {
+        self.rows.len()
     }
 
     fn find_client(&self, id: &str) -> Option<u32> {
