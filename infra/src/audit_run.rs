@@ -67,7 +67,7 @@ impl InputSummary {
 /// bad ones.
 fn drain<R: Read>(
     reader: &mut BookingsReader<R>,
-    keep: &dyn Fn(&str) -> bool,
+    keep: &dyn Fn(&[u8]) -> bool,
     mut on_line: impl FnMut(&BookingLine<'_>) -> Result<(), String>,
 ) -> InputSummary {
     let mut summary = InputSummary::new(reader.columns());
@@ -148,7 +148,7 @@ pub fn audit_file(
             .map(|(share, mut reader)| {
                 let options = options.clone();
                 scope.spawn(move || {
-                    let keep = |client: &str| share_of(client, threads) == share;
+                    let keep = |client: &[u8]| share_of(client, threads) == share;
                     let mut audit = Audit::new(options);
                     let summary = drain(&mut reader, &keep, |line| {
                         audit.add(line).map_err(|e| e.to_string())

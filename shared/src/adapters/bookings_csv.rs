@@ -583,9 +583,10 @@ impl<R: Read> BookingsReader<R> {
         }
     }
 
-    /// Reads the next row, parsing it only if `keep` accepts its client id. A row whose client
-    /// id cannot be read at all is offered to `keep` as the empty id.
-    pub fn next_row(&mut self, keep: &dyn Fn(&str) -> bool) -> Option<Row<'_>> {
+    /// Reads the next row, parsing it only if `keep` accepts its client id's bytes (trimmed of
+    /// ASCII spaces, not yet checked as text). A row whose client id cannot be read at all is
+    /// offered to `keep` as the empty id.
+    pub fn next_row(&mut self, keep: &dyn Fn(&[u8]) -> bool) -> Option<Row<'_>> {
         if self.failed {
             return None;
         }
@@ -611,7 +612,7 @@ impl<R: Read> BookingsReader<R> {
                     column: None,
                     reason: format!("the row could not be read: {e}"),
                 };
-                return Some(if keep("") {
+                return Some(if keep(b"") {
                     Row::Bad(error)
                 } else {
                     Row::Skipped
@@ -629,7 +630,7 @@ impl<R: Read> BookingsReader<R> {
                     column: None,
                     reason: "the row could not be read as CSV".into(),
                 };
-                return Some(if keep("") {
+                return Some(if keep(b"") {
                     Row::Bad(error)
                 } else {
                     Row::Skipped
@@ -640,13 +641,13 @@ impl<R: Read> BookingsReader<R> {
                 .column(Field::ClientId)
                 .and_then(|i| owned.get(i))
                 .unwrap_or_default();
-            if !keep(client_text(client)) {
+            if !keep(client.trim_ascii()) {
                 return Some(Row::Skipped);
             }
             let owned = &*owned;
             let cell = |f: Field| match map.column(f).and_then(|i| owned.get(i)).map(<[u8]>::trim_ascii) {
                 None | Some([]) => Ok(None),
-                Some(bytes) => std::str::from_utf8(bytes).map(|text| Some(text.trim())).map_err(|_| NotText),
+                Some(bytes) => std::str::from_utf8(bytes).map(Some).map_err(|_| NotText),
             };
             let parsed = parse_row(cell, row_line, options);
             return Some(match parsed {
@@ -661,7 +662,7 @@ impl<R: Read> BookingsReader<R> {
             .split(|b| b == delimiter)
             .nth(client_column)
             .unwrap_or_default();
-        if !keep(client_text(client)) {
+        if !keep(client.trim_ascii()) {
             return Some(Row::Skipped);
         }
         fields.fill(None);
@@ -694,13 +695,6 @@ impl<R: Read> BookingsReader<R> {
             Err(error) => Row::Bad(error),
         })
     }
-}
-
-/// A client id as a reader shares rows out by it: trimmed text, or empty if it is not text.
-fn client_text(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes.trim_ascii())
-        .unwrap_or_default()
-        .trim()
 }
 
 fn sniff_delimiter(head: &[u8]) -> u8 {

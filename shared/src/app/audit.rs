@@ -44,6 +44,10 @@ const NONE: u32 = u32::MAX;
 /// A client id's hash: fixed (the same in every process and thread), so it also decides which
 /// share of a parallel read a client belongs to.
 fn id_hash(id: &str) -> u32 {
+    id_bytes_hash(id.as_bytes())
+}
+
+fn id_bytes_hash(id: &[u8]) -> u32 {
     let h = FxBuildHasher.hash_one(id);
     (h ^ (h >> 32)) as u32
 }
@@ -53,14 +57,11 @@ fn table_hash(h: u32) -> u64 {
     u64::from(h).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-/// Which of `shares` parallel readers audits a client: all of a client's lines must meet in
-/// one audit. An empty id (a row whose client cannot be read) belongs to the first.
-pub fn share_of(client: &str, shares: usize) -> usize {
-    if client.is_empty() {
-        0
-    } else {
-        id_hash(client) as usize % shares.max(1)
-    }
+/// Which of `shares` parallel readers audits a client, from the id's bytes as written (trimmed
+/// of ASCII spaces): all of a client's lines must meet in one audit. An empty id (a row whose
+/// client cannot be read) belongs to the first.
+pub fn share_of(client: &[u8], shares: usize) -> usize {
+    if client.is_empty() { 0 } else { id_bytes_hash(client) as usize % shares.max(1) }
 }
 
 /// A client in the id index: its number and its id's hash, so the index grows and merges
@@ -215,6 +216,8 @@ pub struct Audit {
     category_spellings: FxHashMap<Box<str>, u16>,
     labels: Labels,
     lines: LineCounts,
+    /// The client of the previous line.
+    last_client: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -240,6 +243,7 @@ impl Audit {
             category_spellings: FxHashMap::default(),
             labels: Labels::default(),
             lines: LineCounts::default(),
+            last_client: NONE,
         }
     }
 
@@ -253,6 +257,16 @@ impl Audit {
 
     /// The index of a client, added if new.
     fn client_index(&mut self, id: &str) -> Result<u32, IdError> {
+        // Exports often list a client's bookings together: try the last client first.
+        if self.last_client != NONE && self.ids.get(self.clients.get(self.last_client).id) == id {
+            return Ok(self.last_client);
+        }
+        let client = self.find_or_add_client(id)?;
+        self.last_client = client;
+        Ok(client)
+    }
+
+    fn find_or_add_client(&mut self, id: &str) -> Result<u32, IdError> {
         let hash = id_hash(id);
         let (ids, clients) = (&self.ids, &self.clients);
         if let Some(slot) = self.index.find(table_hash(hash), |s| {
@@ -542,8 +556,10 @@ impl Audit {
                 all.extend(part);
             }
         }
-        let stop_models: Vec<StopModel> =
-            open_gaps.iter().map(|gaps| StopModel::fit(gaps)).collect();
+        let stop_models: Vec<StopModel> = in_parallel(open_gaps.len(), |range| {
+            open_gaps[range].iter().map(|gaps| StopModel::fit(gaps)).collect::<Vec<_>>()
+        })
+        .concat();
         drop(open_gaps);
         let failure_rate = self.lines.failure_rate();
 

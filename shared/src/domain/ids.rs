@@ -41,7 +41,7 @@ fn check(kind: &'static str, value: &str, max: usize) -> Result<(), IdError> {
     Ok(())
 }
 
-/// Declares a string identifier newtype: trimmed, validated on construction and on
+/// Declares a string identifier newtype: trimmed of ASCII spaces, validated on construction and on
 /// deserialisation, displayed as itself.
 macro_rules! string_id {
     ($(#[$meta:meta])* $name:ident, $kind:literal, $max:literal) => {
@@ -55,14 +55,14 @@ macro_rules! string_id {
             pub const KIND: &'static str = $kind;
 
             pub fn parse(value: &str) -> Result<Self, IdError> {
-                let value = value.trim();
+                let value = value.trim_ascii();
                 check($kind, value, $max)?;
                 Ok(Self(value.into()))
             }
 
             /// Checks a value without keeping it: for readers that borrow ids from a buffer.
             pub fn check(value: &str) -> Result<&str, IdError> {
-                let value = value.trim();
+                let value = value.trim_ascii();
                 check($kind, value, $max)?;
                 Ok(value)
             }
