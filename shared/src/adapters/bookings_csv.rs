@@ -666,9 +666,8 @@ impl<R: Read> BookingsReader<R> {
             return Some(Row::Skipped);
         }
         fields.fill(None);
-        // Delimiters are dense (a field is a few bytes), where a plain loop beats a search.
         let (mut column, mut start) = (0, 0);
-        for end in (0..record.len()).filter(|&i| record[i] == *delimiter).chain([record.len()]) {
+        for end in memchr::memchr_iter(*delimiter, record).chain([record.len()]) {
             match column_fields.get(column) {
                 Some(Some(field)) => fields[*field as usize] = Some((start as u32, (end - start) as u32)),
                 Some(None) => {}
