@@ -7,11 +7,12 @@
 //! put together. Reading the rows twice costs less than the rest of the work it splits.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 use shared::adapters::bookings_csv::{
-    BookingsReader, ColumnMap, ExportError, Field, ReadOptions, Row, RowError,
+    BookingsReader, ColumnMap, ExportError, Field, RawRecord, ReadOptions, Row, RowError, RowParser,
 };
 use shared::app::audit::{Audit, AuditOptions, AuditReport, share_of};
 use shared::domain::booking::BookingLine;
@@ -53,14 +54,6 @@ impl InputSummary {
         }
     }
 
-    /// Adds another share's counts, keeping the first bad rows of the file in line order.
-    fn absorb(&mut self, other: InputSummary) {
-        self.rows += other.rows;
-        self.bad_rows += other.bad_rows;
-        self.first_bad_rows.extend(other.first_bad_rows);
-        self.first_bad_rows.sort_by_key(|e| e.line);
-        self.first_bad_rows.truncate(SHOWN_BAD_ROWS);
-    }
 }
 
 /// Reads every row of an opened export, handing each good one to `on_line` and counting the
@@ -124,55 +117,232 @@ fn timing(phase: &str, start: std::time::Instant) {
 }
 
 /// Audits an export file, with one thread per core for a large one.
-pub fn audit_file(
+pub fn audit_file(path: &Path, read_options: ReadOptions, options: AuditOptions) -> Result<(AuditReport, InputSummary), ExportError> {
+    let start = std::time::Instant::now();
+    let size = std::fs::metadata(path)?.len();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if threads >= 2 && size >= PARALLEL_FROM_BYTES {
+        let cuts = cut_points(path, size, threads)?;
+        if cuts.len() >= 2 {
+            if let Some((audit, summary)) = audit_parts(path, &cuts, read_options.clone(), options.clone())? {
+                timing("read", start);
+                let report = audit.finish();
+                timing("finished", start);
+                return Ok((report, summary));
+            }
+        }
+    }
+    audit(File::open(path)?, read_options, options)
+}
+
+/// Byte offsets where parts start: 0, then just after the first line end past each even share.
+fn cut_points(path: &Path, size: u64, parts: usize) -> Result<Vec<u64>, ExportError> {
+    let mut file = BufReader::new(File::open(path)?);
+    let mut cuts = vec![0];
+    let mut skipped = Vec::new();
+    for k in 1..parts as u64 {
+        let target = size * k / parts as u64;
+        if target <= *cuts.last().expect("starts with 0") {
+            continue;
+        }
+        file.seek(SeekFrom::Start(target))?;
+        skipped.clear();
+        let cut = target + file.read_until(b'\n', &mut skipped)? as u64;
+        if cut < size && cut > *cuts.last().expect("starts with 0") {
+            cuts.push(cut);
+        }
+    }
+    Ok(cuts)
+}
+
+/// Rows one thread found for another's clients: the bytes of each row, where it came from.
+struct Batch {
+    bytes: Vec<u8>,
+    /// Offset and length in `bytes`, the part the row was read from, and its line there.
+    rows: Vec<(u32, u32, u16, u64)>,
+}
+
+/// Bytes of rows a batch gathers before it is handed over.
+const BATCH_BYTES: usize = 1 << 20;
+
+impl Batch {
+    fn new() -> Batch {
+        Batch { bytes: Vec::with_capacity(BATCH_BYTES + 4096), rows: Vec::with_capacity(BATCH_BYTES / 64) }
+    }
+}
+
+/// One thread's share of the work: the rows of its clients, wherever in the file they are.
+struct Share {
+    audit: Audit,
+    rows: u64,
+    bad_rows: u64,
+    /// The first bad rows by (part, line in part), which is file order.
+    first_bad: Vec<(u16, RowError)>,
+}
+
+impl Share {
+    fn take(&mut self, row: Row<'_>, part: u16) {
+        let error = match row {
+            Row::Skipped => return,
+            Row::Line(line) => match self.audit.add(&line) {
+                Ok(()) => {
+                    self.rows += 1;
+                    return;
+                }
+                Err(e) => RowError { line: 0, column: None, reason: e.to_string() },
+            },
+            Row::Bad(error) => error,
+        };
+        self.rows += 1;
+        self.bad_rows += 1;
+        self.first_bad.push((part, error));
+        if self.first_bad.len() >= 4 * SHOWN_BAD_ROWS {
+            self.first_bad.sort_by_key(|(part, e)| (*part, e.line));
+            self.first_bad.truncate(SHOWN_BAD_ROWS);
+        }
+    }
+
+    fn take_batch(&mut self, batch: &Batch, parser: &mut RowParser) {
+        for &(at, len, part, line) in &batch.rows {
+            let bytes = &batch.bytes[at as usize..(at + len) as usize];
+            let row = parser.parse(bytes, line, &|_| true);
+            self.take(row, part);
+        }
+    }
+}
+
+/// Reads the file in parts, one thread each; every thread audits the clients that hash to it
+/// and hands the rows of other clients to their threads. `None` when a cut fell inside a
+/// quoted value, so the parts were not whole rows.
+fn audit_parts(
     path: &Path,
+    cuts: &[u64],
     read_options: ReadOptions,
     options: AuditOptions,
-) -> Result<(AuditReport, InputSummary), ExportError> {
-    let t0 = std::time::Instant::now();
-    let size = std::fs::metadata(path)?.len();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    if threads < 2 || size < PARALLEL_FROM_BYTES {
-        return audit(File::open(path)?, read_options, options);
+) -> Result<Option<(Audit, InputSummary)>, ExportError> {
+    let parts = cuts.len();
+    let part_input = |k: usize| -> Result<std::io::Take<File>, ExportError> {
+        let mut file = File::open(path)?;
+        file.seek(SeekFrom::Start(cuts[k]))?;
+        Ok(file.take(cuts.get(k + 1).copied().unwrap_or(u64::MAX) - cuts[k]))
+    };
+    let first = BookingsReader::new(part_input(0)?, read_options)?;
+    let columns = InputSummary::new(first.columns()).columns;
+    let mut readers = vec![first];
+    for k in 1..parts {
+        let reader = BookingsReader::continuation(part_input(k)?, readers[0].parser());
+        readers.push(reader);
     }
-    // Open every reader first, so a file that is not an export fails before any thread starts.
-    let readers = (0..threads)
-        .map(|_| BookingsReader::new(File::open(path)?, read_options.clone()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let shares: Vec<(Audit, InputSummary)> = std::thread::scope(|scope| {
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..parts).map(|_| sync_channel::<Batch>(4)).unzip();
+
+    let results: Vec<(Share, u64, u64)> = std::thread::scope(|scope| {
         let handles: Vec<_> = readers
             .into_iter()
+            .zip(receivers)
             .enumerate()
-            .map(|(share, mut reader)| {
+            .map(|(me, (mut reader, inbox))| {
+                let senders = senders.clone();
                 let options = options.clone();
                 scope.spawn(move || {
-                    let keep = |client: &[u8]| share_of(client, threads) == share;
-                    let mut audit = Audit::new(options);
-                    let summary = drain(&mut reader, &keep, |line| {
-                        audit.add(line).map_err(|e| e.to_string())
-                    });
-                    (audit, summary)
+                    let mut share = Share { audit: Audit::new(options), rows: 0, bad_rows: 0, first_bad: Vec::new() };
+                    let mut outboxes: Vec<Batch> = (0..parts).map(|_| Batch::new()).collect();
+                    let mut quotes = 0_u64;
+                    let part = me as u16;
+                    while let Some((raw, parser)) = reader.next_raw() {
+                        let (bytes, line) = match raw {
+                            RawRecord::Unreadable(error) => {
+                                share.take(Row::Bad(error), part);
+                                continue;
+                            }
+                            RawRecord::Record { bytes, line } => (bytes, line),
+                        };
+                        if memchr::memchr(b'"', bytes).is_some() {
+                            quotes += memchr::memchr_iter(b'"', bytes).count() as u64;
+                        }
+                        let owner = share_of(parser.client_of(bytes), parts);
+                        if owner == me {
+                            let row = parser.parse(bytes, line, &|_| true);
+                            share.take(row, part);
+                            continue;
+                        }
+                        let outbox = &mut outboxes[owner];
+                        outbox.rows.push((outbox.bytes.len() as u32, bytes.len() as u32, part, line));
+                        outbox.bytes.extend_from_slice(bytes);
+                        if outbox.bytes.len() >= BATCH_BYTES {
+                            let full = std::mem::replace(outbox, Batch::new());
+                            hand_over(full, &senders[owner], &inbox, &mut share, parser);
+                        }
+                    }
+                    let mut parser = reader.parser().clone();
+                    for (owner, outbox) in outboxes.into_iter().enumerate() {
+                        if owner != me && !outbox.rows.is_empty() {
+                            hand_over(outbox, &senders[owner], &inbox, &mut share, &mut parser);
+                        }
+                    }
+                    drop(senders);
+                    for batch in inbox {
+                        share.take_batch(&batch, &mut parser);
+                    }
+                    (share, quotes, reader.current_line())
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("an audit thread does not panic"))
-            .collect()
+        drop(senders);
+        handles.into_iter().map(|h| h.join().expect("an audit thread does not panic")).collect()
     });
-    timing("read", t0);
-    let mut shares = shares.into_iter();
-    let (mut whole, mut summary) = shares.next().expect("at least two shares");
-    for (audit, share_summary) in shares {
-        whole
-            .absorb(audit)
-            .map_err(|e| ExportError::Io(std::io::Error::other(e.to_string())))?;
-        summary.absorb(share_summary);
+
+    // A cut is between rows only if the quotes before it are even in number.
+    let mut quotes_before = 0;
+    for (_, quotes, _) in &results[..parts - 1] {
+        quotes_before += quotes;
+        if quotes_before % 2 == 1 {
+            return Ok(None);
+        }
     }
-    timing("absorbed", t0);
-    let report = whole.finish();
-    timing("finished", t0);
-    Ok((report, summary))
+    let mut lines_before = vec![0_u64; parts];
+    for k in 1..parts {
+        lines_before[k] = lines_before[k - 1] + results[k - 1].2;
+    }
+    let mut summary = InputSummary { rows: 0, bad_rows: 0, first_bad_rows: Vec::new(), columns };
+    let mut first_bad = Vec::new();
+    let mut whole: Option<Audit> = None;
+    for (share, _, _) in results {
+        summary.rows += share.rows;
+        summary.bad_rows += share.bad_rows;
+        first_bad.extend(share.first_bad);
+        match &mut whole {
+            None => whole = Some(share.audit),
+            Some(whole) => whole.absorb(share.audit).map_err(|e| ExportError::Io(std::io::Error::other(e.to_string())))?,
+        }
+    }
+    first_bad.sort_by_key(|(part, e)| (*part, e.line));
+    summary.first_bad_rows = first_bad
+        .into_iter()
+        .take(SHOWN_BAD_ROWS)
+        .map(|(part, mut error)| {
+            error.line += lines_before[usize::from(part)];
+            error
+        })
+        .collect();
+    Ok(whole.map(|audit| (audit, summary)))
+}
+
+/// Sends a batch to its thread; while that thread's inbox is full, works through this
+/// thread's own inbox, so two threads waiting on each other always make progress.
+fn hand_over(batch: Batch, to: &SyncSender<Batch>, inbox: &Receiver<Batch>, share: &mut Share, parser: &mut RowParser) {
+    let mut batch = batch;
+    loop {
+        match to.try_send(batch) {
+            Ok(()) => return,
+            Err(TrySendError::Full(back)) => {
+                batch = back;
+                match inbox.try_recv() {
+                    Ok(received) => share.take_batch(&received, parser),
+                    Err(_) => std::thread::yield_now(),
+                }
+            }
+            // The receiving thread only stops receiving once every sender is gone.
+            Err(TrySendError::Disconnected(_)) => unreachable!("a thread keeps its inbox until all senders are done"),
+        }
+    }
 }

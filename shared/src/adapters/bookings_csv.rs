@@ -478,19 +478,25 @@ fn slot(field: Field) -> usize {
 /// through the full CSV parser, which unquotes and unescapes its values.
 pub struct BookingsReader<R: Read> {
     splitter: simd_csv::Splitter<BufReader<R>>,
-    delimiter: u8,
-    map: ColumnMap,
-    options: ReadOptions,
-    /// Where each field of the current row lies in it, by field.
-    fields: [Option<(u32, u32)>; Field::ALL.len()],
-    /// Which field each column holds, by column.
-    column_fields: Vec<Option<Field>>,
-    /// An unescaped copy of the current row, for the few rows with quoted values.
-    owned: simd_csv::ByteRecord,
+    parser: RowParser,
     /// The line the current row starts on (the header is line 1).
     line: u64,
     /// Set after an I/O error: nothing after one can be trusted.
     failed: bool,
+}
+
+/// Turns one record's bytes into a booking line, for a known header.
+#[derive(Debug, Clone)]
+pub struct RowParser {
+    delimiter: u8,
+    map: ColumnMap,
+    options: ReadOptions,
+    /// Which field each column holds, by column.
+    column_fields: Vec<Option<Field>>,
+    /// Where each field of the current row lies in it, by field.
+    fields: [Option<(u32, u32)>; Field::ALL.len()],
+    /// An unescaped copy of the current row, for the few rows with quoted values.
+    owned: simd_csv::ByteRecord,
 }
 
 /// One row as read, when rows are shared out by client among several readers.
@@ -501,6 +507,12 @@ pub enum Row<'a> {
     Skipped,
 }
 
+/// A record as the splitter found it, before parsing.
+pub enum RawRecord<'a> {
+    Record { bytes: &'a [u8], line: u64 },
+    Unreadable(RowError),
+}
+
 /// Reads the fields of one record that holds quotes, unescaped.
 fn parse_quoted(record: &[u8], delimiter: u8) -> Option<simd_csv::ByteRecord> {
     let mut reader = simd_csv::ZeroCopyReaderBuilder::new()
@@ -508,11 +520,7 @@ fn parse_quoted(record: &[u8], delimiter: u8) -> Option<simd_csv::ByteRecord> {
         .has_headers(false)
         .flexible(true)
         .from_reader(record);
-    reader
-        .read_byte_record()
-        .ok()
-        .flatten()
-        .map(|r| r.to_byte_record())
+    reader.read_byte_record().ok().flatten().map(|r| r.to_byte_record())
 }
 
 impl<R: Read> BookingsReader<R> {
@@ -527,10 +535,8 @@ impl<R: Read> BookingsReader<R> {
             return Err(ExportError::NotText);
         }
         let delimiter = sniff_delimiter(head);
-        let mut splitter = simd_csv::SplitterBuilder::with_capacity(1 << 18)
-            .delimiter(delimiter)
-            .has_headers(true)
-            .from_reader(input);
+        let mut splitter =
+            simd_csv::SplitterBuilder::with_capacity(1 << 18).delimiter(delimiter).has_headers(true).from_reader(input);
         let header = splitter.byte_headers().map_err(|e| match e.kind() {
             simd_csv::ErrorKind::Io(_) => ExportError::Io(std::io::Error::other(e.to_string())),
             _ => ExportError::NotText,
@@ -538,9 +544,7 @@ impl<R: Read> BookingsReader<R> {
         let header = parse_quoted(header, delimiter).ok_or(ExportError::Empty)?;
         let headers: Vec<String> = header
             .iter()
-            .map(|h| {
-                std::str::from_utf8(h).map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
-            })
+            .map(|h| std::str::from_utf8(h).map(|h| h.trim_start_matches('\u{feff}').trim().to_owned()))
             .collect::<Result<_, _>>()
             .map_err(|_| ExportError::NotText)?;
         if headers.iter().all(String::is_empty) {
@@ -551,21 +555,33 @@ impl<R: Read> BookingsReader<R> {
         for &(field, column) in map.mapped() {
             column_fields[column] = Some(field);
         }
-        Ok(BookingsReader {
-            splitter,
+        let parser = RowParser {
             delimiter,
             map,
             options,
-            fields: [None; Field::ALL.len()],
             column_fields,
+            fields: [None; Field::ALL.len()],
             owned: simd_csv::ByteRecord::new(),
-            line: 1,
-            failed: false,
-        })
+        };
+        Ok(BookingsReader { splitter, parser, line: 1, failed: false })
+    }
+
+    /// Reads a later part of an export, starting at the beginning of a row, with the header
+    /// another reader resolved. Line numbers count from the part's start.
+    pub fn continuation(input: R, parser: &RowParser) -> BookingsReader<R> {
+        let splitter = simd_csv::SplitterBuilder::with_capacity(1 << 18)
+            .delimiter(parser.delimiter)
+            .has_headers(false)
+            .from_reader(BufReader::with_capacity(1 << 16, input));
+        BookingsReader { splitter, parser: parser.clone(), line: 0, failed: false }
     }
 
     pub fn columns(&self) -> &ColumnMap {
-        &self.map
+        &self.parser.map
+    }
+
+    pub fn parser(&self) -> &RowParser {
+        &self.parser
     }
 
     /// The line number of the row last read.
@@ -587,83 +603,89 @@ impl<R: Read> BookingsReader<R> {
     /// ASCII spaces, not yet checked as text). A row whose client id cannot be read at all is
     /// offered to `keep` as the empty id.
     pub fn next_row(&mut self, keep: &dyn Fn(&[u8]) -> bool) -> Option<Row<'_>> {
+        let (raw, parser) = self.next_raw()?;
+        Some(match raw {
+            RawRecord::Unreadable(error) => {
+                if keep(b"") {
+                    Row::Bad(error)
+                } else {
+                    Row::Skipped
+                }
+            }
+            RawRecord::Record { bytes, line } => parser.parse(bytes, line, keep),
+        })
+    }
+
+    /// Finds the next record without parsing it, with the parser to parse it.
+    pub fn next_raw(&mut self) -> Option<(RawRecord<'_>, &mut RowParser)> {
         if self.failed {
             return None;
         }
-        let BookingsReader {
-            splitter,
-            delimiter,
-            map,
-            options,
-            fields,
-            column_fields,
-            owned,
-            line,
-            failed,
-        } = self;
-        let record = match splitter.split_record() {
-            Ok(Some(record)) => record,
+        let BookingsReader { splitter, parser, line, failed } = self;
+        let raw = match splitter.split_record() {
+            Ok(Some(bytes)) => {
+                // Line numbers count the rows, and the line breaks inside quoted values.
+                *line += 1;
+                let row_line = *line;
+                if memchr::memchr(b'"', bytes).is_some() {
+                    *line += memchr::memchr_iter(b'\n', bytes).count() as u64;
+                }
+                RawRecord::Record { bytes, line: row_line }
+            }
             Ok(None) => return None,
             Err(e) => {
                 *line += 1;
                 *failed = matches!(e.kind(), simd_csv::ErrorKind::Io(_));
-                let error = RowError {
-                    line: *line,
-                    column: None,
-                    reason: format!("the row could not be read: {e}"),
-                };
-                return Some(if keep(b"") {
-                    Row::Bad(error)
-                } else {
-                    Row::Skipped
-                });
+                RawRecord::Unreadable(RowError { line: *line, column: None, reason: format!("the row could not be read: {e}") })
             }
         };
-        // Line numbers count the rows, and the line breaks inside quoted values.
-        *line += 1;
-        let row_line = *line;
+        Some((raw, parser))
+    }
+}
+
+impl RowParser {
+    /// The client id of a record, as bytes trimmed of ASCII spaces (empty if it has none).
+    pub fn client_of<'r>(&'r mut self, record: &'r [u8]) -> &'r [u8] {
+        let column = self.map.column(Field::ClientId).unwrap_or(usize::MAX);
         if memchr::memchr(b'"', record).is_some() {
-            *line += memchr::memchr_iter(b'\n', record).count() as u64;
+            match parse_quoted(record, self.delimiter) {
+                Some(parsed) => self.owned = parsed,
+                None => return b"",
+            }
+            return self.owned.get(column).unwrap_or_default().trim_ascii();
+        }
+        record.split(|&b| b == self.delimiter).nth(column).unwrap_or_default().trim_ascii()
+    }
+
+    /// Parses a record found on `line`, if `keep` accepts its client id.
+    pub fn parse<'r>(&'r mut self, record: &'r [u8], line: u64, keep: &dyn Fn(&[u8]) -> bool) -> Row<'r> {
+        let RowParser { delimiter, map, options, column_fields, fields, owned } = self;
+        if memchr::memchr(b'"', record).is_some() {
             let Some(parsed) = parse_quoted(record, *delimiter) else {
-                let error = RowError {
-                    line: row_line,
-                    column: None,
-                    reason: "the row could not be read as CSV".into(),
-                };
-                return Some(if keep(b"") {
-                    Row::Bad(error)
-                } else {
-                    Row::Skipped
-                });
+                let error = RowError { line, column: None, reason: "the row could not be read as CSV".into() };
+                return if keep(b"") { Row::Bad(error) } else { Row::Skipped };
             };
             *owned = parsed;
-            let client = map
-                .column(Field::ClientId)
-                .and_then(|i| owned.get(i))
-                .unwrap_or_default();
+            let client = map.column(Field::ClientId).and_then(|i| owned.get(i)).unwrap_or_default();
             if !keep(client.trim_ascii()) {
-                return Some(Row::Skipped);
+                return Row::Skipped;
             }
             let owned = &*owned;
             let cell = |f: Field| match map.column(f).and_then(|i| owned.get(i)).map(<[u8]>::trim_ascii) {
                 None | Some([]) => Ok(None),
                 Some(bytes) => std::str::from_utf8(bytes).map(Some).map_err(|_| NotText),
             };
-            let parsed = parse_row(cell, row_line, options);
-            return Some(match parsed {
+            return match parse_row(cell, line, options) {
                 Ok(line) => Row::Line(line),
                 Err(error) => Row::Bad(error),
-            });
+            };
         }
 
         // No quotes: the fields are exactly what lies between the delimiters.
         let client_column = map.column(Field::ClientId).unwrap_or(usize::MAX);
-        let client = record
-            .split(|b| b == delimiter)
-            .nth(client_column)
-            .unwrap_or_default();
+        let client = record.split(|b| b == delimiter).nth(client_column).unwrap_or_default();
         if !keep(client.trim_ascii()) {
-            return Some(Row::Skipped);
+            return Row::Skipped;
         }
         fields.fill(None);
         let (mut column, mut start) = (0, 0);
@@ -680,7 +702,7 @@ impl<R: Read> BookingsReader<R> {
         // spaces, every field of it is text too.
         let Ok(text) = std::str::from_utf8(record) else {
             let reason = "the row is not valid UTF-8 text; save the export as UTF-8".into();
-            return Some(Row::Bad(RowError { line: row_line, column: None, reason }));
+            return Row::Bad(RowError { line, column: None, reason });
         };
         let fields = &*fields;
         let cell = |f: Field| {
@@ -688,11 +710,10 @@ impl<R: Read> BookingsReader<R> {
             let value = text.get(at as usize..(at + len) as usize).ok_or(NotText)?.trim_ascii();
             Ok((!value.is_empty()).then_some(value))
         };
-        let parsed = parse_row(cell, row_line, options);
-        Some(match parsed {
+        match parse_row(cell, line, options) {
             Ok(line) => Row::Line(line),
             Err(error) => Row::Bad(error),
-        })
+        }
     }
 }
 
