@@ -53,7 +53,6 @@ impl InputSummary {
             self.first_bad_rows.push(error);
         }
     }
-
 }
 
 /// Reads every row of an opened export, handing each good one to `on_line` and counting the
@@ -117,14 +116,22 @@ fn timing(phase: &str, start: std::time::Instant) {
 }
 
 /// Audits an export file, with one thread per core for a large one.
-pub fn audit_file(path: &Path, read_options: ReadOptions, options: AuditOptions) -> Result<(AuditReport, InputSummary), ExportError> {
+pub fn audit_file(
+    path: &Path,
+    read_options: ReadOptions,
+    options: AuditOptions,
+) -> Result<(AuditReport, InputSummary), ExportError> {
     let start = std::time::Instant::now();
     let size = std::fs::metadata(path)?.len();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
     if threads >= 2 && size >= PARALLEL_FROM_BYTES {
         let cuts = cut_points(path, size, threads)?;
         if cuts.len() >= 2 {
-            if let Some((audit, summary)) = audit_parts(path, &cuts, read_options.clone(), options.clone())? {
+            if let Some((audit, summary)) =
+                audit_parts(path, &cuts, read_options.clone(), options.clone())?
+            {
                 timing("read", start);
                 let report = audit.finish();
                 timing("finished", start);
@@ -167,7 +174,10 @@ const BATCH_BYTES: usize = 1 << 20;
 
 impl Batch {
     fn new() -> Batch {
-        Batch { bytes: Vec::with_capacity(BATCH_BYTES + 4096), rows: Vec::with_capacity(BATCH_BYTES / 64) }
+        Batch {
+            bytes: Vec::with_capacity(BATCH_BYTES + 4096),
+            rows: Vec::with_capacity(BATCH_BYTES / 64),
+        }
     }
 }
 
@@ -189,7 +199,11 @@ impl Share {
                     self.rows += 1;
                     return;
                 }
-                Err(e) => RowError { line: 0, column: None, reason: e.to_string() },
+                Err(e) => RowError {
+                    line: 0,
+                    column: None,
+                    reason: e.to_string(),
+                },
             },
             Row::Bad(error) => error,
         };
@@ -233,7 +247,8 @@ fn audit_parts(
         let reader = BookingsReader::continuation(part_input(k)?, readers[0].parser());
         readers.push(reader);
     }
-    let (senders, receivers): (Vec<_>, Vec<_>) = (0..parts).map(|_| sync_channel::<Batch>(4)).unzip();
+    let (senders, receivers): (Vec<_>, Vec<_>) =
+        (0..parts).map(|_| sync_channel::<Batch>(4)).unzip();
 
     let results: Vec<(Share, u64, u64)> = std::thread::scope(|scope| {
         let handles: Vec<_> = readers
@@ -244,7 +259,12 @@ fn audit_parts(
                 let senders = senders.clone();
                 let options = options.clone();
                 scope.spawn(move || {
-                    let mut share = Share { audit: Audit::new(options), rows: 0, bad_rows: 0, first_bad: Vec::new() };
+                    let mut share = Share {
+                        audit: Audit::new(options),
+                        rows: 0,
+                        bad_rows: 0,
+                        first_bad: Vec::new(),
+                    };
                     let mut outboxes: Vec<Batch> = (0..parts).map(|_| Batch::new()).collect();
                     let mut quotes = 0_u64;
                     let part = me as u16;
@@ -266,7 +286,12 @@ fn audit_parts(
                             continue;
                         }
                         let outbox = &mut outboxes[owner];
-                        outbox.rows.push((outbox.bytes.len() as u32, bytes.len() as u32, part, line));
+                        outbox.rows.push((
+                            outbox.bytes.len() as u32,
+                            bytes.len() as u32,
+                            part,
+                            line,
+                        ));
                         outbox.bytes.extend_from_slice(bytes);
                         if outbox.bytes.len() >= BATCH_BYTES {
                             let full = std::mem::replace(outbox, Batch::new());
@@ -288,7 +313,10 @@ fn audit_parts(
             })
             .collect();
         drop(senders);
-        handles.into_iter().map(|h| h.join().expect("an audit thread does not panic")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("an audit thread does not panic"))
+            .collect()
     });
 
     // A cut is between rows only if the quotes before it are even in number.
@@ -303,7 +331,12 @@ fn audit_parts(
     for k in 1..parts {
         lines_before[k] = lines_before[k - 1] + results[k - 1].2;
     }
-    let mut summary = InputSummary { rows: 0, bad_rows: 0, first_bad_rows: Vec::new(), columns };
+    let mut summary = InputSummary {
+        rows: 0,
+        bad_rows: 0,
+        first_bad_rows: Vec::new(),
+        columns,
+    };
     let mut first_bad = Vec::new();
     let mut whole: Option<Audit> = None;
     for (share, _, _) in results {
@@ -312,7 +345,9 @@ fn audit_parts(
         first_bad.extend(share.first_bad);
         match &mut whole {
             None => whole = Some(share.audit),
-            Some(whole) => whole.absorb(share.audit).map_err(|e| ExportError::Io(std::io::Error::other(e.to_string())))?,
+            Some(whole) => whole
+                .absorb(share.audit)
+                .map_err(|e| ExportError::Io(std::io::Error::other(e.to_string())))?,
         }
     }
     first_bad.sort_by_key(|(part, e)| (*part, e.line));
@@ -329,7 +364,13 @@ fn audit_parts(
 
 /// Sends a batch to its thread; while that thread's inbox is full, works through this
 /// thread's own inbox, so two threads waiting on each other always make progress.
-fn hand_over(batch: Batch, to: &SyncSender<Batch>, inbox: &Receiver<Batch>, share: &mut Share, parser: &mut RowParser) {
+fn hand_over(
+    batch: Batch,
+    to: &SyncSender<Batch>,
+    inbox: &Receiver<Batch>,
+    share: &mut Share,
+    parser: &mut RowParser,
+) {
     let mut batch = batch;
     loop {
         match to.try_send(batch) {
@@ -342,7 +383,9 @@ fn hand_over(batch: Batch, to: &SyncSender<Batch>, inbox: &Receiver<Batch>, shar
                 }
             }
             // The receiving thread only stops receiving once every sender is gone.
-            Err(TrySendError::Disconnected(_)) => unreachable!("a thread keeps its inbox until all senders are done"),
+            Err(TrySendError::Disconnected(_)) => {
+                unreachable!("a thread keeps its inbox until all senders are done")
+            }
         }
     }
 }

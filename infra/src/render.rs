@@ -33,7 +33,9 @@ const SCORES_BLOCK: usize = 1 << 16;
 
 /// Writes one row per client and category with a completed visit.
 pub fn write_scores(report: &AuditReport, mut out: impl Write) -> io::Result<()> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
     let mut header = csv::Writer::from_writer(Vec::new());
     header.write_record(SCORES_HEADER)?;
     out.write_all(&header.into_inner().map_err(|e| e.into_error())?)?;
@@ -43,8 +45,14 @@ pub fn write_scores(report: &AuditReport, mut out: impl Write) -> io::Result<()>
         .collect();
     for group in blocks.chunks(threads) {
         let formatted: Vec<io::Result<Vec<u8>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = group.iter().map(|range| scope.spawn(|| format_scores(report, range.clone()))).collect();
-            handles.into_iter().map(|h| h.join().expect("formatting does not panic")).collect()
+            let handles: Vec<_> = group
+                .iter()
+                .map(|range| scope.spawn(|| format_scores(report, range.clone())))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("formatting does not panic"))
+                .collect()
         });
         for block in formatted {
             out.write_all(&block?)?;

@@ -520,7 +520,11 @@ fn parse_quoted(record: &[u8], delimiter: u8) -> Option<simd_csv::ByteRecord> {
         .has_headers(false)
         .flexible(true)
         .from_reader(record);
-    reader.read_byte_record().ok().flatten().map(|r| r.to_byte_record())
+    reader
+        .read_byte_record()
+        .ok()
+        .flatten()
+        .map(|r| r.to_byte_record())
 }
 
 impl<R: Read> BookingsReader<R> {
@@ -535,8 +539,10 @@ impl<R: Read> BookingsReader<R> {
             return Err(ExportError::NotText);
         }
         let delimiter = sniff_delimiter(head);
-        let mut splitter =
-            simd_csv::SplitterBuilder::with_capacity(1 << 18).delimiter(delimiter).has_headers(true).from_reader(input);
+        let mut splitter = simd_csv::SplitterBuilder::with_capacity(1 << 18)
+            .delimiter(delimiter)
+            .has_headers(true)
+            .from_reader(input);
         let header = splitter.byte_headers().map_err(|e| match e.kind() {
             simd_csv::ErrorKind::Io(_) => ExportError::Io(std::io::Error::other(e.to_string())),
             _ => ExportError::NotText,
@@ -544,7 +550,9 @@ impl<R: Read> BookingsReader<R> {
         let header = parse_quoted(header, delimiter).ok_or(ExportError::Empty)?;
         let headers: Vec<String> = header
             .iter()
-            .map(|h| std::str::from_utf8(h).map(|h| h.trim_start_matches('\u{feff}').trim().to_owned()))
+            .map(|h| {
+                std::str::from_utf8(h).map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
+            })
             .collect::<Result<_, _>>()
             .map_err(|_| ExportError::NotText)?;
         if headers.iter().all(String::is_empty) {
@@ -563,7 +571,12 @@ impl<R: Read> BookingsReader<R> {
             fields: [None; Field::ALL.len()],
             owned: simd_csv::ByteRecord::new(),
         };
-        Ok(BookingsReader { splitter, parser, line: 1, failed: false })
+        Ok(BookingsReader {
+            splitter,
+            parser,
+            line: 1,
+            failed: false,
+        })
     }
 
     /// Reads a later part of an export, starting at the beginning of a row, with the header
@@ -573,7 +586,12 @@ impl<R: Read> BookingsReader<R> {
             .delimiter(parser.delimiter)
             .has_headers(false)
             .from_reader(BufReader::with_capacity(1 << 16, input));
-        BookingsReader { splitter, parser: parser.clone(), line: 0, failed: false }
+        BookingsReader {
+            splitter,
+            parser: parser.clone(),
+            line: 0,
+            failed: false,
+        }
     }
 
     pub fn columns(&self) -> &ColumnMap {
@@ -621,7 +639,12 @@ impl<R: Read> BookingsReader<R> {
         if self.failed {
             return None;
         }
-        let BookingsReader { splitter, parser, line, failed } = self;
+        let BookingsReader {
+            splitter,
+            parser,
+            line,
+            failed,
+        } = self;
         let raw = match splitter.split_record() {
             Ok(Some(bytes)) => {
                 // Line numbers count the rows, and the line breaks inside quoted values.
@@ -630,13 +653,20 @@ impl<R: Read> BookingsReader<R> {
                 if memchr::memchr(b'"', bytes).is_some() {
                     *line += memchr::memchr_iter(b'\n', bytes).count() as u64;
                 }
-                RawRecord::Record { bytes, line: row_line }
+                RawRecord::Record {
+                    bytes,
+                    line: row_line,
+                }
             }
             Ok(None) => return None,
             Err(e) => {
                 *line += 1;
                 *failed = matches!(e.kind(), simd_csv::ErrorKind::Io(_));
-                RawRecord::Unreadable(RowError { line: *line, column: None, reason: format!("the row could not be read: {e}") })
+                RawRecord::Unreadable(RowError {
+                    line: *line,
+                    column: None,
+                    reason: format!("the row could not be read: {e}"),
+                })
             }
         };
         Some((raw, parser))
@@ -654,24 +684,55 @@ impl RowParser {
             }
             return self.owned.get(column).unwrap_or_default().trim_ascii();
         }
-        record.split(|&b| b == self.delimiter).nth(column).unwrap_or_default().trim_ascii()
+        record
+            .split(|&b| b == self.delimiter)
+            .nth(column)
+            .unwrap_or_default()
+            .trim_ascii()
     }
 
     /// Parses a record found on `line`, if `keep` accepts its client id.
-    pub fn parse<'r>(&'r mut self, record: &'r [u8], line: u64, keep: &dyn Fn(&[u8]) -> bool) -> Row<'r> {
-        let RowParser { delimiter, map, options, column_fields, fields, owned } = self;
+    pub fn parse<'r>(
+        &'r mut self,
+        record: &'r [u8],
+        line: u64,
+        keep: &dyn Fn(&[u8]) -> bool,
+    ) -> Row<'r> {
+        let RowParser {
+            delimiter,
+            map,
+            options,
+            column_fields,
+            fields,
+            owned,
+        } = self;
         if memchr::memchr(b'"', record).is_some() {
             let Some(parsed) = parse_quoted(record, *delimiter) else {
-                let error = RowError { line, column: None, reason: "the row could not be read as CSV".into() };
-                return if keep(b"") { Row::Bad(error) } else { Row::Skipped };
+                let error = RowError {
+                    line,
+                    column: None,
+                    reason: "the row could not be read as CSV".into(),
+                };
+                return if keep(b"") {
+                    Row::Bad(error)
+                } else {
+                    Row::Skipped
+                };
             };
             *owned = parsed;
-            let client = map.column(Field::ClientId).and_then(|i| owned.get(i)).unwrap_or_default();
+            let client = map
+                .column(Field::ClientId)
+                .and_then(|i| owned.get(i))
+                .unwrap_or_default();
             if !keep(client.trim_ascii()) {
                 return Row::Skipped;
             }
             let owned = &*owned;
-            let cell = |f: Field| match map.column(f).and_then(|i| owned.get(i)).map(<[u8]>::trim_ascii) {
+            let cell = |f: Field| match map
+                .column(f)
+                .and_then(|i| owned.get(i))
+                .map(<[u8]>::trim_ascii)
+            {
                 None | Some([]) => Ok(None),
                 Some(bytes) => std::str::from_utf8(bytes).map(Some).map_err(|_| NotText),
             };
@@ -683,7 +744,10 @@ impl RowParser {
 
         // No quotes: the fields are exactly what lies between the delimiters.
         let client_column = map.column(Field::ClientId).unwrap_or(usize::MAX);
-        let client = record.split(|b| b == delimiter).nth(client_column).unwrap_or_default();
+        let client = record
+            .split(|b| b == delimiter)
+            .nth(client_column)
+            .unwrap_or_default();
         if !keep(client.trim_ascii()) {
             return Row::Skipped;
         }
@@ -691,7 +755,9 @@ impl RowParser {
         let (mut column, mut start) = (0, 0);
         for end in memchr::memchr_iter(*delimiter, record).chain([record.len()]) {
             match column_fields.get(column) {
-                Some(Some(field)) => fields[*field as usize] = Some((start as u32, (end - start) as u32)),
+                Some(Some(field)) => {
+                    fields[*field as usize] = Some((start as u32, (end - start) as u32))
+                }
                 Some(None) => {}
                 None => break,
             }
@@ -702,12 +768,21 @@ impl RowParser {
         // spaces, every field of it is text too.
         let Ok(text) = std::str::from_utf8(record) else {
             let reason = "the row is not valid UTF-8 text; save the export as UTF-8".into();
-            return Row::Bad(RowError { line, column: None, reason });
+            return Row::Bad(RowError {
+                line,
+                column: None,
+                reason,
+            });
         };
         let fields = &*fields;
         let cell = |f: Field| {
-            let Some((at, len)) = fields[f as usize] else { return Ok(None) };
-            let value = text.get(at as usize..(at + len) as usize).ok_or(NotText)?.trim_ascii();
+            let Some((at, len)) = fields[f as usize] else {
+                return Ok(None);
+            };
+            let value = text
+                .get(at as usize..(at + len) as usize)
+                .ok_or(NotText)?
+                .trim_ascii();
             Ok((!value.is_empty()).then_some(value))
         };
         match parse_row(cell, line, options) {
@@ -747,9 +822,18 @@ fn parse_row<'r>(
     line: u64,
     options: &ReadOptions,
 ) -> Result<BookingLine<'r>, RowError> {
-    let fail = |field: Field, reason: String| RowError { line, column: Some(field.name()), reason };
+    let fail = |field: Field, reason: String| RowError {
+        line,
+        column: Some(field.name()),
+        reason,
+    };
     let cell = |wanted: Field| {
-        cell(wanted).map_err(|NotText| fail(wanted, "the value is not valid UTF-8 text; save the export as UTF-8".into()))
+        cell(wanted).map_err(|NotText| {
+            fail(
+                wanted,
+                "the value is not valid UTF-8 text; save the export as UTF-8".into(),
+            )
+        })
     };
 
     let client = cell(Field::ClientId)?
@@ -880,7 +964,9 @@ fn is_local_time(rest: &str) -> bool {
     let b = rest.as_bytes();
     let two_digits = |at: usize, max: u8| {
         b.get(at..at + 2).is_some_and(|d| {
-            d[0].is_ascii_digit() && d[1].is_ascii_digit() && (d[0] - b'0') * 10 + (d[1] - b'0') <= max
+            d[0].is_ascii_digit()
+                && d[1].is_ascii_digit()
+                && (d[0] - b'0') * 10 + (d[1] - b'0') <= max
         })
     };
     let starts = matches!(b.first(), Some(b'T' | b't' | b' '));
@@ -894,7 +980,10 @@ fn is_local_time(rest: &str) -> bool {
         }
         at += 3;
         if matches!(b.get(at), Some(b'.' | b',')) {
-            let digits = b[at + 1..].iter().take_while(|d| d.is_ascii_digit()).count();
+            let digits = b[at + 1..]
+                .iter()
+                .take_while(|d| d.is_ascii_digit())
+                .count();
             if digits == 0 {
                 return false;
             }

@@ -61,7 +61,11 @@ fn table_hash(h: u32) -> u64 {
 /// of ASCII spaces): all of a client's lines must meet in one audit. An empty id (a row whose
 /// client cannot be read) belongs to the first.
 pub fn share_of(client: &[u8], shares: usize) -> usize {
-    if client.is_empty() { 0 } else { id_bytes_hash(client) as usize % shares.max(1) }
+    if client.is_empty() {
+        0
+    } else {
+        id_bytes_hash(client) as usize % shares.max(1)
+    }
 }
 
 /// A client in the id index: its number and its id's hash, so the index grows and merges
@@ -557,7 +561,10 @@ impl Audit {
             }
         }
         let stop_models: Vec<StopModel> = in_parallel(open_gaps.len(), |range| {
-            open_gaps[range].iter().map(|gaps| StopModel::fit(gaps)).collect::<Vec<_>>()
+            open_gaps[range]
+                .iter()
+                .map(|gaps| StopModel::fit(gaps))
+                .collect::<Vec<_>>()
         })
         .concat();
         drop(open_gaps);
@@ -1169,8 +1176,13 @@ impl AuditReport {
     }
 
     /// The rows at these positions of [`scores`](Self::scores), for splitting output work.
-    pub fn scores_in(&self, range: std::ops::Range<usize>) -> impl ExactSizeIterator<Item = ClientScore<'_>> {
-        self.rows[range].iter().map(move |row| ClientScore { report: self, row })
+    pub fn scores_in(
+        &self,
+        range: std::ops::Range<usize>,
+    ) -> impl ExactSizeIterator<Item = ClientScore<'_>> {
+        self.rows[range]
+            .iter()
+            .map(move |row| ClientScore { report: self, row })
     }
 
     /// How many rows [`scores`](Self::scores) has.

@@ -87,13 +87,29 @@ pub fn score(clients: &[ClientValue]) -> Vec<(RfmScore, Tier)> {
     // The three axes are independent: rank them at once (a business of a million clients
     // waits on three sorts otherwise).
     let (recency, frequency, monetary) = std::thread::scope(|scope| {
-        let recency = scope.spawn(|| quintiles(clients.iter().map(|c| i64::from(c.last_visit.days_since(Day::EPOCH))).collect()));
-        let frequency = scope.spawn(|| quintiles(clients.iter().map(|c| i64::from(c.visits)).collect()));
+        let recency = scope.spawn(|| {
+            quintiles(
+                clients
+                    .iter()
+                    .map(|c| i64::from(c.last_visit.days_since(Day::EPOCH)))
+                    .collect(),
+            )
+        });
+        let frequency =
+            scope.spawn(|| quintiles(clients.iter().map(|c| i64::from(c.visits)).collect()));
         let monetary = quintiles(clients.iter().map(|c| c.spend_minor).collect());
-        (recency.join().expect("ranking does not panic"), frequency.join().expect("ranking does not panic"), monetary)
+        (
+            recency.join().expect("ranking does not panic"),
+            frequency.join().expect("ranking does not panic"),
+            monetary,
+        )
     });
     let scores: Vec<RfmScore> = (0..n)
-        .map(|i| RfmScore { recency: recency[i], frequency: frequency[i], monetary: monetary[i] })
+        .map(|i| RfmScore {
+            recency: recency[i],
+            frequency: frequency[i],
+            monetary: monetary[i],
+        })
         .collect();
 
     // Best first: highest total, then spend, visits, most recent, longest-standing. Only the
@@ -101,7 +117,11 @@ pub fn score(clients: &[ClientValue]) -> Vec<(RfmScore, Tier)> {
     let mut order: Vec<(Reverse<TierKey>, Day, u32)> = (0..n)
         .map(|i| {
             let c = &clients[i];
-            (Reverse((scores[i].total(), c.spend_minor, c.visits, c.last_visit)), c.first_visit, i as u32)
+            (
+                Reverse((scores[i].total(), c.spend_minor, c.visits, c.last_visit)),
+                c.first_visit,
+                i as u32,
+            )
         })
         .collect();
     let high = (n as f64 * 0.2).round() as usize;
