@@ -1366,6 +1366,23 @@ mod tests {
     }
 
     #[test]
+    fn summaries_stay_within_their_memory_budget() {
+        // Ten million rows of 1.3 million clients fit in less memory than DuckDB needs to
+        // aggregate them only while these stay this small.
+        assert!(
+            size_of::<CategoryEntry>() <= 96,
+            "{}",
+            size_of::<CategoryEntry>()
+        );
+        assert!(
+            size_of::<ClientRecord>() <= 88,
+            "{}",
+            size_of::<ClientRecord>()
+        );
+        assert!(size_of::<ScoreRow>() <= 40, "{}", size_of::<ScoreRow>());
+    }
+
+    #[test]
     fn memory_is_per_client_not_per_line() {
         let mut audit = audit();
         for k in 0..5_000 {
