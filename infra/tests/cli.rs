@@ -413,3 +413,126 @@ fn sample_writes_the_same_file_for_the_same_seed() {
     }
     assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
 }
+
+/// A large export with bad rows in both halves and a quoted value spanning many lines across
+/// the middle, where a parallel read would cut the file.
+fn awkward_large_export(dir: &Path) -> PathBuf {
+    let mut text =
+        String::from("client_id,client_name,occurred_at,status,service_category,amount\n");
+    let row = |i: usize, text: &mut String| {
+        let day = 1 + i % 28;
+        text.push_str(&format!(
+            "c{},Client {},2026-0{}-{:02},completed,{},{}.00\n",
+            i % 40_000,
+            i,
+            1 + i % 9,
+            day,
+            ["Hair", "Nails"][i % 2],
+            20 + i % 50
+        ));
+    };
+    let mut i = 0;
+    while text.len() < 10 << 20 {
+        row(i, &mut text);
+        i += 1;
+    }
+    text.push_str("c1,2026-13-40,not a date,completed,Hair,10\n");
+    // A client name of about 2 MB holding line breaks and escaped quotes: the middle of the file.
+    let long_name: String = (0..40_000)
+        .map(|k| format!("line {k} \"\"quoted\"\"\n"))
+        .collect();
+    text.push_str(&format!(
+        "c7,\"{long_name}\",2026-09-30,completed,Hair,99.00\n"
+    ));
+    // As many rows again, so the middle falls inside the long value.
+    while text.len() < 21 << 20 {
+        row(i, &mut text);
+        i += 1;
+    }
+    text.push_str("c2,Someone,2026-03-01,completed,Hair,-4\n");
+    write(dir, "awkward.csv", text.as_bytes())
+}
+
+#[test]
+fn a_parallel_read_that_would_cut_a_quoted_value_falls_back_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = awkward_large_export(dir.path());
+    let from_file = winback(&[
+        "audit",
+        file.to_str().unwrap(),
+        "--as-of",
+        "2026-11-20",
+        "--format",
+        "json",
+    ]);
+    let from_stream = Command::new(env!("CARGO_BIN_EXE_winback"))
+        .args(["audit", "-", "--as-of", "2026-11-20", "--format", "json"])
+        .stdin(std::fs::File::open(&file).unwrap())
+        .output()
+        .unwrap();
+    assert!(from_file.status.success(), "{}", stderr(&from_file));
+    let mut a: serde_json::Value = serde_json::from_slice(&from_file.stdout).unwrap();
+    let mut b: serde_json::Value = serde_json::from_slice(&from_stream.stdout).unwrap();
+    a["source"] = serde_json::Value::Null;
+    b["source"] = serde_json::Value::Null;
+    assert_eq!(a, b);
+    assert_eq!(a["input"]["bad_rows"], 2);
+    let lines: Vec<u64> = a["input"]["first_bad_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let first_bad = text
+        .lines()
+        .position(|l| l.starts_with("c1,2026-13-40"))
+        .unwrap() as u64
+        + 1;
+    assert_eq!(lines[0], first_bad);
+}
+
+#[test]
+fn bad_rows_keep_their_line_numbers_when_a_large_file_is_read_in_parallel() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("client_id,occurred_at,service_category,amount\n");
+    let mut i = 0;
+    let mut bad_lines = Vec::new();
+    while text.len() < 24 << 20 {
+        if i % 50_000 == 49_999 {
+            text.push_str(&format!("c{},someday,Hair,10\n", i % 1000));
+            bad_lines.push(i as u64 + 2);
+        } else {
+            text.push_str(&format!(
+                "c{},2026-0{}-15,Hair,{}\n",
+                i % 30_000,
+                1 + i % 9,
+                10 + i % 40
+            ));
+        }
+        i += 1;
+    }
+    let file = write(dir.path(), "big.csv", text.as_bytes());
+    let output = winback(&[
+        "audit",
+        file.to_str().unwrap(),
+        "--as-of",
+        "2026-11-20",
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        json["input"]["bad_rows"].as_u64().unwrap(),
+        bad_lines.len() as u64
+    );
+    let shown: Vec<u64> = json["input"]["first_bad_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(shown, bad_lines[..shown.len()].to_vec());
+    assert_eq!(json["input"]["rows"].as_u64().unwrap(), i as u64);
+}
