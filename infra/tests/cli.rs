@@ -18,21 +18,51 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// A sample export of `clients` clients as of 2026-11-20, in a fresh folder.
-fn sample(dir: &Path, clients: u32) -> PathBuf {
-    let path = dir.join("bookings.csv");
+/// Writes a sample export of `clients` clients as of 2026-11-20 to `path`.
+fn sample_at(path: &Path, clients: u32, seed: u64) {
     let output = winback(&[
         "sample",
         "--clients",
         &clients.to_string(),
         "--seed",
-        "7",
+        &seed.to_string(),
         "--as-of",
         "2026-11-20",
         "--out",
         path.to_str().unwrap(),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
+}
+
+/// The JSON audit of a file read as a file (in parallel when large) and as a stream (in one
+/// piece), with the source names blanked: they should be equal.
+fn audits_as_file_and_as_stream(file: &Path) -> (serde_json::Value, serde_json::Value) {
+    let from_file = winback(&[
+        "audit",
+        file.to_str().unwrap(),
+        "--as-of",
+        "2026-11-20",
+        "--format",
+        "json",
+    ]);
+    let from_stream = Command::new(env!("CARGO_BIN_EXE_winback"))
+        .args(["audit", "-", "--as-of", "2026-11-20", "--format", "json"])
+        .stdin(std::fs::File::open(file).unwrap())
+        .output()
+        .unwrap();
+    assert!(from_file.status.success(), "{}", stderr(&from_file));
+    assert!(from_stream.status.success(), "{}", stderr(&from_stream));
+    let mut a: serde_json::Value = serde_json::from_slice(&from_file.stdout).unwrap();
+    let mut b: serde_json::Value = serde_json::from_slice(&from_stream.stdout).unwrap();
+    a["source"] = serde_json::Value::Null;
+    b["source"] = serde_json::Value::Null;
+    (a, b)
+}
+
+/// A sample export of `clients` clients as of 2026-11-20, in a fresh folder.
+fn sample(dir: &Path, clients: u32) -> PathBuf {
+    let path = dir.join("bookings.csv");
+    sample_at(&path, clients, 7);
     path
 }
 
@@ -304,18 +334,7 @@ fn a_bad_config_is_refused_with_the_field_named() {
 fn the_lapse_score_beats_recency_on_held_out_history() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("history.csv");
-    let output = winback(&[
-        "sample",
-        "--clients",
-        "3000",
-        "--seed",
-        "11",
-        "--as-of",
-        "2026-11-20",
-        "--out",
-        path.to_str().unwrap(),
-    ]);
-    assert!(output.status.success());
+    sample_at(&path, 3000, 11);
     let output = winback(&[
         "backtest",
         path.to_str().unwrap(),
@@ -328,89 +347,42 @@ fn the_lapse_score_beats_recency_on_held_out_history() {
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let (score, recency) = (
-        result["lapse_score_auc"].as_f64().unwrap(),
-        result["recency_auc"].as_f64().unwrap(),
-    );
+    let number = |key: &str| result[key].as_f64().unwrap();
+    let (score, recency) = (number("lapse_score_auc"), number("recency_auc"));
     assert!(
         score > recency,
         "lapse score AUC {score} should beat recency {recency}"
     );
     let (recent_score, recent_recency) = (
-        result["recent_lapse_score_auc"].as_f64().unwrap(),
-        result["recent_recency_auc"].as_f64().unwrap(),
+        number("recent_lapse_score_auc"),
+        number("recent_recency_auc"),
     );
     assert!(
         recent_score > recent_recency + 0.02,
         "{recent_score} vs {recent_recency}"
     );
     // Calibrated: the mean score is close to the share that did not come back.
-    let gap = (result["mean_lapse_score"].as_f64().unwrap()
-        - result["observed_no_return_rate"].as_f64().unwrap())
-    .abs();
+    let gap = (number("mean_lapse_score") - number("observed_no_return_rate")).abs();
     assert!(gap < 0.05, "calibration gap {gap}");
 }
 
 #[test]
 fn the_same_export_gives_the_same_audit_whether_read_by_one_thread_or_several() {
-    // Large enough to be read in parallel shares; the result must not depend on it.
+    // Large enough to be read in parallel; the result must not depend on it.
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big.csv");
-    let output = winback(&[
-        "sample",
-        "--clients",
-        "150000",
-        "--seed",
-        "3",
-        "--as-of",
-        "2026-11-20",
-        "--out",
-        big.to_str().unwrap(),
-    ]);
-    assert!(output.status.success());
+    sample_at(&big, 150_000, 3);
     assert!(std::fs::metadata(&big).unwrap().len() > 16 << 20);
-    let from_file = winback(&[
-        "audit",
-        big.to_str().unwrap(),
-        "--as-of",
-        "2026-11-20",
-        "--format",
-        "json",
-    ]);
-    let from_stream = Command::new(env!("CARGO_BIN_EXE_winback"))
-        .args(["audit", "-", "--as-of", "2026-11-20", "--format", "json"])
-        .stdin(std::fs::File::open(&big).unwrap())
-        .output()
-        .unwrap();
-    assert!(from_file.status.success() && from_stream.status.success());
-    let mut a: serde_json::Value = serde_json::from_slice(&from_file.stdout).unwrap();
-    let mut b: serde_json::Value = serde_json::from_slice(&from_stream.stdout).unwrap();
-    a["source"] = serde_json::Value::Null;
-    b["source"] = serde_json::Value::Null;
-    assert_eq!(a, b);
+    let (from_file, from_stream) = audits_as_file_and_as_stream(&big);
+    assert_eq!(from_file, from_stream);
 }
 
 #[test]
 fn sample_writes_the_same_file_for_the_same_seed() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
-    for path in [&a, &b] {
-        assert!(
-            winback(&[
-                "sample",
-                "--clients",
-                "50",
-                "--seed",
-                "9",
-                "--as-of",
-                "2026-01-01",
-                "--out",
-                path.to_str().unwrap()
-            ])
-            .status
-            .success()
-        );
-    }
+    sample_at(&a, 50, 9);
+    sample_at(&b, 50, 9);
     assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
 }
 
@@ -457,39 +429,19 @@ fn awkward_large_export(dir: &Path) -> PathBuf {
 fn a_parallel_read_that_would_cut_a_quoted_value_falls_back_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let file = awkward_large_export(dir.path());
-    let from_file = winback(&[
-        "audit",
-        file.to_str().unwrap(),
-        "--as-of",
-        "2026-11-20",
-        "--format",
-        "json",
-    ]);
-    let from_stream = Command::new(env!("CARGO_BIN_EXE_winback"))
-        .args(["audit", "-", "--as-of", "2026-11-20", "--format", "json"])
-        .stdin(std::fs::File::open(&file).unwrap())
-        .output()
-        .unwrap();
-    assert!(from_file.status.success(), "{}", stderr(&from_file));
-    let mut a: serde_json::Value = serde_json::from_slice(&from_file.stdout).unwrap();
-    let mut b: serde_json::Value = serde_json::from_slice(&from_stream.stdout).unwrap();
-    a["source"] = serde_json::Value::Null;
-    b["source"] = serde_json::Value::Null;
-    assert_eq!(a, b);
-    assert_eq!(a["input"]["bad_rows"], 2);
-    let lines: Vec<u64> = a["input"]["first_bad_rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["line"].as_u64().unwrap())
-        .collect();
+    let (from_file, from_stream) = audits_as_file_and_as_stream(&file);
+    assert_eq!(from_file, from_stream);
+    assert_eq!(from_file["input"]["bad_rows"], 2);
     let text = std::fs::read_to_string(&file).unwrap();
     let first_bad = text
         .lines()
         .position(|l| l.starts_with("c1,2026-13-40"))
         .unwrap() as u64
         + 1;
-    assert_eq!(lines[0], first_bad);
+    assert_eq!(
+        from_file["input"]["first_bad_rows"][0]["line"].as_u64(),
+        Some(first_bad)
+    );
 }
 
 #[test]
