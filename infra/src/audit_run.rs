@@ -9,6 +9,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 use shared::adapters::bookings_csv::{
@@ -19,6 +20,10 @@ use shared::domain::booking::BookingLine;
 
 /// How many bad rows a report shows; the rest are counted.
 pub const SHOWN_BAD_ROWS: usize = 10;
+
+/// The size of the parts a large file is cut into: small enough that the threads finish
+/// together, large enough that opening a part costs nothing.
+const PART_BYTES: u64 = 16 << 20;
 
 /// Files smaller than this are read by one thread: sharing out would cost more than it saves.
 const PARALLEL_FROM_BYTES: u64 = 16 << 20;
@@ -127,10 +132,11 @@ pub fn audit_file(
         .map_or(1, |n| n.get())
         .min(8);
     if threads >= 2 && size >= PARALLEL_FROM_BYTES {
-        let cuts = cut_points(path, size, threads)?;
+        let parts = size.div_ceil(PART_BYTES).max(threads as u64) as usize;
+        let cuts = cut_points(path, size, parts)?;
         if cuts.len() >= 2 {
             if let Some((audit, summary)) =
-                audit_parts(path, &cuts, read_options.clone(), options.clone())?
+                audit_parts(path, &cuts, threads, read_options.clone(), options.clone())?
             {
                 timing("read", start);
                 let report = audit.finish();
@@ -170,7 +176,7 @@ struct Batch {
 }
 
 /// Bytes of rows a batch gathers before it is handed over.
-const BATCH_BYTES: usize = 1 << 20;
+const BATCH_BYTES: usize = 1 << 18;
 
 impl Batch {
     fn new() -> Batch {
@@ -225,12 +231,14 @@ impl Share {
     }
 }
 
-/// Reads the file in parts, one thread each; every thread audits the clients that hash to it
-/// and hands the rows of other clients to their threads. `None` when a cut fell inside a
-/// quoted value, so the parts were not whole rows.
+/// Reads the file in parts taken from a shared queue by one thread per core, so a slower core
+/// reads fewer parts. Every thread audits the clients that hash to it and hands the rows of
+/// other clients to their threads. `None` when a cut fell inside a quoted value, so the parts
+/// were not whole rows.
 fn audit_parts(
     path: &Path,
     cuts: &[u64],
+    threads: usize,
     read_options: ReadOptions,
     options: AuditOptions,
 ) -> Result<Option<(Audit, InputSummary)>, ExportError> {
@@ -240,75 +248,105 @@ fn audit_parts(
         file.seek(SeekFrom::Start(cuts[k]))?;
         Ok(file.take(cuts.get(k + 1).copied().unwrap_or(u64::MAX) - cuts[k]))
     };
+    // The first part holds the header: resolving it first fails a file that is not an export
+    // before any thread starts.
     let first = BookingsReader::new(part_input(0)?, read_options)?;
     let columns = InputSummary::new(first.columns()).columns;
-    let mut readers = vec![first];
-    for k in 1..parts {
-        let reader = BookingsReader::continuation(part_input(k)?, readers[0].parser());
-        readers.push(reader);
-    }
+    let parser = first.parser().clone();
+    let first = std::sync::Mutex::new(Some(first));
+    let next_part = AtomicUsize::new(0);
+    // Per part: its quote characters and its lines, for checking cuts and numbering lines.
+    let part_counts: Vec<(AtomicU64, AtomicU64)> = (0..parts)
+        .map(|_| (AtomicU64::new(0), AtomicU64::new(0)))
+        .collect();
     let (senders, receivers): (Vec<_>, Vec<_>) =
-        (0..parts).map(|_| sync_channel::<Batch>(4)).unzip();
+        (0..threads).map(|_| sync_channel::<Batch>(8)).unzip();
 
-    let results: Vec<(Share, u64, u64)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = readers
+    let results: Vec<Result<Share, ExportError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = receivers
             .into_iter()
-            .zip(receivers)
             .enumerate()
-            .map(|(me, (mut reader, inbox))| {
+            .map(|(me, inbox)| {
                 let senders = senders.clone();
                 let options = options.clone();
-                scope.spawn(move || {
+                let (first, next_part, part_counts, parser, part_input) =
+                    (&first, &next_part, &part_counts, &parser, &part_input);
+                scope.spawn(move || -> Result<Share, ExportError> {
                     let mut share = Share {
                         audit: Audit::new(options),
                         rows: 0,
                         bad_rows: 0,
                         first_bad: Vec::new(),
                     };
-                    let mut outboxes: Vec<Batch> = (0..parts).map(|_| Batch::new()).collect();
-                    let mut quotes = 0_u64;
-                    let part = me as u16;
-                    while let Some((raw, parser)) = reader.next_raw() {
-                        let (bytes, line) = match raw {
-                            RawRecord::Unreadable(error) => {
-                                share.take(Row::Bad(error), part);
+                    let mut outboxes: Vec<Batch> = (0..threads).map(|_| Batch::new()).collect();
+                    let mut spare = parser.clone();
+                    loop {
+                        let part = next_part.fetch_add(1, Ordering::Relaxed);
+                        if part >= parts {
+                            break;
+                        }
+                        let mut reader = match part {
+                            0 => first
+                                .lock()
+                                .expect("no thread panics holding it")
+                                .take()
+                                .expect("part 0 is taken once"),
+                            k => BookingsReader::continuation(part_input(k)?, parser),
+                        };
+                        let (mut quotes, mut read) = (0_u64, 0_u32);
+                        let tag = part as u16;
+                        while let Some((raw, parser)) = reader.next_raw() {
+                            // Take in other threads' rows as they come, so none waits on another.
+                            read = read.wrapping_add(1);
+                            if read % 1024 == 0 {
+                                while let Ok(batch) = inbox.try_recv() {
+                                    share.take_batch(&batch, parser);
+                                }
+                            }
+                            let (bytes, line) = match raw {
+                                RawRecord::Unreadable(error) => {
+                                    share.take(Row::Bad(error), tag);
+                                    continue;
+                                }
+                                RawRecord::Record { bytes, line } => (bytes, line),
+                            };
+                            if memchr::memchr(b'"', bytes).is_some() {
+                                quotes += memchr::memchr_iter(b'"', bytes).count() as u64;
+                            }
+                            let owner = share_of(parser.client_of(bytes), threads);
+                            if owner == me {
+                                let row = parser.parse(bytes, line, &|_| true);
+                                share.take(row, tag);
                                 continue;
                             }
-                            RawRecord::Record { bytes, line } => (bytes, line),
-                        };
-                        if memchr::memchr(b'"', bytes).is_some() {
-                            quotes += memchr::memchr_iter(b'"', bytes).count() as u64;
+                            let outbox = &mut outboxes[owner];
+                            outbox.rows.push((
+                                outbox.bytes.len() as u32,
+                                bytes.len() as u32,
+                                tag,
+                                line,
+                            ));
+                            outbox.bytes.extend_from_slice(bytes);
+                            if outbox.bytes.len() >= BATCH_BYTES {
+                                let full = std::mem::replace(outbox, Batch::new());
+                                hand_over(full, &senders[owner], &inbox, &mut share, parser);
+                            }
                         }
-                        let owner = share_of(parser.client_of(bytes), parts);
-                        if owner == me {
-                            let row = parser.parse(bytes, line, &|_| true);
-                            share.take(row, part);
-                            continue;
-                        }
-                        let outbox = &mut outboxes[owner];
-                        outbox.rows.push((
-                            outbox.bytes.len() as u32,
-                            bytes.len() as u32,
-                            part,
-                            line,
-                        ));
-                        outbox.bytes.extend_from_slice(bytes);
-                        if outbox.bytes.len() >= BATCH_BYTES {
-                            let full = std::mem::replace(outbox, Batch::new());
-                            hand_over(full, &senders[owner], &inbox, &mut share, parser);
-                        }
+                        part_counts[part].0.store(quotes, Ordering::Relaxed);
+                        part_counts[part]
+                            .1
+                            .store(reader.current_line(), Ordering::Relaxed);
                     }
-                    let mut parser = reader.parser().clone();
                     for (owner, outbox) in outboxes.into_iter().enumerate() {
                         if owner != me && !outbox.rows.is_empty() {
-                            hand_over(outbox, &senders[owner], &inbox, &mut share, &mut parser);
+                            hand_over(outbox, &senders[owner], &inbox, &mut share, &mut spare);
                         }
                     }
                     drop(senders);
                     for batch in inbox {
-                        share.take_batch(&batch, &mut parser);
+                        share.take_batch(&batch, &mut spare);
                     }
-                    (share, quotes, reader.current_line())
+                    Ok(share)
                 })
             })
             .collect();
@@ -318,10 +356,15 @@ fn audit_parts(
             .map(|h| h.join().expect("an audit thread does not panic"))
             .collect()
     });
+    let shares = results.into_iter().collect::<Result<Vec<Share>, _>>()?;
 
     // A cut is between rows only if the quotes before it are even in number.
+    let counts: Vec<(u64, u64)> = part_counts
+        .iter()
+        .map(|(q, l)| (q.load(Ordering::Relaxed), l.load(Ordering::Relaxed)))
+        .collect();
     let mut quotes_before = 0;
-    for (_, quotes, _) in &results[..parts - 1] {
+    for (quotes, _) in &counts[..parts - 1] {
         quotes_before += quotes;
         if quotes_before % 2 == 1 {
             return Ok(None);
@@ -329,7 +372,7 @@ fn audit_parts(
     }
     let mut lines_before = vec![0_u64; parts];
     for k in 1..parts {
-        lines_before[k] = lines_before[k - 1] + results[k - 1].2;
+        lines_before[k] = lines_before[k - 1] + counts[k - 1].1;
     }
     let mut summary = InputSummary {
         rows: 0,
@@ -339,7 +382,7 @@ fn audit_parts(
     };
     let mut first_bad = Vec::new();
     let mut whole: Option<Audit> = None;
-    for (share, _, _) in results {
+    for share in shares {
         summary.rows += share.rows;
         summary.bad_rows += share.bad_rows;
         first_bad.extend(share.first_bad);
