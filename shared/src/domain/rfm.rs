@@ -149,6 +149,27 @@ pub fn score(clients: &[ClientValue]) -> Vec<(RfmScore, Tier)> {
 /// of their mid rank, so ties never split across quintiles.
 fn quintiles(values: Vec<i64>) -> Vec<u8> {
     let n = values.len();
+    let quintile = |first_rank: usize, last_rank: usize| {
+        let mid_rank = (first_rank + last_rank) as f64 / 2.0;
+        ((mid_rank + 0.5) / n as f64 * 5.0).ceil().clamp(1.0, 5.0) as u8
+    };
+    let (Some(&min), Some(&max)) = (values.iter().min(), values.iter().max()) else { return Vec::new() };
+    // Days and visit counts span a small range: count them instead of sorting a million.
+    if max.abs_diff(min) < 1 << 20 {
+        let mut counts = vec![0_u32; (max - min) as usize + 1];
+        for &v in &values {
+            counts[(v - min) as usize] += 1;
+        }
+        let mut by_value = vec![0_u8; counts.len()];
+        let mut rank = 0_usize;
+        for (slot, &count) in by_value.iter_mut().zip(&counts) {
+            if count > 0 {
+                *slot = quintile(rank, rank + count as usize - 1);
+                rank += count as usize;
+            }
+        }
+        return values.iter().map(|&v| by_value[(v - min) as usize]).collect();
+    }
     let mut order: Vec<(i64, u32)> = values.into_iter().zip(0..).collect();
     order.sort_unstable();
     let mut result = vec![0u8; n];
@@ -158,10 +179,8 @@ fn quintiles(values: Vec<i64>) -> Vec<u8> {
         while end < n && order[end].0 == order[start].0 {
             end += 1;
         }
-        let mid_rank = (start + end - 1) as f64 / 2.0;
-        let quintile = ((mid_rank + 0.5) / n as f64 * 5.0).ceil().clamp(1.0, 5.0) as u8;
         for &(_, i) in &order[start..end] {
-            result[i as usize] = quintile;
+            result[i as usize] = quintile(start, end - 1);
         }
         start = end;
     }
@@ -225,6 +244,13 @@ mod tests {
                 20
             );
         }
+    }
+
+    #[test]
+    fn counting_and_sorting_give_the_same_quintiles() {
+        let narrow: Vec<i64> = (0..1000).map(|i| (i * 7919 % 97) as i64).collect();
+        let wide: Vec<i64> = narrow.iter().map(|v| v * (1 << 21)).collect();
+        assert_eq!(quintiles(narrow), quintiles(wide));
     }
 
     #[test]
