@@ -172,7 +172,7 @@ fn cut_points(path: &Path, size: u64, parts: usize) -> Result<Vec<u64>, ExportEr
 struct Batch {
     bytes: Vec<u8>,
     /// Offset and length in `bytes`, the part the row was read from, and its line there.
-    rows: Vec<(u32, u32, u16, u64)>,
+    rows: Vec<(u32, u32, u16, u64, bool)>,
 }
 
 /// Bytes of rows a batch gathers before it is handed over.
@@ -223,9 +223,9 @@ impl Share {
     }
 
     fn take_batch(&mut self, batch: &Batch, parser: &mut RowParser) {
-        for &(at, len, part, line) in &batch.rows {
+        for &(at, len, part, line, quoted) in &batch.rows {
             let bytes = &batch.bytes[at as usize..(at + len) as usize];
-            let row = parser.parse(bytes, line, &|_| true);
+            let row = parser.parse(bytes, line, quoted, None);
             self.take(row, part);
         }
     }
@@ -303,19 +303,23 @@ fn audit_parts(
                                     share.take_batch(&batch, parser);
                                 }
                             }
-                            let (bytes, line) = match raw {
+                            let (bytes, line, quoted) = match raw {
                                 RawRecord::Unreadable(error) => {
                                     share.take(Row::Bad(error), tag);
                                     continue;
                                 }
-                                RawRecord::Record { bytes, line } => (bytes, line),
+                                RawRecord::Record {
+                                    bytes,
+                                    line,
+                                    quoted,
+                                } => (bytes, line, quoted),
                             };
-                            if memchr::memchr(b'"', bytes).is_some() {
+                            if quoted {
                                 quotes += memchr::memchr_iter(b'"', bytes).count() as u64;
                             }
-                            let owner = share_of(parser.client_of(bytes), threads);
+                            let owner = share_of(parser.client_of(bytes, quoted), threads);
                             if owner == me {
-                                let row = parser.parse(bytes, line, &|_| true);
+                                let row = parser.parse(bytes, line, quoted, None);
                                 share.take(row, tag);
                                 continue;
                             }
@@ -325,6 +329,7 @@ fn audit_parts(
                                 bytes.len() as u32,
                                 tag,
                                 line,
+                                quoted,
                             ));
                             outbox.bytes.extend_from_slice(bytes);
                             if outbox.bytes.len() >= BATCH_BYTES {

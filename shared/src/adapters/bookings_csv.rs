@@ -509,7 +509,12 @@ pub enum Row<'a> {
 
 /// A record as the splitter found it, before parsing.
 pub enum RawRecord<'a> {
-    Record { bytes: &'a [u8], line: u64 },
+    /// `quoted`: the record holds a quote character, so it needs the full CSV parser.
+    Record {
+        bytes: &'a [u8],
+        line: u64,
+        quoted: bool,
+    },
     Unreadable(RowError),
 }
 
@@ -630,7 +635,11 @@ impl<R: Read> BookingsReader<R> {
                     Row::Skipped
                 }
             }
-            RawRecord::Record { bytes, line } => parser.parse(bytes, line, keep),
+            RawRecord::Record {
+                bytes,
+                line,
+                quoted,
+            } => parser.parse(bytes, line, quoted, Some(keep)),
         })
     }
 
@@ -650,12 +659,14 @@ impl<R: Read> BookingsReader<R> {
                 // Line numbers count the rows, and the line breaks inside quoted values.
                 *line += 1;
                 let row_line = *line;
-                if memchr::memchr(b'"', bytes).is_some() {
+                let quoted = memchr::memchr(b'"', bytes).is_some();
+                if quoted {
                     *line += memchr::memchr_iter(b'\n', bytes).count() as u64;
                 }
                 RawRecord::Record {
                     bytes,
                     line: row_line,
+                    quoted,
                 }
             }
             Ok(None) => return None,
@@ -675,9 +686,9 @@ impl<R: Read> BookingsReader<R> {
 
 impl RowParser {
     /// The client id of a record, as bytes trimmed of ASCII spaces (empty if it has none).
-    pub fn client_of<'r>(&'r mut self, record: &'r [u8]) -> &'r [u8] {
+    pub fn client_of<'r>(&'r mut self, record: &'r [u8], quoted: bool) -> &'r [u8] {
         let column = self.map.column(Field::ClientId).unwrap_or(usize::MAX);
-        if memchr::memchr(b'"', record).is_some() {
+        if quoted {
             match parse_quoted(record, self.delimiter) {
                 Some(parsed) => self.owned = parsed,
                 None => return b"",
@@ -691,13 +702,17 @@ impl RowParser {
             .trim_ascii()
     }
 
-    /// Parses a record found on `line`, if `keep` accepts its client id.
+    /// Parses a record found on `line` (`quoted` if it holds a quote character), if `keep`
+    /// accepts its client id; every record without a `keep`.
     pub fn parse<'r>(
         &'r mut self,
         record: &'r [u8],
         line: u64,
-        keep: &dyn Fn(&[u8]) -> bool,
+        quoted: bool,
+        keep: Option<&dyn Fn(&[u8]) -> bool>,
     ) -> Row<'r> {
+        let keep_some = keep.is_some();
+        let keep = |client: &[u8]| keep.is_none_or(|keep| keep(client));
         let RowParser {
             delimiter,
             map,
@@ -706,7 +721,7 @@ impl RowParser {
             fields,
             owned,
         } = self;
-        if memchr::memchr(b'"', record).is_some() {
+        if quoted {
             let Some(parsed) = parse_quoted(record, *delimiter) else {
                 let error = RowError {
                     line,
@@ -743,13 +758,15 @@ impl RowParser {
         }
 
         // No quotes: the fields are exactly what lies between the delimiters.
-        let client_column = map.column(Field::ClientId).unwrap_or(usize::MAX);
-        let client = record
-            .split(|b| b == delimiter)
-            .nth(client_column)
-            .unwrap_or_default();
-        if !keep(client.trim_ascii()) {
-            return Row::Skipped;
+        if keep_some {
+            let client_column = map.column(Field::ClientId).unwrap_or(usize::MAX);
+            let client = record
+                .split(|b| b == delimiter)
+                .nth(client_column)
+                .unwrap_or_default();
+            if !keep(client.trim_ascii()) {
+                return Row::Skipped;
+            }
         }
         fields.fill(None);
         let (mut column, mut start) = (0, 0);

@@ -153,7 +153,9 @@ fn quintiles(values: Vec<i64>) -> Vec<u8> {
         let mid_rank = (first_rank + last_rank) as f64 / 2.0;
         ((mid_rank + 0.5) / n as f64 * 5.0).ceil().clamp(1.0, 5.0) as u8
     };
-    let (Some(&min), Some(&max)) = (values.iter().min(), values.iter().max()) else { return Vec::new() };
+    let (Some(&min), Some(&max)) = (values.iter().min(), values.iter().max()) else {
+        return Vec::new();
+    };
     // Days and visit counts span a small range: count them instead of sorting a million.
     if max.abs_diff(min) < 1 << 20 {
         let mut counts = vec![0_u32; (max - min) as usize + 1];
@@ -168,7 +170,10 @@ fn quintiles(values: Vec<i64>) -> Vec<u8> {
                 rank += count as usize;
             }
         }
-        return values.iter().map(|&v| by_value[(v - min) as usize]).collect();
+        return values
+            .iter()
+            .map(|&v| by_value[(v - min) as usize])
+            .collect();
     }
     let mut order: Vec<(i64, u32)> = values.into_iter().zip(0..).collect();
     order.sort_unstable();
