@@ -499,6 +499,9 @@ pub struct RowParser {
     owned: simd_csv::ByteRecord,
 }
 
+/// Says whether a reader should parse the rows of a client, from the id's bytes.
+pub type KeepClient<'a> = &'a dyn Fn(&[u8]) -> bool;
+
 /// One row as read, when rows are shared out by client among several readers.
 pub enum Row<'a> {
     Line(BookingLine<'a>),
@@ -709,7 +712,7 @@ impl RowParser {
         record: &'r [u8],
         line: u64,
         quoted: bool,
-        keep: Option<&dyn Fn(&[u8]) -> bool>,
+        keep: Option<KeepClient<'_>>,
     ) -> Row<'r> {
         let keep_some = keep.is_some();
         let keep = |client: &[u8]| keep.is_none_or(|keep| keep(client));
