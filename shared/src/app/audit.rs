@@ -644,17 +644,16 @@ impl Audit {
                         f64::from(days_since),
                         horizon,
                     );
-                    if entry
-                        .earliest_future
-                        .is_some_and(|day| f64::from(day.days_since(as_of)) <= horizon)
-                    {
+                    if lapse_score::booked_within(entry.earliest_future, as_of, horizon) {
                         lapse_score =
                             lapse_score::with_booking_in_horizon(lapse_score, failure_rate);
                     }
-                    let span = f64::from(cadence.days.last().days_since(cadence.days.first()));
-                    let annual_value_minor = (cadence.spend_minor as f64 * 365.25
-                        / (span + rhythm.interval_days).max(365.25))
-                    .round() as i64;
+                    let annual_value_minor = rfm::annual_spend_minor(
+                        cadence.spend_minor,
+                        cadence.days.first(),
+                        cadence.days.last(),
+                        rhythm.interval_days,
+                    );
                     out[written] = ScoreRow {
                         client,
                         entry: at,
@@ -1050,7 +1049,7 @@ impl AuditReport {
             if !row.personal {
                 report.too_few_visits += 1;
             }
-            if matches!(row.stage, Stage::Lapsed | Stage::Dormant) {
+            if row.stage.counts_toward_revenue_at_stake() {
                 report.revenue_at_stake.minor += row.annual_value_minor;
                 revenue_at_stake += row.annual_value_minor;
             }

@@ -16,6 +16,7 @@
 //! Recency alone treats a weekly and a yearly client 60 days out alike; this score knows the
 //! first is almost surely gone and the second is not yet due.
 
+use crate::domain::day::Day;
 use crate::domain::rhythm::Rhythm;
 
 /// Visit-count buckets for the stop probability: 1, 2, 3, 4–5, 6–9, 10+ visits.
@@ -151,6 +152,11 @@ fn visits_in_bucket(visits: u32, b: usize) -> u32 {
 /// bookings say it does at `failure_rate`.
 pub fn with_booking_in_horizon(no_visit_probability: f64, failure_rate: f64) -> f64 {
     no_visit_probability * failure_rate.clamp(0.01, 1.0)
+}
+
+/// Whether a client's earliest future booking in a category falls within the horizon.
+pub fn booked_within(earliest_future: Option<Day>, as_of: Day, horizon_days: f64) -> bool {
+    earliest_future.is_some_and(|day| f64::from(day.days_since(as_of)) <= horizon_days)
 }
 
 /// Area under the ROC curve of `scores` for the positive `labels`: the probability that a

@@ -65,6 +65,20 @@ impl ClientValue {
     }
 }
 
+/// What a client spends a year in a category, over their time as a client there: their spend
+/// divided by the years from their first visit to one interval past their last (at least a
+/// year, so a new client's two visits in a month are not read as a yearly habit). This is what
+/// a lapsed client "used to spend per year", the revenue at stake.
+pub fn annual_spend_minor(
+    spend_minor: i64,
+    first_visit: Day,
+    last_visit: Day,
+    interval_days: f64,
+) -> i64 {
+    let span = f64::from(last_visit.days_since(first_visit));
+    (spend_minor as f64 * 365.25 / (span + interval_days).max(365.25)).round() as i64
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct RfmScore {
     pub recency: u8,
@@ -269,6 +283,21 @@ mod tests {
             scored
                 .iter()
                 .all(|(s, _)| s.monetary == scored[0].0.monetary)
+        );
+    }
+
+    #[test]
+    fn annual_spend_is_spend_over_the_years_a_client_came_and_at_least_a_year() {
+        let first = Day::from(date(2024, 1, 1));
+        // Monthly for two years: 24 visits of 50.00 over 730 days, plus one interval.
+        assert_eq!(
+            annual_spend_minor(120_000, first, first.plus_days(700), 30.0),
+            60_041
+        );
+        // Two visits a month apart are not twelve a year.
+        assert_eq!(
+            annual_spend_minor(10_000, first, first.plus_days(30), 30.0),
+            10_000
         );
     }
 

@@ -49,6 +49,12 @@ impl Stage {
         matches!(self, Stage::AtRisk | Stage::Lapsed | Stage::Dormant)
     }
 
+    /// Stages whose clients' past yearly spend is the revenue at stake: lapsed and dormant
+    /// clients are gone for now but not for good; lost ones are counted apart.
+    pub fn counts_toward_revenue_at_stake(self) -> bool {
+        matches!(self, Stage::Lapsed | Stage::Dormant)
+    }
+
     pub fn index(self) -> usize {
         self as usize
     }
