@@ -15,8 +15,19 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use shared::adapters::bookings_csv::{
     BookingsReader, ColumnMap, ExportError, Field, RawRecord, ReadOptions, Row, RowError, RowParser,
 };
-use shared::app::audit::{Audit, AuditOptions, AuditReport, share_of};
+use shared::app::audit::{Audit, AuditError, AuditOptions, AuditReport, share_of};
 use shared::domain::booking::BookingLine;
+
+/// Why an export file could not be audited.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditRunError {
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    /// The audits of the threads could not be put together (more categories than an audit
+    /// reports, say).
+    #[error("{0}")]
+    Join(#[from] AuditError),
+}
 
 /// How many bad rows a report shows; the rest are counted.
 pub const SHOWN_BAD_ROWS: usize = 10;
@@ -125,9 +136,9 @@ pub fn audit_file(
     path: &Path,
     read_options: ReadOptions,
     options: AuditOptions,
-) -> Result<(AuditReport, InputSummary), ExportError> {
+) -> Result<(AuditReport, InputSummary), AuditRunError> {
     let start = std::time::Instant::now();
-    let size = std::fs::metadata(path)?.len();
+    let size = std::fs::metadata(path).map_err(ExportError::from)?.len();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
@@ -145,7 +156,11 @@ pub fn audit_file(
             }
         }
     }
-    audit(File::open(path)?, read_options, options)
+    Ok(audit(
+        File::open(path).map_err(ExportError::from)?,
+        read_options,
+        options,
+    )?)
 }
 
 /// Byte offsets where parts start: 0, then just after the first line end past each even share.
@@ -197,16 +212,17 @@ struct Share {
 }
 
 impl Share {
-    fn take(&mut self, row: Row<'_>, part: u16) {
+    /// Takes in a row found on `line` of `part`.
+    fn take(&mut self, row: Row<'_>, part: u16, line: u64) {
         let error = match row {
             Row::Skipped => return,
-            Row::Line(line) => match self.audit.add(&line) {
+            Row::Line(booking) => match self.audit.add(&booking) {
                 Ok(()) => {
                     self.rows += 1;
                     return;
                 }
                 Err(e) => RowError {
-                    line: 0,
+                    line,
                     column: None,
                     reason: e.to_string(),
                 },
@@ -226,7 +242,7 @@ impl Share {
         for &(at, len, part, line, quoted) in &batch.rows {
             let bytes = &batch.bytes[at as usize..(at + len) as usize];
             let row = parser.parse(bytes, line, quoted, None);
-            self.take(row, part);
+            self.take(row, part, line);
         }
     }
 }
@@ -241,7 +257,7 @@ fn audit_parts(
     threads: usize,
     read_options: ReadOptions,
     options: AuditOptions,
-) -> Result<Option<(Audit, InputSummary)>, ExportError> {
+) -> Result<Option<(Audit, InputSummary)>, AuditRunError> {
     let parts = cuts.len();
     let part_input = |k: usize| -> Result<std::io::Take<File>, ExportError> {
         let mut file = File::open(path)?;
@@ -251,7 +267,7 @@ fn audit_parts(
     // The first part holds the header: resolving it first fails a file that is not an export
     // before any thread starts.
     let first = BookingsReader::new(part_input(0)?, read_options)?;
-    let columns = InputSummary::new(first.columns()).columns;
+    let mut summary = InputSummary::new(first.columns());
     let parser = first.parser().clone();
     let first = std::sync::Mutex::new(Some(first));
     let next_part = AtomicUsize::new(0);
@@ -305,7 +321,8 @@ fn audit_parts(
                             }
                             let (bytes, line, quoted) = match raw {
                                 RawRecord::Unreadable(error) => {
-                                    share.take(Row::Bad(error), tag);
+                                    let line = error.line;
+                                    share.take(Row::Bad(error), tag, line);
                                     continue;
                                 }
                                 RawRecord::Record {
@@ -320,7 +337,7 @@ fn audit_parts(
                             let owner = share_of(parser.client_of(bytes, quoted), threads);
                             if owner == me {
                                 let row = parser.parse(bytes, line, quoted, None);
-                                share.take(row, tag);
+                                share.take(row, tag, line);
                                 continue;
                             }
                             let outbox = &mut outboxes[owner];
@@ -379,12 +396,6 @@ fn audit_parts(
     for k in 1..parts {
         lines_before[k] = lines_before[k - 1] + counts[k - 1].1;
     }
-    let mut summary = InputSummary {
-        rows: 0,
-        bad_rows: 0,
-        first_bad_rows: Vec::new(),
-        columns,
-    };
     let mut first_bad = Vec::new();
     let mut whole: Option<Audit> = None;
     for share in shares {
@@ -393,9 +404,7 @@ fn audit_parts(
         first_bad.extend(share.first_bad);
         match &mut whole {
             None => whole = Some(share.audit),
-            Some(whole) => whole
-                .absorb(share.audit)
-                .map_err(|e| ExportError::Io(std::io::Error::other(e.to_string())))?,
+            Some(whole) => whole.absorb(share.audit)?,
         }
     }
     first_bad.sort_by_key(|(part, e)| (*part, e.line));

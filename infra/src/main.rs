@@ -133,6 +133,15 @@ impl Failure {
     }
 }
 
+impl From<audit_run::AuditRunError> for Failure {
+    fn from(error: audit_run::AuditRunError) -> Failure {
+        match error {
+            audit_run::AuditRunError::Export(e) => e.into(),
+            join @ audit_run::AuditRunError::Join(_) => Failure::input(join),
+        }
+    }
+}
+
 impl From<ExportError> for Failure {
     fn from(error: ExportError) -> Failure {
         match error {

@@ -283,18 +283,19 @@ impl ClientPlan {
             let service = rng.random_range(0..category.services.len());
             let minute = rng.random_range(9 * 60..19 * 60) / 15 * 15;
             let price = price_on(category.services[service].price_cents, day, rise_day);
+            let booking = |status, rating| Row {
+                day,
+                minute,
+                category: c,
+                service,
+                price,
+                status,
+                rating,
+            };
             if day > end {
                 // After the export's day: the clients who pre-book hold a booking.
                 if !stopped && day <= end.plus_days(60) && rng.random::<f64>() < 0.55 {
-                    out.push(Row {
-                        day,
-                        minute,
-                        category: c,
-                        service,
-                        price,
-                        status: "booked",
-                        rating: None,
-                    });
+                    out.push(booking("booked", None));
                 }
                 next[k] = horizon.plus_days(1);
                 continue;
@@ -302,28 +303,12 @@ impl ClientPlan {
             // Now and then a booking falls through before the real visit.
             let roll = rng.random::<f64>();
             if roll < 0.05 {
-                out.push(Row {
-                    day,
-                    minute,
-                    category: c,
-                    service,
-                    price,
-                    status: "cancelled",
-                    rating: None,
-                });
+                out.push(booking("cancelled", None));
                 next[k] = day.plus_days(rng.random_range(2..10));
                 continue;
             }
             if roll < 0.08 {
-                out.push(Row {
-                    day,
-                    minute,
-                    category: c,
-                    service,
-                    price,
-                    status: "no_show",
-                    rating: None,
-                });
+                out.push(booking("no_show", None));
                 next[k] = day.plus_days(rng.random_range(3..21));
                 continue;
             }
@@ -334,15 +319,7 @@ impl ClientPlan {
                     rng.random_range(4..=5)
                 }
             });
-            out.push(Row {
-                day,
-                minute,
-                category: c,
-                service,
-                price,
-                status: "completed",
-                rating,
-            });
+            out.push(booking("completed", rating));
             visit_count += 1;
             // A colour client often has a cut in the same visit.
             if c == 1

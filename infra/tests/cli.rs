@@ -59,6 +59,13 @@ fn audits_as_file_and_as_stream(file: &Path) -> (serde_json::Value, serde_json::
     (a, b)
 }
 
+/// Runs winback, which must succeed, and reads what it printed as JSON.
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let output = winback(args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    serde_json::from_slice(&output.stdout).expect("valid JSON")
+}
+
 /// A sample export of `clients` clients as of 2026-11-20, in a fresh folder.
 fn sample(dir: &Path, clients: u32) -> PathBuf {
     let path = dir.join("bookings.csv");
@@ -112,7 +119,7 @@ fn json_output_is_one_document_with_the_same_figures() {
         "--as-of",
         "2026-11-20",
     ]));
-    let output = winback(&[
+    let json = json_of(&[
         "audit",
         file.to_str().unwrap(),
         "--as-of",
@@ -120,8 +127,6 @@ fn json_output_is_one_document_with_the_same_figures() {
         "--format",
         "json",
     ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
     for key in [
         "as_of",
         "horizon_days",
@@ -152,7 +157,7 @@ fn scores_file_has_the_fixed_header_and_a_row_per_client_and_category() {
     let dir = tempfile::tempdir().unwrap();
     let file = sample(dir.path(), 200);
     let scores = dir.path().join("scores.csv");
-    let output = winback(&[
+    let json = json_of(&[
         "audit",
         file.to_str().unwrap(),
         "--as-of",
@@ -164,8 +169,6 @@ fn scores_file_has_the_fixed_header_and_a_row_per_client_and_category() {
         "--format",
         "json",
     ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let pairs: u64 = json["categories"]
         .as_array()
         .unwrap()
@@ -291,7 +294,7 @@ fn an_explicit_mapping_and_a_date_layout_read_an_unusual_export() {
         "{}",
         stderr(&refused)
     );
-    let output = winback(&[
+    let json = json_of(&[
         "audit",
         file.to_str().unwrap(),
         "--map",
@@ -305,8 +308,6 @@ fn an_explicit_mapping_and_a_date_layout_read_an_unusual_export() {
         "--format",
         "json",
     ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["lines"]["visits"], 2);
     assert_eq!(json["clients"]["total"], 1);
 }
@@ -335,7 +336,7 @@ fn the_lapse_score_beats_recency_on_held_out_history() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("history.csv");
     sample_at(&path, 3000, 11);
-    let output = winback(&[
+    let result = json_of(&[
         "backtest",
         path.to_str().unwrap(),
         "--cutoff",
@@ -345,8 +346,6 @@ fn the_lapse_score_beats_recency_on_held_out_history() {
         "--format",
         "json",
     ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let number = |key: &str| result[key].as_f64().unwrap();
     let (score, recency) = (number("lapse_score_auc"), number("recency_auc"));
     assert!(
@@ -465,7 +464,7 @@ fn bad_rows_keep_their_line_numbers_when_a_large_file_is_read_in_parallel() {
         i += 1;
     }
     let file = write(dir.path(), "big.csv", text.as_bytes());
-    let output = winback(&[
+    let json = json_of(&[
         "audit",
         file.to_str().unwrap(),
         "--as-of",
@@ -473,8 +472,6 @@ fn bad_rows_keep_their_line_numbers_when_a_large_file_is_read_in_parallel() {
         "--format",
         "json",
     ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(
         json["input"]["bad_rows"].as_u64().unwrap(),
         bad_lines.len() as u64

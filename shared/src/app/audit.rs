@@ -256,14 +256,6 @@ impl Audit {
         }
     }
 
-    pub fn options(&self) -> &AuditOptions {
-        &self.options
-    }
-
-    pub fn currency(&self) -> Currency {
-        self.options.config.currency
-    }
-
     /// The index of a client, added if new.
     fn client_index(&mut self, id: &str) -> Result<u32, IdError> {
         // Exports often list a client's bookings together: try the last client first.
