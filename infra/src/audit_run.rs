@@ -145,15 +145,14 @@ pub fn audit_file(
     if threads >= 2 && size >= PARALLEL_FROM_BYTES {
         let parts = size.div_ceil(PART_BYTES).max(threads as u64) as usize;
         let cuts = cut_points(path, size, parts)?;
-        if cuts.len() >= 2 {
-            if let Some((audit, summary)) =
+        if cuts.len() >= 2
+            && let Some((audit, summary)) =
                 audit_parts(path, &cuts, threads, read_options.clone(), options.clone())?
-            {
-                timing("read", start);
-                let report = audit.finish();
-                timing("finished", start);
-                return Ok((report, summary));
-            }
+        {
+            timing("read", start);
+            let report = audit.finish();
+            timing("finished", start);
+            return Ok((report, summary));
         }
     }
     Ok(audit(

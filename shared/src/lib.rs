@@ -10,3 +10,6 @@
 pub mod adapters;
 pub mod app;
 pub mod domain;
+pub mod ports;
+#[cfg(feature = "test-support")]
+pub mod testing;

@@ -1,4 +1,8 @@
-//! Adapters: each file or folder talks to one outside system. For now, the one outside system
-//! is a booking tool's export file.
+//! Adapters: each talks to one outside system. The bookings-export reader; the embedded store
+//! (`local`, behind the `sqlite` feature); the AWS services (`aws`, behind the `aws` feature).
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod bookings_csv;
+#[cfg(feature = "sqlite")]
+pub mod local;

@@ -8,7 +8,11 @@
 use std::fmt;
 use std::str::FromStr;
 
+use jiff::Timestamp;
+
+use crate::domain::config::TimeZoneName;
 use crate::domain::day::Day;
+use crate::domain::ids::{BookingId, Category, ClientId, LocationId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -218,5 +222,144 @@ mod tests {
             line(BookingStatus::Cancelled, later).kind(as_of),
             LineKind::Cancelled
         );
+    }
+}
+
+/// At most this many services in one booking: a transaction holds the booking and one cadence
+/// per category, and DynamoDB allows 100 items in one.
+pub const MAX_SERVICES_PER_BOOKING: usize = 20;
+
+/// One service of a booking, with its category and what the client paid for it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ServiceLine {
+    pub category: Category,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// In the business's currency's minor unit.
+    pub price_minor: i64,
+}
+
+/// A booking as the booking tool sent it, validated: its latest known version.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Booking {
+    pub id: BookingId,
+    pub client_id: ClientId,
+    pub status: BookingStatus,
+    pub starts_at: Timestamp,
+    /// When the booking tool last changed the booking: the version. An older version never
+    /// overwrites a newer one.
+    pub updated_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<LocationId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff: Option<String>,
+    pub services: Vec<ServiceLine>,
+}
+
+/// How an incoming version of a booking relates to the stored one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionOrder {
+    /// Nothing stored yet.
+    New,
+    /// The incoming version is newer: it replaces the stored one.
+    Newer,
+    /// The same version again (a retry): nothing changes.
+    Duplicate,
+    /// An older version, arriving late: nothing changes.
+    Stale,
+    /// The same `updated_at` with different content: the booking tool must send a new version.
+    Conflicting,
+}
+
+impl Booking {
+    /// The day of the booking in the business's time zone.
+    pub fn day(&self, timezone: &TimeZoneName) -> Day {
+        Day::from(timezone.zone().to_datetime(self.starts_at).date())
+    }
+
+    /// Whether the booking is a visit in its categories (completed).
+    pub fn is_visit(&self) -> bool {
+        self.status == BookingStatus::Completed
+    }
+
+    /// Whether it is a booking still to come on `today` or later: any such booking means the
+    /// client is not overdue anywhere.
+    pub fn is_future_booking(&self, today: Day, timezone: &TimeZoneName) -> bool {
+        matches!(
+            self.status,
+            BookingStatus::Booked | BookingStatus::Completed
+        ) && self.day(timezone) > today
+    }
+
+    /// The categories this booking touches, each once.
+    pub fn categories(&self) -> impl Iterator<Item = &Category> {
+        let mut seen: Vec<&Category> = Vec::with_capacity(self.services.len());
+        self.services.iter().filter_map(move |line| {
+            if seen.contains(&&line.category) {
+                None
+            } else {
+                seen.push(&line.category);
+                Some(&line.category)
+            }
+        })
+    }
+
+    pub fn compare_with(&self, stored: Option<&Booking>) -> VersionOrder {
+        let Some(stored) = stored else {
+            return VersionOrder::New;
+        };
+        match self.updated_at.cmp(&stored.updated_at) {
+            std::cmp::Ordering::Greater => VersionOrder::Newer,
+            std::cmp::Ordering::Less => VersionOrder::Stale,
+            std::cmp::Ordering::Equal if self == stored => VersionOrder::Duplicate,
+            std::cmp::Ordering::Equal => VersionOrder::Conflicting,
+        }
+    }
+}
+
+#[cfg(test)]
+mod record_tests {
+    use super::*;
+
+    pub(crate) fn booking(id: &str, starts_at: &str, updated_at: &str) -> Booking {
+        Booking {
+            id: BookingId::parse(id).unwrap(),
+            client_id: ClientId::parse("c1").unwrap(),
+            status: BookingStatus::Completed,
+            starts_at: starts_at.parse().unwrap(),
+            updated_at: updated_at.parse().unwrap(),
+            location_id: None,
+            staff: None,
+            services: vec![ServiceLine {
+                category: Category::parse("hair").unwrap(),
+                name: Some("Cut".into()),
+                price_minor: 4500,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_later_updated_at_wins_and_an_earlier_one_changes_nothing() {
+        let stored = booking("b1", "2026-11-01T10:00:00Z", "2026-11-01T12:00:00Z");
+        let newer = booking("b1", "2026-11-02T10:00:00Z", "2026-11-02T08:00:00Z");
+        let older = booking("b1", "2026-10-30T10:00:00Z", "2026-10-30T08:00:00Z");
+        assert_eq!(stored.compare_with(None), VersionOrder::New);
+        assert_eq!(newer.compare_with(Some(&stored)), VersionOrder::Newer);
+        assert_eq!(older.compare_with(Some(&stored)), VersionOrder::Stale);
+        assert_eq!(stored.compare_with(Some(&stored)), VersionOrder::Duplicate);
+        let mut changed = stored.clone();
+        changed.status = BookingStatus::Cancelled;
+        assert_eq!(
+            changed.compare_with(Some(&stored)),
+            VersionOrder::Conflicting
+        );
+    }
+
+    #[test]
+    fn a_booking_late_in_the_evening_falls_on_the_business_s_local_day() {
+        let b = booking("b1", "2026-11-20T23:30:00-08:00", "2026-11-20T12:00:00Z");
+        let la = TimeZoneName::parse("America/Los_Angeles").unwrap();
+        assert_eq!(b.day(&la).to_string(), "2026-11-20");
+        assert_eq!(b.day(&TimeZoneName::utc()).to_string(), "2026-11-21");
     }
 }

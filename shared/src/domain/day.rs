@@ -62,6 +62,13 @@ impl serde::Serialize for Day {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Day {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Day, D::Error> {
+        let date: Date = serde::Deserialize::deserialize(deserializer)?;
+        Ok(Day::from(date))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

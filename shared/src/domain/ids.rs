@@ -118,6 +118,12 @@ string_id!(
     64
 );
 string_id!(
+    /// The booking tool's identifier for a booking, unique within one business.
+    BookingId,
+    "booking id",
+    128
+);
+string_id!(
     /// One of the business's locations.
     LocationId,
     "location id",

@@ -4,9 +4,13 @@
 //! Time always comes in as a parameter (`as_of`, `today`); nothing here reads a clock.
 
 pub mod booking;
+pub mod booking_change;
 pub mod cadence;
+pub mod category_cadence;
 pub mod churn_signal;
+pub mod client;
 pub mod config;
+pub mod contact;
 pub mod day;
 pub mod explanation;
 pub mod ids;
@@ -16,3 +20,4 @@ pub mod money;
 pub mod rfm;
 pub mod rhythm;
 pub mod stage;
+pub mod tenant;

@@ -44,6 +44,11 @@ impl Stage {
         }
     }
 
+    /// The stage called `name` (as [`Stage::name`] writes it).
+    pub fn from_name(name: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|stage| stage.name() == name)
+    }
+
     /// Stages in which a client has drifted past their window and is worth a message.
     pub fn is_overdue(self) -> bool {
         matches!(self, Stage::AtRisk | Stage::Lapsed | Stage::Dormant)

@@ -1,0 +1,117 @@
+//! Every key of the one table, built in one place.
+//!
+//! ```text
+//! item                 pk                                   sk
+//! tenant               TENANT#{tenant}                      TENANT
+//! API key              APIKEY#{sha256 of the key}           APIKEY
+//! webhook delivery     TENANT#{tenant}#WEBHOOK#{id}         WEBHOOK          (expires by TTL)
+//! suppression          TENANT#{tenant}#SUPPRESSED#{hash}    SUPPRESSED
+//! client profile       TENANT#{tenant}#CLIENT#{client}      PROFILE
+//! booking              TENANT#{tenant}#CLIENT#{client}      BOOKING#{booking}
+//! cadence              TENANT#{tenant}#CLIENT#{client}      CADENCE#{category}
+//! ```
+//!
+//! A client's partition holds everything about them, so one Query reads (or erases) a whole
+//! client. Cadences also carry the sparse watch index's key, `watch_pk` =
+//! `TENANT#{tenant}#WATCH#{day}#{shard}`: one bucket per tenant, day and shard, holding only
+//! the cadences to look at that day; a lost client's cadence has none. Shards spread one busy
+//! day's writes over several index partitions. Tenant ids never contain `#` (they are made by
+//! winback); client, booking and category ids come last in their key, so a `#` in them cannot
+//! make two keys equal.
+
+use sha2::{Digest, Sha256};
+
+use crate::domain::contact::ContactHash;
+use crate::domain::day::Day;
+use crate::domain::ids::{BookingId, Category, ClientId, TenantId};
+use crate::domain::tenant::ApiKeyHash;
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+pub const WATCH_PK: &str = "watch_pk";
+pub const WATCH_SK: &str = "watch_sk";
+/// The TTL attribute: epoch seconds after which DynamoDB deletes the item.
+pub const EXPIRES_AT: &str = "expires_at";
+pub const WATCH_INDEX: &str = "watch";
+/// Shards per watch bucket.
+pub const WATCH_SHARDS: u32 = 4;
+
+pub const TENANT_SK: &str = "TENANT";
+pub const APIKEY_SK: &str = "APIKEY";
+pub const WEBHOOK_SK: &str = "WEBHOOK";
+pub const SUPPRESSED_SK: &str = "SUPPRESSED";
+pub const PROFILE_SK: &str = "PROFILE";
+pub const BOOKING_PREFIX: &str = "BOOKING#";
+pub const CADENCE_PREFIX: &str = "CADENCE#";
+
+pub fn tenant(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}")
+}
+
+pub fn api_key(hash: &ApiKeyHash) -> String {
+    format!("APIKEY#{}", hash.as_str())
+}
+
+pub fn webhook(tenant: &TenantId, webhook_id: &str) -> String {
+    format!("TENANT#{tenant}#WEBHOOK#{webhook_id}")
+}
+
+pub fn suppression(tenant: &TenantId, contact: &ContactHash) -> String {
+    format!("TENANT#{tenant}#SUPPRESSED#{}", contact.as_str())
+}
+
+pub fn client(tenant: &TenantId, client: &ClientId) -> String {
+    format!("TENANT#{tenant}#CLIENT#{client}")
+}
+
+pub fn booking(booking: &BookingId) -> String {
+    format!("{BOOKING_PREFIX}{booking}")
+}
+
+pub fn cadence(category: &Category) -> String {
+    format!("{CADENCE_PREFIX}{category}")
+}
+
+pub fn watch_bucket(tenant: &TenantId, day: Day, shard: u32) -> String {
+    format!("TENANT#{tenant}#WATCH#{day}#{shard}")
+}
+
+/// The shard of a client's cadence: stable across processes and releases.
+pub fn shard(client: &ClientId, category: &Category) -> u32 {
+    let digest = Sha256::new()
+        .chain_update(client.as_str())
+        .chain_update([0])
+        .chain_update(category.as_str())
+        .finalize();
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % WATCH_SHARDS
+}
+
+/// The watch index's sort key: unique per cadence within a bucket.
+pub fn watch_sort(client: &ClientId, category: &Category) -> String {
+    format!("{category}#{client}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_s_items_share_one_partition() {
+        let t = TenantId::parse("t1").unwrap();
+        let c = ClientId::parse("c#1").unwrap();
+        assert_eq!(client(&t, &c), "TENANT#t1#CLIENT#c#1");
+        assert!(booking(&BookingId::parse("b1").unwrap()).starts_with(BOOKING_PREFIX));
+        assert!(cadence(&Category::parse("Hair").unwrap()).starts_with(CADENCE_PREFIX));
+    }
+
+    #[test]
+    fn shards_are_stable_and_spread() {
+        let hair = Category::parse("hair").unwrap();
+        let shards: std::collections::HashSet<u32> = (0..100)
+            .map(|i| shard(&ClientId::parse(&format!("c{i}")).unwrap(), &hair))
+            .collect();
+        assert_eq!(shards.len(), WATCH_SHARDS as usize);
+        let c = ClientId::parse("c1").unwrap();
+        assert_eq!(shard(&c, &hair), shard(&c, &hair));
+    }
+}

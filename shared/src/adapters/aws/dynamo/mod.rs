@@ -1,0 +1,909 @@
+//! The DynamoDB store: the [`Store`] port on the one table of the deployed system.
+//!
+//! Keys are built in [`keys`]; records are stored as one map attribute (`record`, written with
+//! `serde_dynamo`) beside the attributes that conditions and the watch index use. Every change
+//! that must not be lost to a concurrent one is a conditional write on what was read
+//! (optimistic concurrency): a clash is read again and retried a few times with jittered
+//! backoff, then reported as [`StoreError::Contention`]. The adapter enforces DynamoDB's own
+//! limits (25 items per batch write, 100 per transaction, 400 KB per item) itself, because
+//! local emulators do not.
+
+pub mod keys;
+pub mod schema;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, WriteRequest,
+};
+use jiff::Timestamp;
+use rand::Rng;
+
+use crate::domain::booking::Booking;
+use crate::domain::booking_change::{self, BookingOutcome, Planned};
+use crate::domain::category_cadence::{CategoryCadence, Watch};
+use crate::domain::client::ClientProfile;
+use crate::domain::contact::ContactHash;
+use crate::domain::day::Day;
+use crate::domain::ids::{Category, ClientId, TenantId};
+use crate::domain::stage::Stage;
+use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
+use crate::ports::{
+    BoxError, ClientRecord, Erased, ProfileOutcome, Store, StoreError, StoredCadence,
+    WatchedCadence,
+};
+
+pub use schema::create_table;
+
+/// DynamoDB's limits, enforced here.
+pub const MAX_BATCH_WRITE: usize = 25;
+pub const MAX_BATCH_GET: usize = 100;
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// How many times a write that clashed with a concurrent one is read again and retried.
+const ATTEMPTS: u32 = 8;
+
+type Item = HashMap<String, AttributeValue>;
+
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    items_read: AtomicU64,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> DynamoStore {
+        DynamoStore {
+            client,
+            table: table.into(),
+            items_read: AtomicU64::new(0),
+        }
+    }
+
+    /// Items read so far by this store (returned by GetItem, BatchGetItem and Query): the
+    /// instrumentation behind the "reads what is due, not what is stored" benchmark.
+    pub fn items_read(&self) -> u64 {
+        self.items_read.load(Ordering::Relaxed)
+    }
+
+    fn count_read(&self, items: usize) {
+        self.items_read.fetch_add(items as u64, Ordering::Relaxed);
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?;
+        self.count_read(usize::from(output.item.is_some()));
+        Ok(output.item)
+    }
+
+    /// Gets several items of one partition in one round trip (at most [`MAX_BATCH_GET`]).
+    async fn get_many(&self, pk: &str, sks: &[String]) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in sks.chunks(MAX_BATCH_GET) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(
+                        chunk
+                            .iter()
+                            .map(|sk| {
+                                Item::from([(keys::PK.into(), s(pk)), (keys::SK.into(), s(sk))])
+                            })
+                            .collect(),
+                    ))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(Box::new(e)))?,
+            );
+            let mut attempt = 0;
+            while let Some(request) = pending.take() {
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(sdk)?;
+                let items = output
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default();
+                self.count_read(items.len());
+                found.extend(items);
+                pending = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys.is_empty());
+                if pending.is_some() {
+                    attempt += 1;
+                    backoff(attempt).await;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Every item of a partition whose sort key starts with `prefix` (all of them for "").
+    async fn query_partition(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_values(":pk", s(pk))
+                .set_exclusive_start_key(start.take());
+            query = if prefix.is_empty() {
+                query.key_condition_expression("#pk = :pk")
+            } else {
+                query
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                    .expression_attribute_names("#sk", keys::SK)
+                    .expression_attribute_values(":prefix", s(prefix))
+            };
+            let output = query.send().await.map_err(sdk)?;
+            let page = output.items.unwrap_or_default();
+            self.count_read(page.len());
+            items.extend(page);
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Writes all of `items` as one transaction.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Clash> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        if items.len() > MAX_TRANSACTION_ITEMS {
+            return Err(Clash::Failed(StoreError::TooLarge(format!(
+                "one change needs {} items; DynamoDB allows {MAX_TRANSACTION_ITEMS} in a transaction",
+                items.len()
+            ))));
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
+                    if cancelled.cancellation_reasons().iter().any(|r| {
+                        matches!(
+                            r.code(),
+                            Some("ConditionalCheckFailed" | "TransactionConflict")
+                        )
+                    }) =>
+                {
+                    Err(Clash::Changed)
+                }
+                _ => Err(Clash::Failed(sdk(error))),
+            },
+        }
+    }
+
+    fn put(&self, item: Item, condition: Condition) -> Result<TransactWriteItem, StoreError> {
+        check_size(&item)?;
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
+        put = condition.apply_put(put);
+        Ok(TransactWriteItem::builder()
+            .put(
+                put.build()
+                    .map_err(|e| StoreError::Unavailable(Box::new(e)))?,
+            )
+            .build())
+    }
+
+    fn delete(
+        &self,
+        pk: String,
+        sk: String,
+        condition: Condition,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut delete = Delete::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk));
+        delete = condition.apply_delete(delete);
+        Ok(TransactWriteItem::builder()
+            .delete(
+                delete
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(Box::new(e)))?,
+            )
+            .build())
+    }
+
+    /// Puts one item only if no item has its key yet: `false` if one had.
+    async fn put_new(&self, item: Item) -> Result<bool, StoreError> {
+        check_size(&item)?;
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error)
+                if matches!(
+                    error.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(sdk(error)),
+        }
+    }
+
+    async fn put_plain(&self, item: Item) -> Result<(), StoreError> {
+        check_size(&item)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    /// Deletes items in batches of [`MAX_BATCH_WRITE`], retrying what DynamoDB leaves unprocessed.
+    async fn delete_all(&self, items: &[Item]) -> Result<(), StoreError> {
+        for chunk in items.chunks(MAX_BATCH_WRITE) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    let key = Item::from([
+                        (keys::PK.into(), item[keys::PK].clone()),
+                        (keys::SK.into(), item[keys::SK].clone()),
+                    ]);
+                    DeleteRequest::builder()
+                        .set_key(Some(key))
+                        .build()
+                        .map(|d| WriteRequest::builder().delete_request(d).build())
+                        .map_err(|e| StoreError::Unavailable(Box::new(e)))
+                })
+                .collect::<Result<_, _>>()?;
+            let mut attempt = 0;
+            while !requests.is_empty() {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(sdk)?;
+                requests = output
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if !requests.is_empty() {
+                    attempt += 1;
+                    if attempt > ATTEMPTS {
+                        return Err(StoreError::Contention("erasing a client".into()));
+                    }
+                    backoff(attempt).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One attempt at applying a booking: reads, plans, writes conditionally on what was read.
+    async fn try_apply_booking(
+        &self,
+        tenant: &Tenant,
+        booking: &Booking,
+        today: Day,
+    ) -> Result<BookingOutcome, Clash> {
+        let pk = keys::client(&tenant.id, &booking.client_id);
+        let booking_sk = keys::booking(&booking.id);
+        let timezone = &tenant.config.timezone;
+        let mut sks: Vec<String> = vec![booking_sk.clone()];
+        sks.extend(booking.categories().map(keys::cadence));
+        let mut found = self.get_many(&pk, &sks).await?;
+        let stored_item = take_item(&mut found, &booking_sk);
+        let stored: Option<Booking> = stored_item.as_ref().map(read_record).transpose()?;
+        // Categories the stored version touched but the new one does not.
+        let missing: Vec<String> = booking_change::touched_categories(stored.as_ref(), booking)
+            .iter()
+            .map(keys::cadence)
+            .filter(|sk| !sks.contains(sk))
+            .collect();
+        if !missing.is_empty() {
+            found.extend(self.get_many(&pk, &missing).await?);
+        }
+        let mut cadences: HashMap<String, (CategoryCadence, i64)> = HashMap::new();
+        for item in found {
+            let sk = string(&item, keys::SK)?;
+            let stored: StoredCadence = read_record(&item)?;
+            cadences.insert(sk, (stored.cadence, number(&item, "version")?));
+        }
+        let cadence_of = |category: &Category| {
+            cadences
+                .get(&keys::cadence(category))
+                .map(|(cadence, _)| cadence.clone())
+        };
+        let mut planned =
+            booking_change::plan(stored.as_ref(), booking, cadence_of, None, timezone);
+        if planned == Planned::NeedsHistory {
+            let history = self
+                .query_partition(&pk, keys::BOOKING_PREFIX)
+                .await?
+                .iter()
+                .map(read_record)
+                .collect::<Result<Vec<Booking>, StoreError>>()?;
+            planned = booking_change::plan(
+                stored.as_ref(),
+                booking,
+                cadence_of,
+                Some(&history),
+                timezone,
+            );
+        }
+        let Planned::Ready(changes) = planned else {
+            unreachable!("plan is complete once it has the history")
+        };
+        let mut writes = Vec::new();
+        if changes.write_booking {
+            let condition = match &stored {
+                None => Condition::Absent,
+                Some(old) => Condition::Equals("updated_at", s(old.updated_at.to_string())),
+            };
+            let mut item = Item::from([
+                (keys::PK.into(), s(&pk)),
+                (keys::SK.into(), s(&booking_sk)),
+                ("updated_at".into(), s(booking.updated_at.to_string())),
+            ]);
+            item.insert("record".into(), record(booking)?);
+            writes.push(self.put(item, condition)?);
+        }
+        for (category, cadence) in changes.cadences {
+            let sk = keys::cadence(&category);
+            let read = cadences.get(&sk).map(|(_, version)| *version);
+            let condition = match read {
+                None => Condition::Absent,
+                Some(version) => Condition::Equals("version", n(version)),
+            };
+            match cadence {
+                None if read.is_none() => {}
+                None => writes.push(self.delete(pk.clone(), sk, condition)?),
+                Some(cadence) => {
+                    let item = cadence_item(
+                        &tenant.id,
+                        &booking.client_id,
+                        &pk,
+                        cadence,
+                        read.unwrap_or(0) + 1,
+                        today,
+                        tenant,
+                    )?;
+                    writes.push(self.put(item, condition)?);
+                }
+            }
+        }
+        self.transact(writes).await?;
+        Ok(changes.outcome)
+    }
+}
+
+/// Why a conditional write did not happen.
+enum Clash {
+    /// What was read changed before the write: read again and retry.
+    Changed,
+    Failed(StoreError),
+}
+
+impl From<StoreError> for Clash {
+    fn from(error: StoreError) -> Clash {
+        Clash::Failed(error)
+    }
+}
+
+/// The condition a transactional write is made under.
+enum Condition {
+    /// No item with this key exists.
+    Absent,
+    /// The item exists and this attribute still has the value that was read.
+    Equals(&'static str, AttributeValue),
+}
+
+impl Condition {
+    fn apply_put(
+        self,
+        put: aws_sdk_dynamodb::types::builders::PutBuilder,
+    ) -> aws_sdk_dynamodb::types::builders::PutBuilder {
+        match self {
+            Condition::Absent => put
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", keys::PK),
+            Condition::Equals(name, value) => put
+                .condition_expression("#a = :a")
+                .expression_attribute_names("#a", name)
+                .expression_attribute_values(":a", value),
+        }
+    }
+
+    fn apply_delete(
+        self,
+        delete: aws_sdk_dynamodb::types::builders::DeleteBuilder,
+    ) -> aws_sdk_dynamodb::types::builders::DeleteBuilder {
+        match self {
+            Condition::Absent => delete
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", keys::PK),
+            Condition::Equals(name, value) => delete
+                .condition_expression("#a = :a")
+                .expression_attribute_names("#a", name)
+                .expression_attribute_values(":a", value),
+        }
+    }
+}
+
+fn cadence_item(
+    tenant_id: &TenantId,
+    client: &ClientId,
+    pk: &str,
+    cadence: CategoryCadence,
+    version: i64,
+    today: Day,
+    tenant: &Tenant,
+) -> Result<Item, StoreError> {
+    let category = cadence.category.clone();
+    let watch = cadence.watch(today, &tenant.config);
+    let mut item = Item::from([
+        (keys::PK.into(), s(pk)),
+        (keys::SK.into(), s(keys::cadence(&category))),
+        ("version".into(), n(version)),
+        ("client_id".into(), s(client.as_str())),
+        ("category".into(), s(category.as_str())),
+    ]);
+    if let Some(watch) = watch {
+        let shard = keys::shard(client, &category);
+        item.insert(
+            keys::WATCH_PK.into(),
+            s(keys::watch_bucket(tenant_id, watch.on, shard)),
+        );
+        item.insert(
+            keys::WATCH_SK.into(),
+            s(keys::watch_sort(client, &category)),
+        );
+        item.insert("watch_on".into(), s(watch.on.to_string()));
+        item.insert("watch_stage".into(), s(watch.stage.name()));
+    }
+    item.insert("record".into(), record(&StoredCadence { cadence, watch })?);
+    Ok(item)
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn sdk<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let boxed: BoxError = Box::new(error);
+    StoreError::Unavailable(boxed)
+}
+
+fn record<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn read_record<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    let value = item
+        .get("record")
+        .ok_or_else(|| StoreError::Corrupt("an item has no record".into()))?;
+    serde_dynamo::from_attribute_value(value.clone())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn string(item: &Item, name: &str) -> Result<String, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Ok(value.clone()),
+        _ => Err(StoreError::Corrupt(format!(
+            "an item has no text attribute {name}"
+        ))),
+    }
+}
+
+fn number(item: &Item, name: &str) -> Result<i64, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::N(value)) => value
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("{name} is not a whole number"))),
+        _ => Err(StoreError::Corrupt(format!(
+            "an item has no number attribute {name}"
+        ))),
+    }
+}
+
+fn take_item(items: &mut Vec<Item>, sk: &str) -> Option<Item> {
+    let index = items
+        .iter()
+        .position(|item| matches!(item.get(keys::SK), Some(AttributeValue::S(v)) if v == sk))?;
+    Some(items.swap_remove(index))
+}
+
+/// DynamoDB's item size: attribute names and values, as its documentation counts them.
+fn item_size(item: &Item) -> usize {
+    fn value_size(value: &AttributeValue) -> usize {
+        match value {
+            AttributeValue::S(s) => s.len(),
+            AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+            AttributeValue::B(b) => b.as_ref().len(),
+            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+            AttributeValue::L(list) => 3 + list.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
+            AttributeValue::M(map) => {
+                3 + map
+                    .iter()
+                    .map(|(k, v)| 1 + k.len() + value_size(v))
+                    .sum::<usize>()
+            }
+            AttributeValue::Ss(set) => set.iter().map(String::len).sum(),
+            AttributeValue::Ns(set) => set.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
+            AttributeValue::Bs(set) => set.iter().map(|b| b.as_ref().len()).sum(),
+            _ => 0,
+        }
+    }
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+fn check_size(item: &Item) -> Result<(), StoreError> {
+    let size = item_size(item);
+    if size > MAX_ITEM_BYTES {
+        return Err(StoreError::TooLarge(format!(
+            "a record of {size} bytes is over DynamoDB's item limit of {MAX_ITEM_BYTES} bytes; send fewer or shorter values"
+        )));
+    }
+    Ok(())
+}
+
+/// Waits before retry `attempt` (1, 2, ...): exponential with full jitter, capped at 1 s.
+async fn backoff(attempt: u32) {
+    let cap_ms = (10u64 << attempt.min(7)).min(1000);
+    let wait = rand::rng().random_range(0..=cap_ms);
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let mut item = Item::from([
+            (keys::PK.into(), s(keys::tenant(&tenant.id))),
+            (keys::SK.into(), s(keys::TENANT_SK)),
+        ]);
+        item.insert("record".into(), record(tenant)?);
+        if self.put_new(item).await? {
+            Ok(())
+        } else {
+            Err(StoreError::AlreadyExists(format!("tenant {}", tenant.id)))
+        }
+    }
+
+    async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        self.get(keys::tenant(id), keys::TENANT_SK)
+            .await?
+            .as_ref()
+            .map(read_record)
+            .transpose()
+    }
+
+    async fn add_webhook_secret(
+        &self,
+        tenant: &TenantId,
+        secret: &WebhookSecret,
+    ) -> Result<(), StoreError> {
+        for attempt in 1..=ATTEMPTS {
+            let item = self
+                .get(keys::tenant(tenant), keys::TENANT_SK)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("tenant {tenant} does not exist")))?;
+            let mut record_value: Tenant = read_record(&item)?;
+            if record_value.webhook_secrets.contains(secret) {
+                return Ok(());
+            }
+            let before = item["record"].clone();
+            record_value.webhook_secrets.push(secret.clone());
+            let mut new = item.clone();
+            new.insert("record".into(), record(&record_value)?);
+            match self
+                .transact(vec![self.put(new, Condition::Equals("record", before))?])
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(Clash::Changed) => backoff(attempt).await,
+                Err(Clash::Failed(error)) => return Err(error),
+            }
+        }
+        Err(StoreError::Contention(format!("tenant {tenant}")))
+    }
+
+    async fn add_api_key(&self, tenant: &TenantId, key: &ApiKeyHash) -> Result<(), StoreError> {
+        self.put_plain(Item::from([
+            (keys::PK.into(), s(keys::api_key(key))),
+            (keys::SK.into(), s(keys::APIKEY_SK)),
+            ("tenant_id".into(), s(tenant.as_str())),
+        ]))
+        .await
+    }
+
+    async fn tenant_for_api_key(&self, key: &ApiKeyHash) -> Result<Option<TenantId>, StoreError> {
+        let Some(item) = self.get(keys::api_key(key), keys::APIKEY_SK).await? else {
+            return Ok(None);
+        };
+        let tenant = string(&item, "tenant_id")?;
+        TenantId::parse(&tenant)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    async fn webhook_seen(&self, tenant: &TenantId, webhook_id: &str) -> Result<bool, StoreError> {
+        let Some(item) = self
+            .get(keys::webhook(tenant, webhook_id), keys::WEBHOOK_SK)
+            .await?
+        else {
+            return Ok(false);
+        };
+        // TTL deletes lag by up to days: an expired item is as good as gone.
+        Ok(number(&item, keys::EXPIRES_AT)? > Timestamp::now().as_second())
+    }
+
+    async fn remember_webhook(
+        &self,
+        tenant: &TenantId,
+        webhook_id: &str,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.put_plain(Item::from([
+            (keys::PK.into(), s(keys::webhook(tenant, webhook_id))),
+            (keys::SK.into(), s(keys::WEBHOOK_SK)),
+            (keys::EXPIRES_AT.into(), n(expires_at.as_second())),
+        ]))
+        .await
+    }
+
+    async fn upsert_client(
+        &self,
+        tenant: &TenantId,
+        profile: &ClientProfile,
+    ) -> Result<ProfileOutcome, StoreError> {
+        let pk = keys::client(tenant, &profile.id);
+        for attempt in 1..=ATTEMPTS {
+            let stored = self.get(pk.clone(), keys::PROFILE_SK).await?;
+            let (outcome, condition, revision) = match &stored {
+                None => (ProfileOutcome::Created, Condition::Absent, 1),
+                Some(item) => {
+                    let old: ClientProfile = read_record(item)?;
+                    if !profile.supersedes(&old) {
+                        return Ok(ProfileOutcome::Stale);
+                    }
+                    let revision = number(item, "revision")?;
+                    (
+                        ProfileOutcome::Updated,
+                        Condition::Equals("revision", n(revision)),
+                        revision + 1,
+                    )
+                }
+            };
+            let mut item = Item::from([
+                (keys::PK.into(), s(&pk)),
+                (keys::SK.into(), s(keys::PROFILE_SK)),
+                ("revision".into(), n(revision)),
+            ]);
+            item.insert("record".into(), record(profile)?);
+            match self.transact(vec![self.put(item, condition)?]).await {
+                Ok(()) => return Ok(outcome),
+                Err(Clash::Changed) => backoff(attempt).await,
+                Err(Clash::Failed(error)) => return Err(error),
+            }
+        }
+        Err(StoreError::Contention(format!("client {}", profile.id)))
+    }
+
+    async fn apply_booking(
+        &self,
+        tenant: &Tenant,
+        booking: &Booking,
+        today: Day,
+    ) -> Result<BookingOutcome, StoreError> {
+        for attempt in 1..=ATTEMPTS {
+            match self.try_apply_booking(tenant, booking, today).await {
+                Ok(outcome) => return Ok(outcome),
+                Err(Clash::Changed) => backoff(attempt).await,
+                Err(Clash::Failed(error)) => return Err(error),
+            }
+        }
+        Err(StoreError::Contention(format!(
+            "client {}",
+            booking.client_id
+        )))
+    }
+
+    async fn client(
+        &self,
+        tenant: &TenantId,
+        id: &ClientId,
+    ) -> Result<Option<ClientRecord>, StoreError> {
+        let items = self.query_partition(&keys::client(tenant, id), "").await?;
+        if items.is_empty() {
+            return Ok(None);
+        }
+        let mut profile = None;
+        let mut bookings = Vec::new();
+        let mut cadences = Vec::new();
+        for item in &items {
+            let sk = string(item, keys::SK)?;
+            if sk == keys::PROFILE_SK {
+                profile = Some(read_record(item)?);
+            } else if sk.starts_with(keys::BOOKING_PREFIX) {
+                bookings.push(read_record::<Booking>(item)?);
+            } else if sk.starts_with(keys::CADENCE_PREFIX) {
+                cadences.push(read_record::<StoredCadence>(item)?);
+            }
+        }
+        if profile.is_none() && bookings.is_empty() {
+            return Ok(None);
+        }
+        bookings.sort_by(|a, b| (a.starts_at, &a.id).cmp(&(b.starts_at, &b.id)));
+        cadences.sort_by(|a, b| a.cadence.category.cmp(&b.cadence.category));
+        Ok(Some(ClientRecord {
+            profile,
+            bookings,
+            cadences,
+        }))
+    }
+
+    async fn erase_client(
+        &self,
+        tenant: &TenantId,
+        id: &ClientId,
+    ) -> Result<Option<Erased>, StoreError> {
+        let items = self.query_partition(&keys::client(tenant, id), "").await?;
+        if items.is_empty() {
+            return Ok(None);
+        }
+        // Suppress first: if erasing stops half-way, the person is still never messaged.
+        let profile = items
+            .iter()
+            .find(|item| matches!(item.get(keys::SK), Some(AttributeValue::S(v)) if v == keys::PROFILE_SK))
+            .map(read_record::<ClientProfile>)
+            .transpose()?;
+        let hashes = profile.iter().flat_map(|p| {
+            p.email
+                .iter()
+                .map(ContactHash::of_email)
+                .chain(p.phone.iter().map(ContactHash::of_phone))
+        });
+        for hash in hashes {
+            self.put_plain(Item::from([
+                (keys::PK.into(), s(keys::suppression(tenant, &hash))),
+                (keys::SK.into(), s(keys::SUPPRESSED_SK)),
+                ("reason".into(), s("erased")),
+                ("at".into(), s(Timestamp::now().to_string())),
+            ]))
+            .await?;
+        }
+        self.delete_all(&items).await?;
+        Ok(Some(Erased { items: items.len() }))
+    }
+
+    async fn is_suppressed(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactHash,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .get(keys::suppression(tenant, contact), keys::SUPPRESSED_SK)
+            .await?
+            .is_some())
+    }
+
+    async fn watched_cadences(
+        &self,
+        tenant: &TenantId,
+        from: Day,
+        through: Day,
+    ) -> Result<Vec<WatchedCadence>, StoreError> {
+        let mut watched = Vec::new();
+        let mut day = from;
+        while day <= through {
+            for shard in 0..keys::WATCH_SHARDS {
+                let bucket = keys::watch_bucket(tenant, day, shard);
+                let mut start = None;
+                loop {
+                    let output = self
+                        .client
+                        .query()
+                        .table_name(&self.table)
+                        .index_name(keys::WATCH_INDEX)
+                        .key_condition_expression("#pk = :pk")
+                        .expression_attribute_names("#pk", keys::WATCH_PK)
+                        .expression_attribute_values(":pk", s(&bucket))
+                        .set_exclusive_start_key(start.take())
+                        .send()
+                        .await
+                        .map_err(sdk)?;
+                    let items = output.items.unwrap_or_default();
+                    self.count_read(items.len());
+                    for item in &items {
+                        watched.push(watched_cadence(item, day)?);
+                    }
+                    match output.last_evaluated_key {
+                        Some(key) if !key.is_empty() => start = Some(key),
+                        _ => break,
+                    }
+                }
+            }
+            day = day.plus_days(1);
+        }
+        watched.sort_by(|a, b| {
+            (a.watch.on, &a.client_id, &a.category).cmp(&(b.watch.on, &b.client_id, &b.category))
+        });
+        Ok(watched)
+    }
+}
+
+fn watched_cadence(item: &Item, day: Day) -> Result<WatchedCadence, StoreError> {
+    let corrupt = |e: String| StoreError::Corrupt(e);
+    let stage = string(item, "watch_stage")?;
+    Ok(WatchedCadence {
+        client_id: ClientId::parse(&string(item, "client_id")?)
+            .map_err(|e| corrupt(e.to_string()))?,
+        category: Category::parse(&string(item, "category")?)
+            .map_err(|e| corrupt(e.to_string()))?,
+        watch: Watch {
+            on: day,
+            stage: Stage::from_name(&stage)
+                .ok_or_else(|| corrupt(format!("unknown stage {stage}")))?,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_sizes_count_names_and_values() {
+        let item = Item::from([("pk".to_string(), s("abc")), ("n".to_string(), n(12345))]);
+        assert_eq!(item_size(&item), 2 + 3 + 1 + 4);
+        let huge = Item::from([("record".to_string(), s("x".repeat(MAX_ITEM_BYTES)))]);
+        assert!(matches!(check_size(&huge), Err(StoreError::TooLarge(_))));
+    }
+}

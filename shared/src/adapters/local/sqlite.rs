@@ -1,0 +1,630 @@
+//! The SQLite store: the [`Store`] port on one file, for `winback serve` and for trying the
+//! product on one machine.
+//!
+//! Records are JSON in a column beside the columns that are looked up (ids, the watch day).
+//! Every change runs in one `IMMEDIATE` transaction, so concurrent requests for one client are
+//! serialised by SQLite itself and a failed request leaves nothing half-written. The
+//! connection lives behind a mutex and runs on tokio's blocking pool.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::domain::booking::Booking;
+use crate::domain::booking_change::{self, BookingOutcome, Planned};
+use crate::domain::category_cadence::{CategoryCadence, Watch};
+use crate::domain::client::ClientProfile;
+use crate::domain::contact::ContactHash;
+use crate::domain::day::Day;
+use crate::domain::ids::{Category, ClientId, TenantId};
+use crate::domain::stage::Stage;
+use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
+use crate::ports::{
+    ClientRecord, Erased, ProfileOutcome, Store, StoreError, StoredCadence, WatchedCadence,
+};
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA foreign_keys = ON;
+CREATE TABLE IF NOT EXISTS tenants (
+    id TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    hash TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL REFERENCES tenants(id)
+);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant, id)
+);
+CREATE TABLE IF NOT EXISTS clients (
+    tenant TEXT NOT NULL,
+    client TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    PRIMARY KEY (tenant, client)
+);
+CREATE TABLE IF NOT EXISTS bookings (
+    tenant TEXT NOT NULL,
+    client TEXT NOT NULL,
+    booking TEXT NOT NULL,
+    starts_at TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (tenant, client, booking)
+);
+CREATE TABLE IF NOT EXISTS cadences (
+    tenant TEXT NOT NULL,
+    client TEXT NOT NULL,
+    category TEXT NOT NULL,
+    record TEXT NOT NULL,
+    watch_day INTEGER,
+    watch_stage TEXT,
+    PRIMARY KEY (tenant, client, category)
+);
+CREATE INDEX IF NOT EXISTS cadences_by_watch_day
+    ON cadences (tenant, watch_day) WHERE watch_day IS NOT NULL;
+CREATE TABLE IF NOT EXISTS suppressions (
+    tenant TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (tenant, hash)
+);
+";
+
+/// The store on one SQLite file (or in memory, for tests).
+#[derive(Clone)]
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::with(Connection::open(path).map_err(unavailable)?)
+    }
+
+    /// A store that lives and dies with the process.
+    pub fn in_memory() -> Result<SqliteStore, StoreError> {
+        SqliteStore::with(Connection::open_in_memory().map_err(unavailable)?)
+    }
+
+    fn with(connection: Connection) -> Result<SqliteStore, StoreError> {
+        connection
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(unavailable)?;
+        connection.execute_batch(SCHEMA).map_err(unavailable)?;
+        Ok(SqliteStore {
+            connection: Arc::new(Mutex::new(connection)),
+        })
+    }
+
+    /// Runs `work` in one immediate transaction on the blocking pool; commits if it succeeds.
+    async fn transact<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let connection = Arc::clone(&self.connection);
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock cannot leave a transaction open (it rolls back on
+            // drop), so a poisoned lock is still a consistent connection.
+            let mut connection = connection.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = connection
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let value = work(&tx)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(value)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(Box::new(e)))?
+    }
+}
+
+fn unavailable(error: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(Box::new(error))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn day_number(day: Day) -> i64 {
+    i64::from(day.days_since(Day::EPOCH))
+}
+
+fn read_booking(
+    tx: &rusqlite::Transaction<'_>,
+    tenant: &str,
+    client: &str,
+    booking: &str,
+) -> Result<Option<Booking>, StoreError> {
+    tx.query_row(
+        "SELECT record FROM bookings WHERE tenant = ?1 AND client = ?2 AND booking = ?3",
+        params![tenant, client, booking],
+        |row| row.get::<_, String>(0),
+    )
+    .optional()
+    .map_err(unavailable)?
+    .map(|text| from_json(&text))
+    .transpose()
+}
+
+fn read_bookings(
+    tx: &rusqlite::Transaction<'_>,
+    tenant: &str,
+    client: &str,
+) -> Result<Vec<Booking>, StoreError> {
+    let mut statement = tx
+        .prepare_cached(
+            "SELECT record FROM bookings WHERE tenant = ?1 AND client = ?2
+             ORDER BY starts_at, booking",
+        )
+        .map_err(unavailable)?;
+    let rows = statement
+        .query_map(params![tenant, client], |row| row.get::<_, String>(0))
+        .map_err(unavailable)?;
+    rows.map(|row| from_json(&row.map_err(unavailable)?))
+        .collect()
+}
+
+fn read_cadence(
+    tx: &rusqlite::Transaction<'_>,
+    tenant: &str,
+    client: &str,
+    category: &Category,
+) -> Result<Option<CategoryCadence>, StoreError> {
+    tx.query_row(
+        "SELECT record FROM cadences WHERE tenant = ?1 AND client = ?2 AND category = ?3",
+        params![tenant, client, category.as_str()],
+        |row| row.get::<_, String>(0),
+    )
+    .optional()
+    .map_err(unavailable)?
+    .map(|text| from_json::<StoredCadence>(&text).map(|stored| stored.cadence))
+    .transpose()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let id = tenant.id.to_string();
+        let record = to_json(tenant)?;
+        self.transact(move |tx| {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO tenants (id, record) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    params![id, record],
+                )
+                .map_err(unavailable)?;
+            if inserted == 0 {
+                return Err(StoreError::AlreadyExists(format!("tenant {id}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let id = id.to_string();
+        self.transact(move |tx| {
+            tx.query_row(
+                "SELECT record FROM tenants WHERE id = ?1",
+                params![id],
+                |row| row.get::<_, String>(0),
+            )
+            .optional()
+            .map_err(unavailable)?
+            .map(|text| from_json(&text))
+            .transpose()
+        })
+        .await
+    }
+
+    async fn add_webhook_secret(
+        &self,
+        tenant: &TenantId,
+        secret: &WebhookSecret,
+    ) -> Result<(), StoreError> {
+        let id = tenant.to_string();
+        let secret = secret.clone();
+        self.transact(move |tx| {
+            let text: Option<String> = tx
+                .query_row(
+                    "SELECT record FROM tenants WHERE id = ?1",
+                    params![id],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            let Some(text) = text else {
+                return Err(StoreError::Corrupt(format!("tenant {id} does not exist")));
+            };
+            let mut tenant: Tenant = from_json(&text)?;
+            if !tenant.webhook_secrets.contains(&secret) {
+                tenant.webhook_secrets.push(secret);
+            }
+            tx.execute(
+                "UPDATE tenants SET record = ?2 WHERE id = ?1",
+                params![id, to_json(&tenant)?],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn add_api_key(&self, tenant: &TenantId, key: &ApiKeyHash) -> Result<(), StoreError> {
+        let (tenant, key) = (tenant.to_string(), key.as_str().to_owned());
+        self.transact(move |tx| {
+            tx.execute(
+                "INSERT INTO api_keys (hash, tenant) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![key, tenant],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn tenant_for_api_key(&self, key: &ApiKeyHash) -> Result<Option<TenantId>, StoreError> {
+        let key = key.as_str().to_owned();
+        self.transact(move |tx| {
+            let tenant: Option<String> = tx
+                .query_row(
+                    "SELECT tenant FROM api_keys WHERE hash = ?1",
+                    params![key],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            tenant
+                .map(|t| TenantId::parse(&t).map_err(|e| StoreError::Corrupt(e.to_string())))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn webhook_seen(&self, tenant: &TenantId, webhook_id: &str) -> Result<bool, StoreError> {
+        let (tenant, id) = (tenant.to_string(), webhook_id.to_owned());
+        let now = Timestamp::now().as_second();
+        self.transact(move |tx| {
+            let seen: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM webhook_deliveries
+                     WHERE tenant = ?1 AND id = ?2 AND expires_at > ?3",
+                    params![tenant, id, now],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            Ok(seen.is_some())
+        })
+        .await
+    }
+
+    async fn remember_webhook(
+        &self,
+        tenant: &TenantId,
+        webhook_id: &str,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (tenant, id) = (tenant.to_string(), webhook_id.to_owned());
+        let now = Timestamp::now().as_second();
+        self.transact(move |tx| {
+            tx.execute(
+                "DELETE FROM webhook_deliveries WHERE expires_at <= ?1",
+                params![now],
+            )
+            .map_err(unavailable)?;
+            tx.execute(
+                "INSERT INTO webhook_deliveries (tenant, id, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO UPDATE SET expires_at = excluded.expires_at",
+                params![tenant, id, expires_at.as_second()],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn upsert_client(
+        &self,
+        tenant: &TenantId,
+        profile: &ClientProfile,
+    ) -> Result<ProfileOutcome, StoreError> {
+        let tenant = tenant.to_string();
+        let profile = profile.clone();
+        self.transact(move |tx| {
+            let client = profile.id.to_string();
+            let stored: Option<String> = tx
+                .query_row(
+                    "SELECT profile FROM clients WHERE tenant = ?1 AND client = ?2",
+                    params![tenant, client],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            let outcome = match stored {
+                None => ProfileOutcome::Created,
+                Some(text) => {
+                    let stored: ClientProfile = from_json(&text)?;
+                    if !profile.supersedes(&stored) {
+                        return Ok(ProfileOutcome::Stale);
+                    }
+                    ProfileOutcome::Updated
+                }
+            };
+            tx.execute(
+                "INSERT INTO clients (tenant, client, profile) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO UPDATE SET profile = excluded.profile",
+                params![tenant, client, to_json(&profile)?],
+            )
+            .map_err(unavailable)?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn apply_booking(
+        &self,
+        tenant: &Tenant,
+        booking: &Booking,
+        today: Day,
+    ) -> Result<BookingOutcome, StoreError> {
+        let tenant = tenant.clone();
+        let booking = booking.clone();
+        self.transact(move |tx| {
+            let tenant_id = tenant.id.as_str();
+            let client = booking.client_id.as_str();
+            let timezone = &tenant.config.timezone;
+            let stored = read_booking(tx, tenant_id, client, booking.id.as_str())?;
+            let categories = booking_change::touched_categories(stored.as_ref(), &booking);
+            let mut current = Vec::with_capacity(categories.len());
+            for category in &categories {
+                current.push((
+                    category.clone(),
+                    read_cadence(tx, tenant_id, client, category)?,
+                ));
+            }
+            let cadence_of = |category: &Category| {
+                current
+                    .iter()
+                    .find(|(c, _)| c == category)
+                    .and_then(|(_, cadence)| cadence.clone())
+            };
+            let mut planned =
+                booking_change::plan(stored.as_ref(), &booking, cadence_of, None, timezone);
+            if planned == Planned::NeedsHistory {
+                let history = read_bookings(tx, tenant_id, client)?;
+                planned = booking_change::plan(
+                    stored.as_ref(),
+                    &booking,
+                    cadence_of,
+                    Some(&history),
+                    timezone,
+                );
+            }
+            let Planned::Ready(changes) = planned else {
+                unreachable!("plan is complete once it has the history")
+            };
+            if changes.write_booking {
+                tx.execute(
+                    "INSERT INTO bookings (tenant, client, booking, starts_at, record)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT DO UPDATE SET starts_at = excluded.starts_at,
+                                               record = excluded.record",
+                    params![
+                        tenant_id,
+                        client,
+                        booking.id.as_str(),
+                        booking.starts_at.to_string(),
+                        to_json(&booking)?
+                    ],
+                )
+                .map_err(unavailable)?;
+            }
+            for (category, cadence) in changes.cadences {
+                match cadence {
+                    None => {
+                        tx.execute(
+                            "DELETE FROM cadences
+                             WHERE tenant = ?1 AND client = ?2 AND category = ?3",
+                            params![tenant_id, client, category.as_str()],
+                        )
+                        .map_err(unavailable)?;
+                    }
+                    Some(cadence) => {
+                        let watch = cadence.watch(today, &tenant.config);
+                        let stored = StoredCadence { cadence, watch };
+                        tx.execute(
+                            "INSERT INTO cadences
+                                 (tenant, client, category, record, watch_day, watch_stage)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                             ON CONFLICT DO UPDATE SET record = excluded.record,
+                                 watch_day = excluded.watch_day,
+                                 watch_stage = excluded.watch_stage",
+                            params![
+                                tenant_id,
+                                client,
+                                category.as_str(),
+                                to_json(&stored)?,
+                                watch.map(|w| day_number(w.on)),
+                                watch.map(|w| w.stage.name()),
+                            ],
+                        )
+                        .map_err(unavailable)?;
+                    }
+                }
+            }
+            Ok(changes.outcome)
+        })
+        .await
+    }
+
+    async fn client(
+        &self,
+        tenant: &TenantId,
+        id: &ClientId,
+    ) -> Result<Option<ClientRecord>, StoreError> {
+        let (tenant, client) = (tenant.to_string(), id.to_string());
+        self.transact(move |tx| {
+            let profile: Option<ClientProfile> = tx
+                .query_row(
+                    "SELECT profile FROM clients WHERE tenant = ?1 AND client = ?2",
+                    params![tenant, client],
+                    |row| row.get::<_, String>(0),
+                )
+                .optional()
+                .map_err(unavailable)?
+                .map(|text| from_json(&text))
+                .transpose()?;
+            let bookings = read_bookings(tx, &tenant, &client)?;
+            let mut statement = tx
+                .prepare_cached(
+                    "SELECT record FROM cadences WHERE tenant = ?1 AND client = ?2
+                     ORDER BY category",
+                )
+                .map_err(unavailable)?;
+            let cadences = statement
+                .query_map(params![tenant, client], |row| row.get::<_, String>(0))
+                .map_err(unavailable)?
+                .map(|row| from_json(&row.map_err(unavailable)?))
+                .collect::<Result<Vec<StoredCadence>, StoreError>>()?;
+            if profile.is_none() && bookings.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(ClientRecord {
+                profile,
+                bookings,
+                cadences,
+            }))
+        })
+        .await
+    }
+
+    async fn erase_client(
+        &self,
+        tenant: &TenantId,
+        id: &ClientId,
+    ) -> Result<Option<Erased>, StoreError> {
+        let (tenant, client) = (tenant.to_string(), id.to_string());
+        let now = Timestamp::now().to_string();
+        self.transact(move |tx| {
+            let profile: Option<ClientProfile> = tx
+                .query_row(
+                    "SELECT profile FROM clients WHERE tenant = ?1 AND client = ?2",
+                    params![tenant, client],
+                    |row| row.get::<_, String>(0),
+                )
+                .optional()
+                .map_err(unavailable)?
+                .map(|text| from_json(&text))
+                .transpose()?;
+            let mut items = 0;
+            for table in ["clients", "bookings", "cadences"] {
+                items += tx
+                    .execute(
+                        &format!("DELETE FROM {table} WHERE tenant = ?1 AND client = ?2"),
+                        params![tenant, client],
+                    )
+                    .map_err(unavailable)?;
+            }
+            if items == 0 {
+                return Ok(None);
+            }
+            let hashes = profile.iter().flat_map(|p| {
+                p.email
+                    .iter()
+                    .map(ContactHash::of_email)
+                    .chain(p.phone.iter().map(ContactHash::of_phone))
+            });
+            for hash in hashes {
+                tx.execute(
+                    "INSERT INTO suppressions (tenant, hash, reason, at)
+                     VALUES (?1, ?2, 'erased', ?3) ON CONFLICT DO NOTHING",
+                    params![tenant, hash.as_str(), now],
+                )
+                .map_err(unavailable)?;
+            }
+            Ok(Some(Erased { items }))
+        })
+        .await
+    }
+
+    async fn is_suppressed(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactHash,
+    ) -> Result<bool, StoreError> {
+        let (tenant, hash) = (tenant.to_string(), contact.as_str().to_owned());
+        self.transact(move |tx| {
+            let found: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM suppressions WHERE tenant = ?1 AND hash = ?2",
+                    params![tenant, hash],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            Ok(found.is_some())
+        })
+        .await
+    }
+
+    async fn watched_cadences(
+        &self,
+        tenant: &TenantId,
+        from: Day,
+        through: Day,
+    ) -> Result<Vec<WatchedCadence>, StoreError> {
+        let tenant = tenant.to_string();
+        self.transact(move |tx| {
+            let mut statement = tx
+                .prepare_cached(
+                    "SELECT client, category, watch_day, watch_stage FROM cadences
+                     WHERE tenant = ?1 AND watch_day BETWEEN ?2 AND ?3
+                     ORDER BY watch_day, client, category",
+                )
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map(
+                    params![tenant, day_number(from), day_number(through)],
+                    |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, i64>(2)?,
+                            row.get::<_, String>(3)?,
+                        ))
+                    },
+                )
+                .map_err(unavailable)?;
+            rows.map(|row| {
+                let (client, category, day, stage) = row.map_err(unavailable)?;
+                let corrupt = |what: String| StoreError::Corrupt(what);
+                Ok(WatchedCadence {
+                    client_id: ClientId::parse(&client).map_err(|e| corrupt(e.to_string()))?,
+                    category: Category::parse(&category).map_err(|e| corrupt(e.to_string()))?,
+                    watch: Watch {
+                        on: Day::EPOCH.plus_days(day as i32),
+                        stage: Stage::from_name(&stage)
+                            .ok_or_else(|| corrupt(format!("unknown stage {stage}")))?,
+                    },
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,171 @@
+//! The traits the use cases need from the outside world, shaped by what the use cases do.
+//!
+//! Every method documents whether it is idempotent and which of its errors are worth retrying
+//! ([`StoreError::is_retryable`]). Implementations: the DynamoDB store (`adapters::aws`) and
+//! the SQLite store (`adapters::local`), held to the same contract by one test suite
+//! (`testing::store_contract`).
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::domain::booking::Booking;
+use crate::domain::booking_change::BookingOutcome;
+use crate::domain::category_cadence::{CategoryCadence, Watch};
+use crate::domain::client::ClientProfile;
+use crate::domain::contact::ContactHash;
+use crate::domain::day::Day;
+use crate::domain::ids::{Category, ClientId, TenantId};
+use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Something with this identity already exists (creating a tenant twice, say).
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// Concurrent writers kept changing the same items; the caller may try again.
+    #[error("{0} was changed by another request at the same time; try again")]
+    Contention(String),
+    /// The write would exceed a limit of the store (item size, say).
+    #[error("{0}")]
+    TooLarge(String),
+    /// The store could not be reached or refused for a while (throttling, a network error).
+    #[error("the data store is unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+    /// The store answered with something that cannot be read back: a bug or damaged data.
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Contention(_) | StoreError::Unavailable(_))
+    }
+}
+
+/// A cadence as stored: the aggregate and when it is next looked at.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StoredCadence {
+    pub cadence: CategoryCadence,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<Watch>,
+}
+
+/// Everything stored about one client: one read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientRecord {
+    /// `None` when only bookings have arrived for the client so far.
+    pub profile: Option<ClientProfile>,
+    /// Each booking at its latest version, ordered by start.
+    pub bookings: Vec<Booking>,
+    /// One per category with at least one visit, ordered by category.
+    pub cadences: Vec<StoredCadence>,
+}
+
+/// A cadence whose watch day fell in a queried range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchedCadence {
+    pub client_id: ClientId,
+    pub category: Category,
+    pub watch: Watch,
+}
+
+/// What upserting a profile did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileOutcome {
+    Created,
+    Updated,
+    /// The stored profile is newer (by `updated_at`): nothing changed.
+    Stale,
+}
+
+/// What erasing a client removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Erased {
+    pub items: usize,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Creates a tenant. Not idempotent: a second call with the same id is `AlreadyExists`.
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+
+    async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
+
+    /// Adds a webhook signing secret to a tenant (kept beside the others while rotating).
+    async fn add_webhook_secret(
+        &self,
+        tenant: &TenantId,
+        secret: &WebhookSecret,
+    ) -> Result<(), StoreError>;
+
+    /// Registers an API key's hash for a tenant. Idempotent.
+    async fn add_api_key(&self, tenant: &TenantId, key: &ApiKeyHash) -> Result<(), StoreError>;
+
+    /// The tenant an API key belongs to, if any.
+    async fn tenant_for_api_key(&self, key: &ApiKeyHash) -> Result<Option<TenantId>, StoreError>;
+
+    /// Whether a webhook delivery with this `webhook-id` was already processed.
+    async fn webhook_seen(&self, tenant: &TenantId, webhook_id: &str) -> Result<bool, StoreError>;
+
+    /// Records that a webhook delivery was processed, until `expires_at`. Idempotent.
+    async fn remember_webhook(
+        &self,
+        tenant: &TenantId,
+        webhook_id: &str,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Creates or replaces a client's profile, unless the stored one is newer. Idempotent.
+    async fn upsert_client(
+        &self,
+        tenant: &TenantId,
+        profile: &ClientProfile,
+    ) -> Result<ProfileOutcome, StoreError>;
+
+    /// Applies one version of a booking and keeps the client's cadences and their watch days
+    /// as a clean, in-order history would have left them. Idempotent: the same version again,
+    /// or an older one, changes nothing. Costs a constant number of items unless the booking
+    /// changes an earlier visit, when the client's own bookings are read again. Concurrent
+    /// calls for one client are safe; `Contention` after repeated clashes is retryable.
+    async fn apply_booking(
+        &self,
+        tenant: &Tenant,
+        booking: &Booking,
+        today: Day,
+    ) -> Result<BookingOutcome, StoreError>;
+
+    /// Everything about a client in one read; `None` if nothing is stored for them.
+    async fn client(
+        &self,
+        tenant: &TenantId,
+        id: &ClientId,
+    ) -> Result<Option<ClientRecord>, StoreError>;
+
+    /// Removes every item of a client and leaves hashed suppression records of their contact
+    /// details. Idempotent: `None` when nothing was stored.
+    async fn erase_client(
+        &self,
+        tenant: &TenantId,
+        id: &ClientId,
+    ) -> Result<Option<Erased>, StoreError>;
+
+    /// Whether a contact detail must never be messaged (its client was erased).
+    async fn is_suppressed(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactHash,
+    ) -> Result<bool, StoreError>;
+
+    /// The cadences whose watch day lies in `from..=through`, from the watch index only: the
+    /// items read are the ones returned, plus a constant number of requests per day of the
+    /// range (meant for the days since the detector's last run, not for years).
+    async fn watched_cadences(
+        &self,
+        tenant: &TenantId,
+        from: Day,
+        through: Day,
+    ) -> Result<Vec<WatchedCadence>, StoreError>;
+}

@@ -1,0 +1,509 @@
+//! The contract every [`Store`] meets, one `async fn` per behaviour. The test crate runs each
+//! against the SQLite store and against the DynamoDB store on moto, so a behaviour is written
+//! (and fixed) once.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use jiff::civil::date;
+
+use crate::domain::booking::{Booking, BookingStatus, ServiceLine};
+use crate::domain::booking_change::BookingOutcome;
+use crate::domain::client::{ClientProfile, Consent};
+use crate::domain::config::{BusinessConfig, TimeZoneName};
+use crate::domain::contact::{ContactHash, EmailAddress, PhoneNumber};
+use crate::domain::day::Day;
+use crate::domain::ids::{BookingId, Category, ClientId, TenantId};
+use crate::domain::stage::Stage;
+use crate::domain::tenant::{ApiKey, ApiKeyHash, Tenant, WebhookSecret};
+use crate::ports::{ProfileOutcome, Store, StoreError};
+
+/// A tenant in London with default settings, stored.
+pub async fn tenant(store: &dyn Store, id: &str) -> Tenant {
+    let tenant = Tenant {
+        id: TenantId::parse(id).unwrap(),
+        name: format!("Salon {id}"),
+        config: BusinessConfig {
+            timezone: TimeZoneName::parse("Europe/London").unwrap(),
+            ..BusinessConfig::default()
+        },
+        created_at: "2026-01-01T00:00:00Z".parse().unwrap(),
+        webhook_secrets: Vec::new(),
+    };
+    store.create_tenant(&tenant).await.unwrap();
+    tenant
+}
+
+pub fn client_id(id: &str) -> ClientId {
+    ClientId::parse(id).unwrap()
+}
+
+pub fn day(text: &str) -> Day {
+    Day::from(text.parse::<jiff::civil::Date>().unwrap())
+}
+
+/// A builder for bookings: completed, one hair service at 45.00, version 1.
+#[derive(Clone)]
+pub struct BookingBuilder(Booking);
+
+pub fn booking(id: &str, client: &str, on: &str) -> BookingBuilder {
+    BookingBuilder(Booking {
+        id: BookingId::parse(id).unwrap(),
+        client_id: client_id(client),
+        status: BookingStatus::Completed,
+        starts_at: format!("{on}T10:00:00Z").parse().unwrap(),
+        updated_at: format!("{on}T18:00:00Z").parse().unwrap(),
+        location_id: None,
+        staff: Some("Maya".into()),
+        services: vec![ServiceLine {
+            category: Category::parse("hair").unwrap(),
+            name: Some("Cut".into()),
+            price_minor: 4500,
+        }],
+    })
+}
+
+impl BookingBuilder {
+    pub fn status(mut self, status: BookingStatus) -> Self {
+        self.0.status = status;
+        self
+    }
+
+    pub fn on(mut self, on: &str) -> Self {
+        self.0.starts_at = format!("{on}T10:00:00Z").parse().unwrap();
+        self
+    }
+
+    /// A later version: `updated_at` moved on by `seconds`.
+    pub fn version(mut self, seconds: i64) -> Self {
+        self.0.updated_at = self
+            .0
+            .updated_at
+            .checked_add(jiff::SignedDuration::from_secs(seconds))
+            .unwrap();
+        self
+    }
+
+    pub fn also(mut self, category: &str, price_minor: i64) -> Self {
+        self.0.services.push(ServiceLine {
+            category: Category::parse(category).unwrap(),
+            name: None,
+            price_minor,
+        });
+        self
+    }
+
+    pub fn build(self) -> Booking {
+        self.0
+    }
+}
+
+fn profile(id: &str) -> ClientProfile {
+    let mut profile = ClientProfile::new(client_id(id));
+    profile.name = Some("Ana Lopez".into());
+    profile.email = Some(EmailAddress::parse("ana@example.com").unwrap());
+    profile.phone = Some(PhoneNumber::parse("+447700900123").unwrap());
+    profile.consent.email = Some(Consent {
+        granted: true,
+        source: "booking form".into(),
+        at: "2026-01-05T09:00:00Z".parse().unwrap(),
+    });
+    profile.updated_at = Some("2026-01-05T09:00:00Z".parse().unwrap());
+    profile
+}
+
+const TODAY: &str = "2026-06-01";
+
+async fn apply(store: &dyn Store, tenant: &Tenant, booking: Booking) -> BookingOutcome {
+    store
+        .apply_booking(tenant, &booking, day(TODAY))
+        .await
+        .unwrap()
+}
+
+async fn hair_visits(store: &dyn Store, tenant: &Tenant, client: &str) -> Option<(u32, Day)> {
+    let record = store
+        .client(&tenant.id, &client_id(client))
+        .await
+        .unwrap()?;
+    record
+        .cadences
+        .iter()
+        .find(|c| c.cadence.category.as_str() == "hair")
+        .map(|c| (c.cadence.visits, c.cadence.last_visit))
+}
+
+pub async fn a_tenant_is_created_once_and_read_back(store: &dyn Store) {
+    let created = tenant(store, "t-create").await;
+    assert_eq!(
+        store.tenant(&created.id).await.unwrap(),
+        Some(created.clone())
+    );
+    assert!(matches!(
+        store.create_tenant(&created).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    let unknown = TenantId::parse("t-unknown").unwrap();
+    assert_eq!(store.tenant(&unknown).await.unwrap(), None);
+    let secret = WebhookSecret::from_random([3; 32]);
+    store
+        .add_webhook_secret(&created.id, &secret)
+        .await
+        .unwrap();
+    store
+        .add_webhook_secret(&created.id, &secret)
+        .await
+        .unwrap();
+    let read = store.tenant(&created.id).await.unwrap().unwrap();
+    assert_eq!(read.webhook_secrets, vec![secret]);
+}
+
+pub async fn an_api_key_resolves_to_its_own_tenant_only(store: &dyn Store) {
+    let a = tenant(store, "t-key-a").await;
+    let b = tenant(store, "t-key-b").await;
+    let key_a = ApiKey::from_random([1; 32]);
+    let key_b = ApiKey::from_random([2; 32]);
+    store.add_api_key(&a.id, &key_a.hash()).await.unwrap();
+    store.add_api_key(&a.id, &key_a.hash()).await.unwrap();
+    store.add_api_key(&b.id, &key_b.hash()).await.unwrap();
+    assert_eq!(
+        store.tenant_for_api_key(&key_a.hash()).await.unwrap(),
+        Some(a.id)
+    );
+    assert_eq!(
+        store.tenant_for_api_key(&key_b.hash()).await.unwrap(),
+        Some(b.id)
+    );
+    let unknown = ApiKeyHash::of("wbk_not-a-key");
+    assert_eq!(store.tenant_for_api_key(&unknown).await.unwrap(), None);
+}
+
+pub async fn webhook_ids_are_remembered_per_tenant_until_they_expire(store: &dyn Store) {
+    let a = tenant(store, "t-hook-a").await;
+    let b = tenant(store, "t-hook-b").await;
+    assert!(!store.webhook_seen(&a.id, "msg_1").await.unwrap());
+    let later = Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_mins(10))
+        .unwrap();
+    store.remember_webhook(&a.id, "msg_1", later).await.unwrap();
+    store.remember_webhook(&a.id, "msg_1", later).await.unwrap();
+    assert!(store.webhook_seen(&a.id, "msg_1").await.unwrap());
+    assert!(!store.webhook_seen(&b.id, "msg_1").await.unwrap());
+    let past = Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_secs(1))
+        .unwrap();
+    store
+        .remember_webhook(&a.id, "msg_old", past)
+        .await
+        .unwrap();
+    assert!(!store.webhook_seen(&a.id, "msg_old").await.unwrap());
+}
+
+pub async fn a_profile_is_upserted_and_an_older_version_never_overwrites_it(store: &dyn Store) {
+    let t = tenant(store, "t-profile").await;
+    let first = profile("c1");
+    assert_eq!(
+        store.upsert_client(&t.id, &first).await.unwrap(),
+        ProfileOutcome::Created
+    );
+    let mut newer = first.clone();
+    newer.name = Some("Ana María Lopez".into());
+    newer.updated_at = Some("2026-02-01T09:00:00Z".parse().unwrap());
+    assert_eq!(
+        store.upsert_client(&t.id, &newer).await.unwrap(),
+        ProfileOutcome::Updated
+    );
+    let mut older = first.clone();
+    older.name = Some("Old Name".into());
+    older.updated_at = Some("2026-01-20T09:00:00Z".parse().unwrap());
+    assert_eq!(
+        store.upsert_client(&t.id, &older).await.unwrap(),
+        ProfileOutcome::Stale
+    );
+    let record = store
+        .client(&t.id, &client_id("c1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.profile, Some(newer));
+    assert!(record.bookings.is_empty());
+}
+
+pub async fn completed_bookings_build_the_cadence_and_its_watch_day(store: &dyn Store) {
+    let t = tenant(store, "t-cadence").await;
+    for (i, on) in ["2026-01-05", "2026-02-02", "2026-03-02", "2026-03-30"]
+        .iter()
+        .enumerate()
+    {
+        let b = booking(&format!("b{i}"), "c1", on).build();
+        assert_eq!(apply(store, &t, b).await, BookingOutcome::Created);
+    }
+    let record = store
+        .client(&t.id, &client_id("c1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record.profile, None,
+        "bookings may arrive before the profile"
+    );
+    assert_eq!(record.bookings.len(), 4);
+    let [stored] = record.cadences.as_slice() else {
+        panic!("one category: {:?}", record.cadences)
+    };
+    assert_eq!(stored.cadence.visits, 4);
+    assert_eq!(stored.cadence.spend_minor, 4 * 4500);
+    assert_eq!(stored.cadence.last_staff.as_deref(), Some("Maya"));
+    let expected = stored.cadence.watch(day(TODAY), &t.config);
+    assert_eq!(stored.watch, expected);
+    assert!(stored.watch.is_some());
+}
+
+pub async fn the_same_booking_twice_or_an_older_version_changes_nothing(store: &dyn Store) {
+    let t = tenant(store, "t-dup").await;
+    let b = booking("b1", "c1", "2026-03-02");
+    assert_eq!(
+        apply(store, &t, b.clone().build()).await,
+        BookingOutcome::Created
+    );
+    assert_eq!(
+        apply(store, &t, b.clone().build()).await,
+        BookingOutcome::Duplicate
+    );
+    let newer = b.clone().on("2026-03-03").version(60).build();
+    assert_eq!(
+        apply(store, &t, newer.clone()).await,
+        BookingOutcome::Updated
+    );
+    let stale = b.clone().on("2026-02-01").version(30).build();
+    assert_eq!(apply(store, &t, stale).await, BookingOutcome::Stale);
+    let conflicting = b.status(BookingStatus::NoShow).version(60).build();
+    assert_eq!(
+        apply(store, &t, conflicting).await,
+        BookingOutcome::Conflicting
+    );
+    let record = store
+        .client(&t.id, &client_id("c1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.bookings, vec![newer]);
+    assert_eq!(
+        hair_visits(store, &t, "c1").await,
+        Some((1, day("2026-03-03")))
+    );
+}
+
+pub async fn a_messy_history_leaves_the_cadence_of_a_clean_one(store: &dyn Store) {
+    let t = tenant(store, "t-messy").await;
+    let clean = [
+        booking("b1", "clean", "2026-01-05").build(),
+        booking("b2", "clean", "2026-02-02")
+            .also("colour", 9000)
+            .build(),
+        booking("b4", "clean", "2026-04-06").build(),
+    ];
+    for b in clean {
+        apply(store, &t, b).await;
+    }
+    let messy = [
+        booking("b4", "messy", "2026-04-06").build(),
+        booking("b2", "messy", "2026-02-02")
+            .also("colour", 9000)
+            .build(),
+        booking("b3", "messy", "2026-03-02").build(),
+        booking("b1", "messy", "2026-01-05").build(),
+        booking("b2", "messy", "2026-02-02")
+            .also("colour", 9000)
+            .build(),
+        // Completed, then cancelled after the fact.
+        booking("b3", "messy", "2026-03-02")
+            .status(BookingStatus::Cancelled)
+            .version(5)
+            .build(),
+        // Rescheduled, then moved back.
+        booking("b1", "messy", "2026-01-05")
+            .on("2026-01-07")
+            .version(5)
+            .build(),
+        booking("b1", "messy", "2026-01-05").version(9).build(),
+        // A no-show is not a visit.
+        booking("b5", "messy", "2026-05-04")
+            .status(BookingStatus::NoShow)
+            .build(),
+    ];
+    for b in messy {
+        apply(store, &t, b).await;
+    }
+    let cadences_of = |record: Option<crate::ports::ClientRecord>| record.unwrap().cadences;
+    let clean = cadences_of(store.client(&t.id, &client_id("clean")).await.unwrap());
+    let messy = cadences_of(store.client(&t.id, &client_id("messy")).await.unwrap());
+    assert_eq!(clean.len(), 2);
+    assert_eq!(messy, clean);
+}
+
+pub async fn cancelling_the_only_visit_removes_the_cadence_and_its_watch(store: &dyn Store) {
+    let t = tenant(store, "t-cancel").await;
+    let b = booking("b1", "c1", "2026-03-02");
+    apply(store, &t, b.clone().build()).await;
+    let record = store
+        .client(&t.id, &client_id("c1"))
+        .await
+        .unwrap()
+        .unwrap();
+    let watch = record.cadences[0].watch.unwrap();
+    let watched = store
+        .watched_cadences(&t.id, watch.on, watch.on)
+        .await
+        .unwrap();
+    assert_eq!(watched.len(), 1);
+    let cancelled = b.status(BookingStatus::Cancelled).version(10).build();
+    assert_eq!(apply(store, &t, cancelled).await, BookingOutcome::Updated);
+    assert_eq!(hair_visits(store, &t, "c1").await, None);
+    let watched = store
+        .watched_cadences(&t.id, watch.on, watch.on)
+        .await
+        .unwrap();
+    assert!(watched.is_empty(), "{watched:?}");
+}
+
+pub async fn concurrent_bookings_for_one_client_are_all_counted(store: Arc<dyn Store>) {
+    let t = tenant(&*store, "t-concurrent").await;
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let t = t.clone();
+            let b = booking(
+                &format!("b{i}"),
+                "c1",
+                &format!("2026-0{}-0{}", 1 + i / 4, 1 + i % 4),
+            )
+            .also("nails", 2000)
+            .build();
+            tokio::spawn(async move { store.apply_booking(&t, &b, day(TODAY)).await })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), BookingOutcome::Created);
+    }
+    let record = store
+        .client(&t.id, &client_id("c1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.bookings.len(), 8);
+    for cadence in &record.cadences {
+        assert_eq!(cadence.cadence.visits, 8, "{:?}", cadence.cadence.category);
+    }
+    assert_eq!(record.cadences.len(), 2);
+}
+
+pub async fn erasure_removes_every_item_and_suppresses_the_contacts(store: &dyn Store) {
+    let t = tenant(store, "t-erase").await;
+    let p = profile("c1");
+    store.upsert_client(&t.id, &p).await.unwrap();
+    for i in 0..30 {
+        let on = Day::from(date(2024, 1, 1)).plus_days(i * 20).to_string();
+        apply(store, &t, booking(&format!("b{i}"), "c1", &on).build()).await;
+    }
+    apply(store, &t, booking("other", "c2", "2026-05-01").build()).await;
+    let erased = store.erase_client(&t.id, &client_id("c1")).await.unwrap();
+    assert_eq!(erased.map(|e| e.items), Some(1 + 30 + 1));
+    assert_eq!(store.client(&t.id, &client_id("c1")).await.unwrap(), None);
+    assert_eq!(
+        store.erase_client(&t.id, &client_id("c1")).await.unwrap(),
+        None
+    );
+    let email = ContactHash::of_email(p.email.as_ref().unwrap());
+    let phone = ContactHash::of_phone(p.phone.as_ref().unwrap());
+    assert!(store.is_suppressed(&t.id, &email).await.unwrap());
+    assert!(store.is_suppressed(&t.id, &phone).await.unwrap());
+    let other = tenant(store, "t-erase-other").await;
+    assert!(!store.is_suppressed(&other.id, &email).await.unwrap());
+    assert!(
+        store
+            .client(&t.id, &client_id("c2"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Only the other client is left in the watch index.
+    let watched = store
+        .watched_cadences(&t.id, day(TODAY), day(TODAY).plus_days(60))
+        .await
+        .unwrap();
+    let clients: Vec<&str> = watched.iter().map(|w| w.client_id.as_str()).collect();
+    assert_eq!(clients, ["c2"]);
+}
+
+pub async fn watched_cadences_are_found_by_day_and_tenant(store: &dyn Store) {
+    let t = tenant(store, "t-watch").await;
+    let other = tenant(store, "t-watch-other").await;
+    // Monthly clients whose last visits are a day apart become due a day apart.
+    for c in 0..6 {
+        for v in 0..4 {
+            let on = Day::from(date(2026, 1, 1))
+                .plus_days(v * 28 + c)
+                .to_string();
+            let b = booking(&format!("b{v}"), &format!("c{c}"), &on).build();
+            store
+                .apply_booking(&t, &b, day("2026-04-01"))
+                .await
+                .unwrap();
+            store
+                .apply_booking(&other, &b, day("2026-04-01"))
+                .await
+                .unwrap();
+        }
+    }
+    let record = store
+        .client(&t.id, &client_id("c0"))
+        .await
+        .unwrap()
+        .unwrap();
+    let first = record.cadences[0]
+        .watch
+        .expect("an active client is watched");
+    assert_eq!(first.stage, Stage::Due);
+    let found = store
+        .watched_cadences(&t.id, first.on, first.on.plus_days(2))
+        .await
+        .unwrap();
+    let clients: Vec<&str> = found.iter().map(|w| w.client_id.as_str()).collect();
+    assert_eq!(clients, ["c0", "c1", "c2"]);
+    assert!(found.iter().all(|w| w.watch.stage == Stage::Due));
+    assert_eq!(found[1].watch.on, first.on.plus_days(1));
+    let none = store
+        .watched_cadences(&t.id, first.on.plus_days(-3), first.on.plus_days(-1))
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+pub async fn a_tenant_never_sees_another_tenant_s_client(store: &dyn Store) {
+    let a = tenant(store, "t-iso-a").await;
+    let b = tenant(store, "t-iso-b").await;
+    store
+        .upsert_client(&a.id, &profile("shared-id"))
+        .await
+        .unwrap();
+    apply(store, &a, booking("b1", "shared-id", "2026-03-02").build()).await;
+    assert_eq!(
+        store.client(&b.id, &client_id("shared-id")).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .erase_client(&b.id, &client_id("shared-id"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .client(&a.id, &client_id("shared-id"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}

@@ -1,0 +1,77 @@
+//! The store contract, run against the SQLite store and against the DynamoDB store on a moto
+//! server this test process starts (each test on its own table, so tests run in parallel).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use shared::adapters::aws::dynamo::{DynamoStore, create_table};
+use shared::adapters::local::SqliteStore;
+use shared::ports::Store;
+use shared::testing::{moto, store_contract};
+
+fn sqlite() -> Arc<dyn Store> {
+    Arc::new(SqliteStore::in_memory().unwrap())
+}
+
+async fn dynamo() -> Arc<dyn Store> {
+    static TABLES: AtomicU32 = AtomicU32::new(0);
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto::endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
+        .load()
+        .await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = format!(
+        "winback-contract-{}-{}",
+        std::process::id(),
+        TABLES.fetch_add(1, Ordering::Relaxed)
+    );
+    create_table(&client, &table).await.unwrap();
+    Arc::new(DynamoStore::new(client, table))
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    shared::testing::store_contract::$case(&*super::sqlite()).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    shared::testing::store_contract::$case(&*super::dynamo().await).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    a_tenant_is_created_once_and_read_back,
+    an_api_key_resolves_to_its_own_tenant_only,
+    webhook_ids_are_remembered_per_tenant_until_they_expire,
+    a_profile_is_upserted_and_an_older_version_never_overwrites_it,
+    completed_bookings_build_the_cadence_and_its_watch_day,
+    the_same_booking_twice_or_an_older_version_changes_nothing,
+    a_messy_history_leaves_the_cadence_of_a_clean_one,
+    cancelling_the_only_visit_removes_the_cadence_and_its_watch,
+    erasure_removes_every_item_and_suppresses_the_contacts,
+    watched_cadences_are_found_by_day_and_tenant,
+    a_tenant_never_sees_another_tenant_s_client,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_concurrent_bookings_for_one_client_are_all_counted() {
+    store_contract::concurrent_bookings_for_one_client_are_all_counted(sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_concurrent_bookings_for_one_client_are_all_counted() {
+    store_contract::concurrent_bookings_for_one_client_are_all_counted(dynamo().await).await;
+}
