@@ -10,6 +10,8 @@
 pub mod adapters;
 pub mod app;
 pub mod domain;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod ports;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -21,3 +21,4 @@ pub mod rfm;
 pub mod rhythm;
 pub mod stage;
 pub mod tenant;
+pub mod webhook_signature;

@@ -1,0 +1,265 @@
+//! The `/v1` routes. Each handler authenticates, parses, calls one use case and encodes the
+//! result; every error is a [`Problem`].
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{MatchedPath, Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use crate::domain::booking_change::BookingOutcome;
+use crate::domain::ids::ClientId;
+use crate::http::Api;
+use crate::http::auth::{self, Caller, WEBHOOK_ID_MEMORY, store_problem};
+use crate::http::problem::{FieldError, Problem};
+use crate::http::wire;
+use crate::ports::ProfileOutcome;
+
+/// The largest request body: a full batch of 100 bookings fits with room to spare.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The API as one router, for API Gateway (through `lambda_http`) and for `winback serve`.
+pub fn router(api: Arc<Api>) -> Router {
+    Router::new()
+        .route(
+            "/v1/clients/{id}",
+            get(get_client).put(put_client).delete(delete_client),
+        )
+        .route("/v1/bookings", post(post_bookings))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(log_request))
+        .with_state(api)
+}
+
+/// One structured log line per request: route pattern, status and time; never the path's ids,
+/// the body or a header's value.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        route,
+        status = response.status().as_u16(),
+        millis = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+async fn not_found() -> Problem {
+    Problem::not_found(
+        "there is no such route",
+        "The routes are PUT, GET and DELETE /v1/clients/{id} and POST /v1/bookings.",
+    )
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::method_not_allowed("this route does not take that method")
+}
+
+/// `?tenant=` from the query string, if any.
+fn tenant_param(query: &Option<String>) -> Option<String> {
+    query.as_deref().and_then(|q| {
+        q.split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(name, _)| *name == "tenant")
+            .map(|(_, value)| value.to_owned())
+    })
+}
+
+fn require_json(headers: &HeaderMap) -> Result<(), Problem> {
+    let kind = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let essence = kind
+        .map(|k| k.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) {
+        Ok(())
+    } else {
+        Err(Problem::unsupported_media_type(kind))
+    }
+}
+
+async fn read_body(body: Body) -> Result<axum::body::Bytes, Problem> {
+    to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| Problem::too_large(MAX_BODY_BYTES))
+}
+
+fn client_id(raw: &str) -> Result<ClientId, Problem> {
+    ClientId::parse(raw).map_err(|e| {
+        Problem::invalid(vec![FieldError {
+            pointer: String::new(),
+            detail: format!("the client id in the URL is not valid: {e}"),
+            fix: "use the booking tool's client id, URL-encoded".into(),
+        }])
+    })
+}
+
+/// Remembers a processed signed delivery so a redelivery does nothing.
+async fn remember(api: &Api, caller: &Caller) -> Result<(), Problem> {
+    if let Some(id) = &caller.webhook_id {
+        let until = api
+            .clock
+            .now()
+            .checked_add(WEBHOOK_ID_MEMORY)
+            .unwrap_or_else(|_| api.clock.now());
+        api.store
+            .remember_webhook(&caller.tenant.id, id, until)
+            .await
+            .map_err(store_problem)?;
+    }
+    Ok(())
+}
+
+fn already_processed() -> Response {
+    (
+        StatusCode::OK,
+        axum::Json(json!({"outcome": "already_processed"})),
+    )
+        .into_response()
+}
+
+async fn put_client(
+    State(api): State<Arc<Api>>,
+    Path(raw_id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let body = read_body(body).await?;
+    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), &body).await?;
+    if caller.already_processed {
+        return Ok(already_processed());
+    }
+    require_json(&headers)?;
+    let id = client_id(&raw_id)?;
+    let value = wire::json(&body).map_err(Problem::malformed)?;
+    let profile = wire::client_profile(&id, &value).map_err(Problem::invalid)?;
+    let outcome = api
+        .ingest
+        .upsert_client(&caller.tenant, &profile)
+        .await
+        .map_err(store_problem)?;
+    remember(&api, &caller).await?;
+    let status = match outcome {
+        ProfileOutcome::Created => StatusCode::CREATED,
+        _ => StatusCode::OK,
+    };
+    Ok((status, axum::Json(json!({"id": id, "outcome": outcome}))).into_response())
+}
+
+async fn post_bookings(
+    State(api): State<Arc<Api>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let body = read_body(body).await?;
+    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), &body).await?;
+    if caller.already_processed {
+        return Ok(already_processed());
+    }
+    require_json(&headers)?;
+    let value = wire::json(&body).map_err(Problem::malformed)?;
+    let tenant = &caller.tenant;
+    let (bookings, batch) = wire::bookings(&value, tenant.config.currency, api.clock.now())
+        .map_err(Problem::invalid)?;
+    let outcomes = api
+        .ingest
+        .apply_bookings(tenant, &bookings)
+        .await
+        .map_err(store_problem)?;
+    remember(&api, &caller).await?;
+    if !batch {
+        let (booking, outcome) = (&bookings[0], outcomes[0]);
+        return Ok(match outcome {
+            BookingOutcome::Conflicting => Problem::conflict(
+                format!(
+                    "booking {} is stored with the same updated_at and different content",
+                    booking.id
+                ),
+                "Send the changed booking with a later updated_at.",
+            )
+            .into_response(),
+            BookingOutcome::Created => {
+                (StatusCode::CREATED, axum::Json(json!({"id": booking.id, "outcome": outcome})))
+                    .into_response()
+            }
+            _ => axum::Json(json!({"id": booking.id, "outcome": outcome})).into_response(),
+        });
+    }
+    let results: Vec<_> = bookings
+        .iter()
+        .zip(&outcomes)
+        .map(|(booking, outcome)| match outcome {
+            BookingOutcome::Conflicting => json!({
+                "id": booking.id,
+                "outcome": outcome,
+                "detail": "stored with the same updated_at and different content; send the change with a later updated_at",
+            }),
+            _ => json!({"id": booking.id, "outcome": outcome}),
+        })
+        .collect();
+    Ok(axum::Json(json!({ "results": results })).into_response())
+}
+
+async fn get_client(
+    State(api): State<Arc<Api>>,
+    Path(raw_id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), b"").await?;
+    let id = client_id(&raw_id)?;
+    let view = api
+        .ingest
+        .client(&caller.tenant, &id)
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(|| unknown_client(&id))?;
+    Ok(axum::Json(view).into_response())
+}
+
+async fn delete_client(
+    State(api): State<Arc<Api>>,
+    Path(raw_id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), b"").await?;
+    if caller.already_processed {
+        return Ok(already_processed());
+    }
+    let id = client_id(&raw_id)?;
+    let erased = api
+        .ingest
+        .erase(&caller.tenant, &id)
+        .await
+        .map_err(store_problem)?;
+    remember(&api, &caller).await?;
+    match erased {
+        Some(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+        None => Err(unknown_client(&id)),
+    }
+}
+
+fn unknown_client(id: &ClientId) -> Problem {
+    Problem::not_found(
+        format!("no client {id} is stored"),
+        "Check the id; send the client with PUT /v1/clients/{id} or a booking for them first. An erased client stays gone.",
+    )
+}

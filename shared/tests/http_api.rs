@@ -1,0 +1,402 @@
+//! The HTTP API in process, on the SQLite store, with a fixed clock: every route, every error
+//! class, and tenant isolation.
+
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use shared::adapters::local::SqliteStore;
+use shared::domain::config::{BusinessConfig, TimeZoneName};
+use shared::domain::ids::TenantId;
+use shared::domain::money::Currency;
+use shared::domain::tenant::{ApiKey, Tenant, WebhookSecret};
+use shared::domain::webhook_signature::sign;
+use shared::http::{Api, router};
+use shared::ports::{FixedClock, Store};
+
+const NOW: &str = "2026-11-23T12:00:00Z";
+
+struct TestApp {
+    router: axum::Router,
+    store: Arc<dyn Store>,
+}
+
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    body: Value,
+}
+
+impl TestApp {
+    async fn new() -> TestApp {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
+        let clock = Arc::new(FixedClock(NOW.parse().unwrap()));
+        TestApp {
+            router: router(Api::new(Arc::clone(&store), clock)),
+            store,
+        }
+    }
+
+    /// A tenant with an API key (returned) and a webhook secret.
+    async fn tenant(&self, id: &str) -> (String, WebhookSecret) {
+        let tenant = Tenant {
+            id: TenantId::parse(id).unwrap(),
+            name: format!("Salon {id}"),
+            config: BusinessConfig {
+                timezone: TimeZoneName::parse("Europe/London").unwrap(),
+                currency: Currency::parse("GBP").unwrap(),
+                ..BusinessConfig::default()
+            },
+            created_at: NOW.parse().unwrap(),
+            webhook_secrets: Vec::new(),
+        };
+        self.store.create_tenant(&tenant).await.unwrap();
+        let key = ApiKey::from_random([id.len() as u8 + id.as_bytes()[id.len() - 1]; 32]);
+        self.store.add_api_key(&tenant.id, &key.hash()).await.unwrap();
+        let secret = WebhookSecret::from_random([id.as_bytes()[id.len() - 1]; 32]);
+        self.store
+            .add_webhook_secret(&tenant.id, &secret)
+            .await
+            .unwrap();
+        (key.expose().to_owned(), secret)
+    }
+
+    async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        Reply {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    async fn call(&self, method: &str, path: &str, key: &str, body: Option<Value>) -> Reply {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {key}"));
+        if body.is_some() {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+        }
+        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
+        self.send(request.body(body).unwrap()).await
+    }
+
+    async fn put_client(&self, key: &str, id: &str, body: Value) -> Reply {
+        self.call("PUT", &format!("/v1/clients/{id}"), key, Some(body)).await
+    }
+
+    async fn post_bookings(&self, key: &str, body: Value) -> Reply {
+        self.call("POST", "/v1/bookings", key, Some(body)).await
+    }
+
+    async fn get_client(&self, key: &str, id: &str) -> Reply {
+        self.call("GET", &format!("/v1/clients/{id}"), key, None).await
+    }
+
+    async fn delete_client(&self, key: &str, id: &str) -> Reply {
+        self.call("DELETE", &format!("/v1/clients/{id}"), key, None).await
+    }
+}
+
+fn booking(id: &str, client: &str, starts_at: &str) -> Value {
+    json!({
+        "id": id,
+        "client_id": client,
+        "status": "completed",
+        "starts_at": starts_at,
+        "updated_at": starts_at,
+        "staff": "Maya",
+        "services": [{"category": "hair", "name": "Cut", "price": "45.00"}]
+    })
+}
+
+fn pointers(reply: &Reply) -> Vec<String> {
+    reply.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn assert_problem(reply: &Reply, status: StatusCode) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert_eq!(reply.content_type, "application/problem+json");
+    assert_eq!(reply.body["status"], status.as_u16());
+    assert!(reply.body["detail"].is_string() && reply.body["fix"].is_string());
+    assert!(reply.body["type"].as_str().unwrap().starts_with("urn:winback:problem:"));
+}
+
+#[tokio::test]
+async fn a_client_and_their_bookings_are_stored_and_shown_with_their_stage() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    let reply = app
+        .put_client(
+            &key,
+            "c-1",
+            json!({
+                "name": "Ana Lopez",
+                "email": "ana@example.com",
+                "phone": "+447700900123",
+                "consent": {"email": {"granted": true, "source": "booking form", "at": "2026-01-01T09:00:00Z"}}
+            }),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    assert_eq!(reply.body["outcome"], "created");
+    let visits: Vec<Value> = ["2026-06-01", "2026-07-01", "2026-08-01", "2026-09-01"]
+        .iter()
+        .enumerate()
+        .map(|(i, day)| booking(&format!("b{i}"), "c-1", &format!("{day}T10:00:00Z")))
+        .collect();
+    let reply = app.post_bookings(&key, json!({"bookings": visits})).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(reply.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["outcome"] == "created"));
+    let reply = app.get_client(&key, "c-1").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["name"], "Ana Lopez");
+    assert_eq!(reply.body["bookings"], 4);
+    let hair = &reply.body["categories"][0];
+    assert_eq!(hair["category"], "hair");
+    assert_eq!(hair["visits"], 4);
+    assert_eq!(hair["last_visit"], "2026-09-01");
+    assert_eq!(hair["personal_interval"], true);
+    // Monthly, last seen 83 days ago: well past the usual window.
+    assert_eq!(hair["stage"], "lapsed");
+    // A future booking anywhere makes the client active again.
+    let future = json!({
+        "id": "b-next", "client_id": "c-1", "status": "booked",
+        "starts_at": "2026-12-01T10:00:00Z", "updated_at": NOW,
+        "services": [{"category": "nails", "price": 20}]
+    });
+    assert_eq!(app.post_bookings(&key, future).await.status, StatusCode::CREATED);
+    let reply = app.get_client(&key, "c-1").await;
+    assert_eq!(reply.body["categories"][0]["stage"], "active");
+    assert_eq!(reply.body["upcoming_booking"], "2026-12-01");
+}
+
+#[tokio::test]
+async fn the_same_booking_twice_changes_nothing_and_an_older_version_is_ignored() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    let b = booking("b1", "c-1", "2026-11-01T10:00:00Z");
+    assert_eq!(app.post_bookings(&key, b.clone()).await.status, StatusCode::CREATED);
+    let again = app.post_bookings(&key, b.clone()).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body["outcome"], "duplicate");
+    let mut older = b.clone();
+    older["updated_at"] = json!("2026-10-01T10:00:00Z");
+    older["status"] = json!("cancelled");
+    assert_eq!(app.post_bookings(&key, older).await.body["outcome"], "stale");
+    let reply = app.get_client(&key, "c-1").await;
+    assert_eq!(reply.body["categories"][0]["visits"], 1);
+}
+
+#[tokio::test]
+async fn the_same_version_with_other_content_is_a_conflict() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    let b = booking("b1", "c-1", "2026-11-01T10:00:00Z");
+    app.post_bookings(&key, b.clone()).await;
+    let mut changed = b;
+    changed["status"] = json!("no_show");
+    assert_problem(&app.post_bookings(&key, changed).await, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn every_bad_value_is_reported_by_pointer_and_nothing_of_the_batch_is_applied() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    let good = booking("good", "c-1", "2026-11-01T10:00:00Z");
+    let mut bad_status = booking("b2", "c-1", "2026-11-02T10:00:00Z");
+    bad_status["status"] = json!("teleported");
+    let mut negative = booking("b3", "c-1", "2026-11-03T10:00:00Z");
+    negative["services"][0]["price"] = json!("-5.00");
+    let mut old = booking("b4", "c-1", "1999-01-01T10:00:00Z");
+    old["updated_at"] = json!("2026-01-01T10:00:00Z");
+    let reply = app
+        .post_bookings(&key, json!({"bookings": [good, bad_status, negative, old]}))
+        .await;
+    assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        pointers(&reply),
+        ["/bookings/1/status", "/bookings/2/services/0/price", "/bookings/3/starts_at"]
+    );
+    assert_problem(&app.get_client(&key, "c-1").await, StatusCode::NOT_FOUND);
+
+    let reply = app
+        .put_client(&key, "c-1", json!({"email": "not-an-email", "phone": "07700 900123"}))
+        .await;
+    assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(pointers(&reply), ["/email", "/phone"]);
+    assert!(reply.body["errors"][1]["fix"].as_str().unwrap().contains("E.164"));
+}
+
+#[tokio::test]
+async fn batches_over_a_hundred_are_refused() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    let many: Vec<Value> = (0..101)
+        .map(|i| booking(&format!("b{i}"), "c-1", "2026-11-01T10:00:00Z"))
+        .collect();
+    let reply = app.post_bookings(&key, json!({"bookings": many})).await;
+    assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(pointers(&reply), ["/bookings"]);
+}
+
+#[tokio::test]
+async fn malformed_json_wrong_content_type_and_oversized_bodies_get_their_own_errors() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    let raw = |content_type: &str, body: Vec<u8>| {
+        Request::builder()
+            .method("POST")
+            .uri("/v1/bookings")
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let reply = app.send(raw("application/json", b"{\"id\": ".to_vec())).await;
+    assert_problem(&reply, StatusCode::BAD_REQUEST);
+    assert!(reply.body["detail"].as_str().unwrap().contains("line 1"));
+    let reply = app.send(raw("text/csv", b"id,client".to_vec())).await;
+    assert_problem(&reply, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let reply = app
+        .send(raw("application/json", vec![b' '; 2 * 1024 * 1024]))
+        .await;
+    assert_problem(&reply, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_key_are_refused() {
+    let app = TestApp::new().await;
+    app.tenant("salon-a").await;
+    let reply = app.get_client("wbk_wrong", "c-1").await;
+    assert_problem(&reply, StatusCode::UNAUTHORIZED);
+    let anonymous = Request::builder()
+        .uri("/v1/clients/c-1")
+        .body(Body::empty())
+        .unwrap();
+    let response = app.router.clone().oneshot(anonymous).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
+}
+
+#[tokio::test]
+async fn a_tenant_can_never_read_or_touch_another_tenant_s_client() {
+    let app = TestApp::new().await;
+    let (key_a, _) = app.tenant("salon-a").await;
+    let (key_b, _) = app.tenant("salon-b").await;
+    app.put_client(&key_a, "c-1", json!({"name": "Ana"})).await;
+    app.post_bookings(&key_a, booking("b1", "c-1", "2026-11-01T10:00:00Z"))
+        .await;
+    assert_problem(&app.get_client(&key_b, "c-1").await, StatusCode::NOT_FOUND);
+    assert_problem(&app.delete_client(&key_b, "c-1").await, StatusCode::NOT_FOUND);
+    // Naming the other tenant with one's own key is forbidden.
+    let reply = app
+        .call("GET", "/v1/clients/c-1?tenant=salon-a", &key_b, None)
+        .await;
+    assert_problem(&reply, StatusCode::FORBIDDEN);
+    // B's writes under the same client id stay B's.
+    app.put_client(&key_b, "c-1", json!({"name": "Someone else"})).await;
+    assert_eq!(app.get_client(&key_a, "c-1").await.body["name"], "Ana");
+    assert_eq!(app.get_client(&key_b, "c-1").await.body["bookings"], 0);
+}
+
+#[tokio::test]
+async fn erasure_removes_the_client_and_a_second_erasure_finds_nothing() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    app.put_client(&key, "c-1", json!({"email": "ana@example.com"})).await;
+    app.post_bookings(&key, booking("b1", "c-1", "2026-11-01T10:00:00Z"))
+        .await;
+    let reply = app.delete_client(&key, "c-1").await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    assert_problem(&app.get_client(&key, "c-1").await, StatusCode::NOT_FOUND);
+    assert_problem(&app.delete_client(&key, "c-1").await, StatusCode::NOT_FOUND);
+    let hash = shared::domain::contact::ContactHash::of_email(
+        &shared::domain::contact::EmailAddress::parse("ana@example.com").unwrap(),
+    );
+    let tenant = TenantId::parse("salon-a").unwrap();
+    assert!(app.store.is_suppressed(&tenant, &hash).await.unwrap());
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problems_too() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    assert_problem(&app.call("GET", "/v1/nothing", &key, None).await, StatusCode::NOT_FOUND);
+    assert_problem(
+        &app.call("PATCH", "/v1/clients/c-1", &key, None).await,
+        StatusCode::METHOD_NOT_ALLOWED,
+    );
+}
+
+fn signed(secret: &WebhookSecret, id: &str, at: i64, body: &Value, tenant: &str) -> Request<Body> {
+    let bytes = body.to_string().into_bytes();
+    Request::builder()
+        .method("POST")
+        .uri(format!("/v1/bookings?tenant={tenant}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("webhook-id", id)
+        .header("webhook-timestamp", at.to_string())
+        .header("webhook-signature", sign(secret, id, at, &bytes))
+        .body(Body::from(bytes))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn signed_webhook_deliveries_are_accepted_once_and_forgeries_refused() {
+    let app = TestApp::new().await;
+    let (key, secret) = app.tenant("salon-a").await;
+    let (_, other_secret) = app.tenant("salon-b").await;
+    let now = NOW.parse::<jiff::Timestamp>().unwrap().as_second();
+    let body = booking("b1", "c-1", "2026-11-01T10:00:00Z");
+
+    let reply = app.send(signed(&secret, "msg_1", now, &body, "salon-a")).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let again = app.send(signed(&secret, "msg_1", now, &body, "salon-a")).await;
+    assert_eq!(again.body["outcome"], "already_processed");
+
+    // Signed with another tenant's secret, or for another tenant, or stale, or tampered.
+    let forged = app.send(signed(&other_secret, "msg_2", now, &body, "salon-a")).await;
+    assert_problem(&forged, StatusCode::UNAUTHORIZED);
+    let elsewhere = app.send(signed(&secret, "msg_3", now, &body, "salon-b")).await;
+    assert_problem(&elsewhere, StatusCode::UNAUTHORIZED);
+    let stale = app.send(signed(&secret, "msg_4", now - 301, &body, "salon-a")).await;
+    assert_problem(&stale, StatusCode::UNAUTHORIZED);
+    let mut tampered = signed(&secret, "msg_5", now, &body, "salon-a");
+    *tampered.body_mut() = Body::from(booking("b1", "c-2", "2026-11-01T10:00:00Z").to_string());
+    assert_problem(&app.send(tampered).await, StatusCode::UNAUTHORIZED);
+    let unnamed = {
+        let mut request = signed(&secret, "msg_6", now, &body, "salon-a");
+        *request.uri_mut() = "/v1/bookings".parse().unwrap();
+        request
+    };
+    assert_problem(&app.send(unnamed).await, StatusCode::UNAUTHORIZED);
+
+    assert_eq!(app.get_client(&key, "c-1").await.body["bookings"], 1);
+    assert_problem(&app.get_client(&key, "c-2").await, StatusCode::NOT_FOUND);
+}
