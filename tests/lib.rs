@@ -1,3 +1,15 @@
 //! Checks that span the whole repository rather than one crate: the SAM template against the
-//! workspace. The end-to-end tests that drive the function binaries live here too as the
-//! functions arrive.
+//! workspace, the store contract on both stores, and the function binaries driven end to end
+//! through [`runtime_api`] against moto.
+
+pub mod runtime_api;
+
+use std::path::{Path, PathBuf};
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repository")
+        .to_path_buf()
+}

@@ -6,3 +6,6 @@ pub mod backtest;
 pub mod config_file;
 pub mod render;
 pub mod sample;
+pub mod serve;
+pub mod stores;
+pub mod tenant_admin;

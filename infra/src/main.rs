@@ -1,5 +1,6 @@
-//! `winback`: audit a bookings export, generate a sample one, and check the lapse score on a
-//! business's own history. Argument parsing and exit codes only; the work is in the library.
+//! `winback`: audit a bookings export, generate a sample one, check the lapse score on a
+//! business's own history, serve the API locally, and administer tenants. Argument parsing and
+//! exit codes only; the work is in the library.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -13,7 +14,8 @@ use shared::app::audit::AuditOptions;
 use shared::domain::config::BusinessConfig;
 use shared::domain::day::Day;
 use winback::sample::{SampleSpec, write_sample};
-use winback::{audit_run, backtest, config_file, render};
+use winback::stores::StoreArgs;
+use winback::{audit_run, backtest, config_file, render, serve, tenant_admin};
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +37,72 @@ enum Command {
     /// Check the lapse score on an export's own history: score as of a cut-off date, compare
     /// with who came back after it, against recency alone.
     Backtest(BacktestArgs),
+    /// Serve the HTTP API on this machine, on the local store (a demo tenant is made on the
+    /// first start).
+    Serve(ServeArgs),
+    /// Create tenants and their credentials.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// The port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// The folder of the local store (made if missing).
+    #[arg(long, value_name = "DIR", default_value = "winback-data")]
+    data: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant; prints only its id.
+    Create(TenantCreateArgs),
+    /// API keys of a tenant.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Standard Webhooks signing secrets of a tenant.
+    #[command(subcommand, name = "webhook-secret")]
+    WebhookSecret(SecretCommand),
+}
+
+#[derive(Args)]
+struct TenantCreateArgs {
+    /// The business's name, as clients know it.
+    #[arg(long)]
+    name: String,
+    /// The business's IANA time zone, e.g. Europe/London.
+    #[arg(long)]
+    timezone: String,
+    /// The ISO 4217 currency of its prices, e.g. GBP.
+    #[arg(long)]
+    currency: String,
+    /// The industry preset for default return intervals.
+    #[arg(long, default_value = "salon")]
+    industry: String,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create an API key; prints only the key, which is shown this once.
+    Create(TenantRef),
+}
+
+#[derive(Subcommand)]
+enum SecretCommand {
+    /// Create a signing secret; prints only the secret (whsec_...).
+    Create(TenantRef),
+}
+
+#[derive(Args)]
+struct TenantRef {
+    /// The tenant's id.
+    tenant: String,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Args)]
@@ -157,6 +225,8 @@ fn main() -> ExitCode {
         Command::Audit(args) => audit(args),
         Command::Sample(args) => sample(args),
         Command::Backtest(args) => run_backtest(args),
+        Command::Serve(args) => serve(args),
+        Command::Tenant(command) => tenant(command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -378,4 +448,83 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::other(format!("cannot start: {e}")))
+}
+
+fn serve(args: ServeArgs) -> Result<(), Failure> {
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_target(false)
+        .init();
+    runtime()?
+        .block_on(serve::serve(args.port, &args.data))
+        .map_err(Failure::other)
+}
+
+fn tenant(command: TenantCommand) -> Result<(), Failure> {
+    let runtime = runtime()?;
+    let tenant_id = |text: &str| {
+        shared::domain::ids::TenantId::parse(text)
+            .map_err(|e| Failure::input(format!("{text:?}: {e}")))
+    };
+    match command {
+        TenantCommand::Create(args) => {
+            let config = BusinessConfig {
+                timezone: shared::domain::config::TimeZoneName::parse(&args.timezone)
+                    .map_err(|e| Failure::input(format!("--timezone: {e}")))?,
+                currency: shared::domain::money::Currency::parse(&args.currency)
+                    .map_err(|e| Failure::input(format!("--currency: {e}")))?,
+                industry: args
+                    .industry
+                    .parse()
+                    .map_err(|e| Failure::input(format!("--industry: {e}")))?,
+                ..BusinessConfig::default()
+            };
+            let name = args.name.trim().to_owned();
+            if name.is_empty() {
+                return Err(Failure::input("--name is empty; give the business's name"));
+            }
+            let tenant = runtime.block_on(async {
+                let store = args.store.open().await.map_err(Failure::other)?;
+                tenant_admin::create_tenant(&*store, tenant_admin::new_tenant_id(), name, config)
+                    .await
+                    .map_err(admin_failure)
+            })?;
+            println!("{}", tenant.id);
+        }
+        TenantCommand::Key(KeyCommand::Create(args)) => {
+            let id = tenant_id(&args.tenant)?;
+            let key = runtime.block_on(async {
+                let store = args.store.open().await.map_err(Failure::other)?;
+                tenant_admin::create_key(&*store, &id)
+                    .await
+                    .map_err(admin_failure)
+            })?;
+            println!("{}", key.expose());
+        }
+        TenantCommand::WebhookSecret(SecretCommand::Create(args)) => {
+            let id = tenant_id(&args.tenant)?;
+            let secret = runtime.block_on(async {
+                let store = args.store.open().await.map_err(Failure::other)?;
+                tenant_admin::create_webhook_secret(&*store, &id)
+                    .await
+                    .map_err(admin_failure)
+            })?;
+            println!("{}", secret.expose());
+        }
+    }
+    Ok(())
+}
+
+fn admin_failure(error: tenant_admin::AdminError) -> Failure {
+    match error {
+        unknown @ tenant_admin::AdminError::UnknownTenant(_) => Failure::input(unknown),
+        other => Failure::other(other),
+    }
 }

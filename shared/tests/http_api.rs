@@ -55,7 +55,10 @@ impl TestApp {
         };
         self.store.create_tenant(&tenant).await.unwrap();
         let key = ApiKey::from_random([id.len() as u8 + id.as_bytes()[id.len() - 1]; 32]);
-        self.store.add_api_key(&tenant.id, &key.hash()).await.unwrap();
+        self.store
+            .add_api_key(&tenant.id, &key.hash())
+            .await
+            .unwrap();
         let secret = WebhookSecret::from_random([id.as_bytes()[id.len() - 1]; 32]);
         self.store
             .add_webhook_secret(&tenant.id, &secret)
@@ -98,7 +101,8 @@ impl TestApp {
     }
 
     async fn put_client(&self, key: &str, id: &str, body: Value) -> Reply {
-        self.call("PUT", &format!("/v1/clients/{id}"), key, Some(body)).await
+        self.call("PUT", &format!("/v1/clients/{id}"), key, Some(body))
+            .await
     }
 
     async fn post_bookings(&self, key: &str, body: Value) -> Reply {
@@ -106,11 +110,13 @@ impl TestApp {
     }
 
     async fn get_client(&self, key: &str, id: &str) -> Reply {
-        self.call("GET", &format!("/v1/clients/{id}"), key, None).await
+        self.call("GET", &format!("/v1/clients/{id}"), key, None)
+            .await
     }
 
     async fn delete_client(&self, key: &str, id: &str) -> Reply {
-        self.call("DELETE", &format!("/v1/clients/{id}"), key, None).await
+        self.call("DELETE", &format!("/v1/clients/{id}"), key, None)
+            .await
     }
 }
 
@@ -140,7 +146,12 @@ fn assert_problem(reply: &Reply, status: StatusCode) {
     assert_eq!(reply.content_type, "application/problem+json");
     assert_eq!(reply.body["status"], status.as_u16());
     assert!(reply.body["detail"].is_string() && reply.body["fix"].is_string());
-    assert!(reply.body["type"].as_str().unwrap().starts_with("urn:winback:problem:"));
+    assert!(
+        reply.body["type"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:winback:problem:")
+    );
 }
 
 #[tokio::test]
@@ -168,11 +179,13 @@ async fn a_client_and_their_bookings_are_stored_and_shown_with_their_stage() {
         .collect();
     let reply = app.post_bookings(&key, json!({"bookings": visits})).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    assert!(reply.body["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|r| r["outcome"] == "created"));
+    assert!(
+        reply.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "created")
+    );
     let reply = app.get_client(&key, "c-1").await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(reply.body["name"], "Ana Lopez");
@@ -190,7 +203,10 @@ async fn a_client_and_their_bookings_are_stored_and_shown_with_their_stage() {
         "starts_at": "2026-12-01T10:00:00Z", "updated_at": NOW,
         "services": [{"category": "nails", "price": 20}]
     });
-    assert_eq!(app.post_bookings(&key, future).await.status, StatusCode::CREATED);
+    assert_eq!(
+        app.post_bookings(&key, future).await.status,
+        StatusCode::CREATED
+    );
     let reply = app.get_client(&key, "c-1").await;
     assert_eq!(reply.body["categories"][0]["stage"], "active");
     assert_eq!(reply.body["upcoming_booking"], "2026-12-01");
@@ -201,14 +217,20 @@ async fn the_same_booking_twice_changes_nothing_and_an_older_version_is_ignored(
     let app = TestApp::new().await;
     let (key, _) = app.tenant("salon-a").await;
     let b = booking("b1", "c-1", "2026-11-01T10:00:00Z");
-    assert_eq!(app.post_bookings(&key, b.clone()).await.status, StatusCode::CREATED);
+    assert_eq!(
+        app.post_bookings(&key, b.clone()).await.status,
+        StatusCode::CREATED
+    );
     let again = app.post_bookings(&key, b.clone()).await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.body["outcome"], "duplicate");
     let mut older = b.clone();
     older["updated_at"] = json!("2026-10-01T10:00:00Z");
     older["status"] = json!("cancelled");
-    assert_eq!(app.post_bookings(&key, older).await.body["outcome"], "stale");
+    assert_eq!(
+        app.post_bookings(&key, older).await.body["outcome"],
+        "stale"
+    );
     let reply = app.get_client(&key, "c-1").await;
     assert_eq!(reply.body["categories"][0]["visits"], 1);
 }
@@ -221,7 +243,10 @@ async fn the_same_version_with_other_content_is_a_conflict() {
     app.post_bookings(&key, b.clone()).await;
     let mut changed = b;
     changed["status"] = json!("no_show");
-    assert_problem(&app.post_bookings(&key, changed).await, StatusCode::CONFLICT);
+    assert_problem(
+        &app.post_bookings(&key, changed).await,
+        StatusCode::CONFLICT,
+    );
 }
 
 #[tokio::test]
@@ -241,16 +266,29 @@ async fn every_bad_value_is_reported_by_pointer_and_nothing_of_the_batch_is_appl
     assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         pointers(&reply),
-        ["/bookings/1/status", "/bookings/2/services/0/price", "/bookings/3/starts_at"]
+        [
+            "/bookings/1/status",
+            "/bookings/2/services/0/price",
+            "/bookings/3/starts_at"
+        ]
     );
     assert_problem(&app.get_client(&key, "c-1").await, StatusCode::NOT_FOUND);
 
     let reply = app
-        .put_client(&key, "c-1", json!({"email": "not-an-email", "phone": "07700 900123"}))
+        .put_client(
+            &key,
+            "c-1",
+            json!({"email": "not-an-email", "phone": "07700 900123"}),
+        )
         .await;
     assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(pointers(&reply), ["/email", "/phone"]);
-    assert!(reply.body["errors"][1]["fix"].as_str().unwrap().contains("E.164"));
+    assert!(
+        reply.body["errors"][1]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("E.164")
+    );
 }
 
 #[tokio::test]
@@ -278,7 +316,9 @@ async fn malformed_json_wrong_content_type_and_oversized_bodies_get_their_own_er
             .body(Body::from(body))
             .unwrap()
     };
-    let reply = app.send(raw("application/json", b"{\"id\": ".to_vec())).await;
+    let reply = app
+        .send(raw("application/json", b"{\"id\": ".to_vec()))
+        .await;
     assert_problem(&reply, StatusCode::BAD_REQUEST);
     assert!(reply.body["detail"].as_str().unwrap().contains("line 1"));
     let reply = app.send(raw("text/csv", b"id,client".to_vec())).await;
@@ -313,14 +353,18 @@ async fn a_tenant_can_never_read_or_touch_another_tenant_s_client() {
     app.post_bookings(&key_a, booking("b1", "c-1", "2026-11-01T10:00:00Z"))
         .await;
     assert_problem(&app.get_client(&key_b, "c-1").await, StatusCode::NOT_FOUND);
-    assert_problem(&app.delete_client(&key_b, "c-1").await, StatusCode::NOT_FOUND);
+    assert_problem(
+        &app.delete_client(&key_b, "c-1").await,
+        StatusCode::NOT_FOUND,
+    );
     // Naming the other tenant with one's own key is forbidden.
     let reply = app
         .call("GET", "/v1/clients/c-1?tenant=salon-a", &key_b, None)
         .await;
     assert_problem(&reply, StatusCode::FORBIDDEN);
     // B's writes under the same client id stay B's.
-    app.put_client(&key_b, "c-1", json!({"name": "Someone else"})).await;
+    app.put_client(&key_b, "c-1", json!({"name": "Someone else"}))
+        .await;
     assert_eq!(app.get_client(&key_a, "c-1").await.body["name"], "Ana");
     assert_eq!(app.get_client(&key_b, "c-1").await.body["bookings"], 0);
 }
@@ -329,7 +373,8 @@ async fn a_tenant_can_never_read_or_touch_another_tenant_s_client() {
 async fn erasure_removes_the_client_and_a_second_erasure_finds_nothing() {
     let app = TestApp::new().await;
     let (key, _) = app.tenant("salon-a").await;
-    app.put_client(&key, "c-1", json!({"email": "ana@example.com"})).await;
+    app.put_client(&key, "c-1", json!({"email": "ana@example.com"}))
+        .await;
     app.post_bookings(&key, booking("b1", "c-1", "2026-11-01T10:00:00Z"))
         .await;
     let reply = app.delete_client(&key, "c-1").await;
@@ -347,7 +392,10 @@ async fn erasure_removes_the_client_and_a_second_erasure_finds_nothing() {
 async fn unknown_routes_and_methods_are_problems_too() {
     let app = TestApp::new().await;
     let (key, _) = app.tenant("salon-a").await;
-    assert_problem(&app.call("GET", "/v1/nothing", &key, None).await, StatusCode::NOT_FOUND);
+    assert_problem(
+        &app.call("GET", "/v1/nothing", &key, None).await,
+        StatusCode::NOT_FOUND,
+    );
     assert_problem(
         &app.call("PATCH", "/v1/clients/c-1", &key, None).await,
         StatusCode::METHOD_NOT_ALLOWED,
@@ -375,17 +423,27 @@ async fn signed_webhook_deliveries_are_accepted_once_and_forgeries_refused() {
     let now = NOW.parse::<jiff::Timestamp>().unwrap().as_second();
     let body = booking("b1", "c-1", "2026-11-01T10:00:00Z");
 
-    let reply = app.send(signed(&secret, "msg_1", now, &body, "salon-a")).await;
+    let reply = app
+        .send(signed(&secret, "msg_1", now, &body, "salon-a"))
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    let again = app.send(signed(&secret, "msg_1", now, &body, "salon-a")).await;
+    let again = app
+        .send(signed(&secret, "msg_1", now, &body, "salon-a"))
+        .await;
     assert_eq!(again.body["outcome"], "already_processed");
 
     // Signed with another tenant's secret, or for another tenant, or stale, or tampered.
-    let forged = app.send(signed(&other_secret, "msg_2", now, &body, "salon-a")).await;
+    let forged = app
+        .send(signed(&other_secret, "msg_2", now, &body, "salon-a"))
+        .await;
     assert_problem(&forged, StatusCode::UNAUTHORIZED);
-    let elsewhere = app.send(signed(&secret, "msg_3", now, &body, "salon-b")).await;
+    let elsewhere = app
+        .send(signed(&secret, "msg_3", now, &body, "salon-b"))
+        .await;
     assert_problem(&elsewhere, StatusCode::UNAUTHORIZED);
-    let stale = app.send(signed(&secret, "msg_4", now - 301, &body, "salon-a")).await;
+    let stale = app
+        .send(signed(&secret, "msg_4", now - 301, &body, "salon-a"))
+        .await;
     assert_problem(&stale, StatusCode::UNAUTHORIZED);
     let mut tampered = signed(&secret, "msg_5", now, &body, "salon-a");
     *tampered.body_mut() = Body::from(booking("b1", "c-2", "2026-11-01T10:00:00Z").to_string());

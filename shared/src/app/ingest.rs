@@ -149,7 +149,11 @@ impl Ingest {
         }))
     }
 
-    pub async fn erase(&self, tenant: &Tenant, id: &ClientId) -> Result<Option<Erased>, StoreError> {
+    pub async fn erase(
+        &self,
+        tenant: &Tenant,
+        id: &ClientId,
+    ) -> Result<Option<Erased>, StoreError> {
         self.store.erase_client(&tenant.id, id).await
     }
 }

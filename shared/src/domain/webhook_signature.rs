@@ -118,7 +118,14 @@ mod tests {
         let header = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
         let at = Timestamp::from_second(1614265330).unwrap();
         assert_eq!(
-            verify(&[secret], "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", header, body, at),
+            verify(
+                &[secret],
+                "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                "1614265330",
+                header,
+                body,
+                at
+            ),
             Ok(())
         );
     }
@@ -129,7 +136,10 @@ mod tests {
         let good = sign(&secret(2), "msg_1", ts, b"{}");
         let header = format!("v1,AAAA {good}");
         let secrets = [secret(1), secret(2)];
-        assert_eq!(verify(&secrets, "msg_1", &ts.to_string(), &header, b"{}", now()), Ok(()));
+        assert_eq!(
+            verify(&secrets, "msg_1", &ts.to_string(), &header, b"{}", now()),
+            Ok(())
+        );
     }
 
     #[test]
@@ -140,10 +150,22 @@ mod tests {
             verify(secrets, id, &ts.to_string(), &header, body, now())
         };
         assert_eq!(check(&[secret(1)], "msg_1", b"{\"a\":1}"), Ok(()));
-        assert_eq!(check(&[secret(1)], "msg_1", b"{\"a\":2}"), Err(SignatureError::Mismatch));
-        assert_eq!(check(&[secret(1)], "msg_2", b"{\"a\":1}"), Err(SignatureError::Mismatch));
-        assert_eq!(check(&[secret(3)], "msg_1", b"{\"a\":1}"), Err(SignatureError::Mismatch));
-        assert_eq!(check(&[], "msg_1", b"{\"a\":1}"), Err(SignatureError::NoSecret));
+        assert_eq!(
+            check(&[secret(1)], "msg_1", b"{\"a\":2}"),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            check(&[secret(1)], "msg_2", b"{\"a\":1}"),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            check(&[secret(3)], "msg_1", b"{\"a\":1}"),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            check(&[], "msg_1", b"{\"a\":1}"),
+            Err(SignatureError::NoSecret)
+        );
     }
 
     #[test]
@@ -162,7 +184,14 @@ mod tests {
         let check = |offset: i64| {
             let ts = now().as_second() + offset;
             let header = sign(&secret(1), "msg_1", ts, b"{}");
-            verify(&[secret(1)], "msg_1", &ts.to_string(), &header, b"{}", now())
+            verify(
+                &[secret(1)],
+                "msg_1",
+                &ts.to_string(),
+                &header,
+                b"{}",
+                now(),
+            )
         };
         assert_eq!(check(-300), Ok(()));
         assert_eq!(check(300), Ok(()));

@@ -34,8 +34,9 @@ pub async fn authenticate(
 ) -> Result<Caller, Problem> {
     let named = tenant_param
         .map(|t| {
-            TenantId::parse(t)
-                .map_err(|e| Problem::unauthenticated(format!("?tenant= is not valid: {e}"), KEY_FIX))
+            TenantId::parse(t).map_err(|e| {
+                Problem::unauthenticated(format!("?tenant= is not valid: {e}"), KEY_FIX)
+            })
         })
         .transpose()?;
     if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
@@ -138,9 +139,15 @@ async fn load(api: &Api, id: &TenantId) -> Result<Tenant, Problem> {
 
 fn signature_problem(error: SignatureError) -> Problem {
     let fix = match error {
-        SignatureError::OutsideTolerance => "Sign each delivery at send time with the current Unix time.",
-        SignatureError::NoSecret => "Create a signing secret with `winback tenant webhook-secret create TENANT`.",
-        _ => "Sign `{webhook-id}.{webhook-timestamp}.{body}` with HMAC-SHA256 and the tenant's secret, as Standard Webhooks describes.",
+        SignatureError::OutsideTolerance => {
+            "Sign each delivery at send time with the current Unix time."
+        }
+        SignatureError::NoSecret => {
+            "Create a signing secret with `winback tenant webhook-secret create TENANT`."
+        }
+        _ => {
+            "Sign `{webhook-id}.{webhook-timestamp}.{body}` with HMAC-SHA256 and the tenant's secret, as Standard Webhooks describes."
+        }
     };
     Problem::unauthenticated(error.to_string(), fix)
 }

@@ -84,9 +84,17 @@ fn require_json(headers: &HeaderMap) -> Result<(), Problem> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let essence = kind
-        .map(|k| k.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .map(|k| {
+            k.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
-    if essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) {
+    if essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    {
         Ok(())
     } else {
         Err(Problem::unsupported_media_type(kind))
@@ -195,10 +203,11 @@ async fn post_bookings(
                 "Send the changed booking with a later updated_at.",
             )
             .into_response(),
-            BookingOutcome::Created => {
-                (StatusCode::CREATED, axum::Json(json!({"id": booking.id, "outcome": outcome})))
-                    .into_response()
-            }
+            BookingOutcome::Created => (
+                StatusCode::CREATED,
+                axum::Json(json!({"id": booking.id, "outcome": outcome})),
+            )
+                .into_response(),
             _ => axum::Json(json!({"id": booking.id, "outcome": outcome})).into_response(),
         });
     }

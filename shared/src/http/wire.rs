@@ -229,7 +229,11 @@ fn consent_of(value: &Value, at: &str, errors: &mut Vec<FieldError>) -> Option<C
             None
         }
         None => {
-            fields.error("granted", "granted is missing", "add granted: true or false");
+            fields.error(
+                "granted",
+                "granted is missing",
+                "add granted: true or false",
+            );
             None
         }
     };
@@ -283,7 +287,10 @@ pub fn bookings(
     }
     // Two versions of one booking in one batch: which one wins would depend on order.
     for (i, a) in parsed.iter().enumerate() {
-        if parsed[..i].iter().any(|b| b.id == a.id && b.updated_at == a.updated_at && b != a) {
+        if parsed[..i]
+            .iter()
+            .any(|b| b.id == a.id && b.updated_at == a.updated_at && b != a)
+        {
             errors.push(FieldError {
                 pointer: format!("/bookings/{i}/updated_at"),
                 detail: format!("booking {} appears twice with the same updated_at", a.id),
@@ -315,7 +322,12 @@ fn booking(
     };
     let before = errors.len();
     let mut fields = Fields { object, at, errors };
-    let id = fields.parsed("id", true, BookingId::parse, "send the booking tool's booking id");
+    let id = fields.parsed(
+        "id",
+        true,
+        BookingId::parse,
+        "send the booking tool's booking id",
+    );
     let client_id = fields.parsed("client_id", true, ClientId::parse, "send the client's id");
     let status = fields.parsed(
         "status",
@@ -345,14 +357,22 @@ fn booking(
             "send when the booking tool last changed the booking",
         );
     }
-    let location_id = fields.parsed("location_id", false, LocationId::parse, "send the location's id");
+    let location_id = fields.parsed(
+        "location_id",
+        false,
+        LocationId::parse,
+        "send the location's id",
+    );
     let staff = fields.text("staff", false).map(str::to_owned);
     if let Some(code) = fields.text("currency", false)
         && Currency::parse(code).ok() != Some(currency)
     {
         fields.error(
             "currency",
-            format!("{code:?} is not this business's currency ({})", currency.code()),
+            format!(
+                "{code:?} is not this business's currency ({})",
+                currency.code()
+            ),
             format!("send prices in {}", currency.code()),
         );
     }
@@ -361,7 +381,12 @@ fn booking(
             let at = fields.at.clone();
             let mut services = Vec::with_capacity(list.len());
             for (i, value) in list.iter().enumerate() {
-                services.push(service(value, format!("{at}/services/{i}"), currency, fields.errors));
+                services.push(service(
+                    value,
+                    format!("{at}/services/{i}"),
+                    currency,
+                    fields.errors,
+                ));
             }
             services.into_iter().collect::<Option<Vec<_>>>()
         }
@@ -375,7 +400,11 @@ fn booking(
         }
         Some(other) => {
             let detail = format!("services must be an array, not {}", kind(other));
-            fields.error("services", detail, "send [{\"category\": \"hair\", \"price\": \"45.00\"}]");
+            fields.error(
+                "services",
+                detail,
+                "send [{\"category\": \"hair\", \"price\": \"45.00\"}]",
+            );
             None
         }
         None => {
@@ -417,7 +446,12 @@ fn service(
         return None;
     };
     let mut fields = Fields { object, at, errors };
-    let category = fields.parsed("category", true, Category::parse, "send the service's category, e.g. hair");
+    let category = fields.parsed(
+        "category",
+        true,
+        Category::parse,
+        "send the service's category, e.g. hair",
+    );
     let name = fields.text("name", false).map(str::to_owned);
     let price = match fields.get("price") {
         None => Some(Money::zero(currency)),
@@ -425,7 +459,11 @@ fn service(
         Some(Value::Number(number)) => parse_price(&mut fields, &number.to_string(), currency),
         Some(other) => {
             let detail = format!("price must be a number or a string, not {}", kind(other));
-            fields.error("price", detail, "send the price in currency units, e.g. \"45.00\"");
+            fields.error(
+                "price",
+                detail,
+                "send the price in currency units, e.g. \"45.00\"",
+            );
             None
         }
     };

@@ -1,0 +1,232 @@
+//! `winback tenant ...` and `winback serve` as a developer runs them: ids and keys captured from
+//! standard output, the API answered on localhost, and the same commands on DynamoDB (moto).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Output, Stdio};
+
+fn winback(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_winback"))
+        .args(args)
+        .output()
+        .expect("winback runs")
+}
+
+fn captured(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout.clone()).unwrap();
+    assert_eq!(text.lines().count(), 1, "one line on stdout: {text:?}");
+    text.trim().to_owned()
+}
+
+/// One HTTP/1.1 request; returns the status and the body.
+fn http(port: u16, method: &str, path: &str, key: &str, body: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    /// What it printed before it started listening.
+    banner: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(data: &std::path::Path) -> Server {
+    let child = Command::new(env!("CARGO_BIN_EXE_winback"))
+        .args(["serve", "--port", "0", "--data", data.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server {
+        child,
+        port: 0,
+        banner: Vec::new(),
+    };
+    let stdout = server.child.stdout.take().unwrap();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("winback is listening on http://127.0.0.1:") {
+            server.port = rest.split_whitespace().next().unwrap().parse().unwrap();
+            return server;
+        }
+        server.banner.push(line);
+    }
+    panic!("the server stopped before listening: {:?}", server.banner)
+}
+
+#[test]
+fn serve_makes_a_demo_tenant_on_first_start_and_answers_the_api() {
+    let data = tempfile::tempdir().unwrap();
+    let server = serve(data.path());
+    let key_line = server
+        .banner
+        .iter()
+        .find(|l| l.starts_with("Its API key"))
+        .expect("the demo key is printed");
+    let key = key_line.rsplit(' ').next().unwrap().to_owned();
+    let (status, body) = http(
+        server.port,
+        "PUT",
+        "/v1/clients/c-1",
+        &key,
+        Some(r#"{"name": "Ana", "email": "ana@example.com"}"#),
+    );
+    assert_eq!(status, 201, "{body}");
+    let booking = r#"{"id": "b1", "client_id": "c-1", "status": "completed",
+        "starts_at": "2026-11-01T10:00:00Z", "updated_at": "2026-11-01T12:00:00Z",
+        "services": [{"category": "hair", "price": "45.00"}]}"#;
+    assert_eq!(
+        http(server.port, "POST", "/v1/bookings", &key, Some(booking)).0,
+        201
+    );
+    let (status, body) = http(server.port, "GET", "/v1/clients/c-1", &key, None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"category\":\"hair\""), "{body}");
+    let (status, body) = http(server.port, "GET", "/v1/clients/c-1", "wbk_wrong", None);
+    assert_eq!(status, 401);
+    assert!(body.contains("\"fix\""));
+    drop(server);
+
+    // A second start keeps the data and makes no second demo tenant.
+    let again = serve(data.path());
+    assert!(again.banner.is_empty(), "{:?}", again.banner);
+    assert_eq!(
+        http(again.port, "GET", "/v1/clients/c-1", &key, None).0,
+        200
+    );
+}
+
+#[test]
+fn tenant_commands_print_only_what_a_script_captures_and_the_key_works() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let tenant = captured(&winback(&[
+        "tenant",
+        "create",
+        "--name",
+        "Studio Nine",
+        "--timezone",
+        "Europe/Paris",
+        "--currency",
+        "EUR",
+        "--data",
+        dir,
+    ]));
+    assert!(tenant.starts_with("t_"), "{tenant}");
+    let key = captured(&winback(&[
+        "tenant", "key", "create", &tenant, "--data", dir,
+    ]));
+    assert!(key.starts_with("wbk_"), "{key}");
+    let secret = captured(&winback(&[
+        "tenant",
+        "webhook-secret",
+        "create",
+        &tenant,
+        "--data",
+        dir,
+    ]));
+    assert!(secret.starts_with("whsec_"), "{secret}");
+
+    let unknown = winback(&["tenant", "key", "create", "t_nobody", "--data", dir]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("winback tenant create"));
+    let bad_zone = winback(&[
+        "tenant",
+        "create",
+        "--name",
+        "X",
+        "--timezone",
+        "Mars/Olympus",
+        "--currency",
+        "EUR",
+        "--data",
+        dir,
+    ]);
+    assert_eq!(bad_zone.status.code(), Some(2));
+
+    let server = serve(data.path());
+    let booking = r#"{"id": "b1", "client_id": "c-1", "status": "completed",
+        "starts_at": "2026-11-01T10:00:00Z", "updated_at": "2026-11-01T12:00:00Z",
+        "services": [{"category": "hair", "price": "45.00"}]}"#;
+    assert_eq!(
+        http(server.port, "POST", "/v1/bookings", &key, Some(booking)).0,
+        201
+    );
+}
+
+#[test]
+fn tenant_commands_work_on_a_dynamodb_table() {
+    let endpoint = shared::testing::moto::endpoint();
+    let table = format!("winback-cli-{}", std::process::id());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
+            .load()
+            .await;
+        let client = aws_sdk_dynamodb::Client::new(&config);
+        shared::adapters::aws::dynamo::create_table(&client, &table)
+            .await
+            .unwrap();
+    });
+    let aws = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_winback"))
+            .args(args)
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .output()
+            .unwrap()
+    };
+    let tenant = captured(&aws(&[
+        "tenant",
+        "create",
+        "--name",
+        "Salon",
+        "--timezone",
+        "America/New_York",
+        "--currency",
+        "USD",
+        "--dynamodb-table",
+        &table,
+    ]));
+    let key = captured(&aws(&[
+        "tenant",
+        "key",
+        "create",
+        &tenant,
+        "--dynamodb-table",
+        &table,
+    ]));
+    assert!(key.starts_with("wbk_"));
+}

@@ -1,0 +1,223 @@
+//! A small Lambda runtime API, enough to run a real function binary outside AWS: it serves
+//! `GET /2018-06-01/runtime/invocation/next` (handing out the events given to
+//! [`Harness::invoke`]) and collects what the binary posts back to `.../response` and
+//! `.../error`. The binary is started with the environment the Lambda service gives it and is
+//! killed when the harness is dropped.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+/// What an invocation returned.
+#[derive(Debug)]
+pub enum Outcome {
+    Response(Value),
+    /// The function reported an error (`/error`): its JSON error document.
+    Error(Value),
+}
+
+struct Shared {
+    events: tokio::sync::Mutex<mpsc::UnboundedReceiver<(String, Value)>>,
+    waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    first_poll: OnceLock<Instant>,
+    init_error: Mutex<Option<Value>>,
+}
+
+pub struct Harness {
+    sender: mpsc::UnboundedSender<(String, Value)>,
+    shared: Arc<Shared>,
+    child: Child,
+    started: Instant,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    shared.first_poll.get_or_init(Instant::now);
+    let mut events = shared.events.lock().await;
+    let Some((id, event)) = events.recv().await else {
+        return (StatusCode::GONE, HeaderMap::new(), Vec::new());
+    };
+    let deadline = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        + 30_000;
+    let mut headers = HeaderMap::new();
+    let set = |headers: &mut HeaderMap, name: &'static str, value: String| {
+        headers.insert(name, HeaderValue::from_str(&value).unwrap());
+    };
+    set(&mut headers, "lambda-runtime-aws-request-id", id);
+    set(
+        &mut headers,
+        "lambda-runtime-deadline-ms",
+        deadline.to_string(),
+    );
+    set(
+        &mut headers,
+        "lambda-runtime-invoked-function-arn",
+        "arn:aws:lambda:us-east-1:123456789012:function:test".into(),
+    );
+    set(
+        &mut headers,
+        "lambda-runtime-trace-id",
+        "Root=1-00000000-000000000000000000000000".into(),
+    );
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    (StatusCode::OK, headers, serde_json::to_vec(&event).unwrap())
+}
+
+fn deliver(shared: &Shared, id: &str, outcome: Outcome) -> StatusCode {
+    match shared.waiting.lock().unwrap().remove(id) {
+        Some(sender) => {
+            let _ = sender.send(outcome);
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::BAD_REQUEST,
+    }
+}
+
+fn json_or_text(body: &Bytes) -> Value {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+}
+
+async fn response(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+    body: Bytes,
+) -> StatusCode {
+    deliver(&shared, &id, Outcome::Response(json_or_text(&body)))
+}
+
+async fn error(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+    body: Bytes,
+) -> StatusCode {
+    deliver(&shared, &id, Outcome::Error(json_or_text(&body)))
+}
+
+async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {
+    *shared.init_error.lock().unwrap() = Some(json_or_text(&body));
+    StatusCode::ACCEPTED
+}
+
+impl Harness {
+    /// Starts the runtime API on a free port and the function binary against it.
+    pub async fn start(binary: &Path, env: &[(&str, &str)]) -> Harness {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            events: tokio::sync::Mutex::new(receiver),
+            waiting: Mutex::new(HashMap::new()),
+            first_poll: OnceLock::new(),
+            init_error: Mutex::new(None),
+        });
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(Arc::clone(&shared));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let started = Instant::now();
+        let child = Command::new(binary)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "test")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {}: {e}", binary.display()));
+        Harness {
+            sender,
+            shared,
+            child,
+            started,
+            next_id: std::sync::atomic::AtomicU64::new(1),
+        }
+    }
+
+    /// Sends one event and waits for the function's answer.
+    pub async fn invoke(&self, event: Value) -> Outcome {
+        let id = format!(
+            "req-{}",
+            self.next_id
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let (tx, rx) = oneshot::channel();
+        self.shared.waiting.lock().unwrap().insert(id.clone(), tx);
+        self.sender.send((id, event)).unwrap();
+        match tokio::time::timeout(Duration::from_secs(30), rx).await {
+            Ok(Ok(outcome)) => outcome,
+            _ => panic!(
+                "the function did not answer in 30 s (init error: {:?})",
+                self.shared.init_error.lock().unwrap()
+            ),
+        }
+    }
+
+    /// Waits until the binary first asks for an event, and returns how long after its start.
+    pub async fn wait_until_polling(&self) -> Duration {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(at) = self.shared.first_poll.get() {
+                return *at - self.started;
+            }
+            if let Some(error) = self.shared.init_error.lock().unwrap().as_ref() {
+                panic!("the function failed to start: {error}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the function never polled for an event"
+            );
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+    }
+
+    pub fn init_error(&self) -> Option<Value> {
+        self.shared.init_error.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Builds a workspace binary (debug) and returns its path: the test crates cannot name other
+/// packages' binaries, so they build them the way `cargo build -p` would.
+pub fn build_binary(package: &str) -> std::path::PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", package])
+        .current_dir(crate::repo())
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "cargo build -p {package} failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| crate::repo().join("target"));
+    target.join("debug").join(package)
+}

@@ -1,0 +1,233 @@
+//! The compiled `ingest` binary, driven through the Lambda runtime API harness with API
+//! Gateway (HTTP API, payload v2) requests, against DynamoDB on moto: what it answers and what
+//! it leaves in the table.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Value, json};
+
+use shared::adapters::aws::dynamo::{DynamoStore, create_table};
+use shared::domain::config::{BusinessConfig, TimeZoneName};
+use shared::domain::ids::TenantId;
+use shared::domain::tenant::{ApiKey, Tenant};
+use shared::ports::Store;
+use shared::testing::moto;
+use system_tests::runtime_api::{Harness, Outcome, build_binary};
+
+/// The request `sam local generate-event apigateway http-api-proxy` writes, made into `method
+/// path` with these headers and body.
+fn request(method: &str, path_and_query: &str, key: &str, body: Option<&Value>) -> Value {
+    let fixture = std::fs::read_to_string(
+        system_tests::repo().join("functions/ingest/events/http-api-proxy.json"),
+    )
+    .unwrap();
+    let mut event: Value = serde_json::from_str(&fixture).unwrap();
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    event["rawPath"] = json!(path);
+    event["rawQueryString"] = json!(query);
+    event["requestContext"]["http"]["method"] = json!(method);
+    event["requestContext"]["http"]["path"] = json!(path);
+    let object = event.as_object_mut().unwrap();
+    for unused in [
+        "cookies",
+        "queryStringParameters",
+        "pathParameters",
+        "stageVariables",
+    ] {
+        object.remove(unused);
+    }
+    event["headers"] = json!({"authorization": format!("Bearer {key}")});
+    match body {
+        Some(body) => {
+            event["headers"]["content-type"] = json!("application/json");
+            event["body"] = json!(body.to_string());
+            event["isBase64Encoded"] = json!(false);
+        }
+        None => {
+            event.as_object_mut().unwrap().remove("body");
+            event["isBase64Encoded"] = json!(false);
+        }
+    }
+    event
+}
+
+/// The status and JSON body of an API Gateway v2 response.
+fn reply(outcome: Outcome) -> (u64, Value) {
+    let Outcome::Response(response) = outcome else {
+        panic!("the function failed: {outcome:?}")
+    };
+    let status = response["statusCode"].as_u64().unwrap();
+    let body = response["body"].as_str().unwrap_or_default();
+    let body = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(body).unwrap()
+    };
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ingest_binary_stores_clients_and_bookings_in_dynamodb() {
+    let binary = build_binary("ingest");
+    let endpoint = moto::endpoint();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
+        .load()
+        .await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = format!("winback-e2e-{}", std::process::id());
+    create_table(&client, &table).await.unwrap();
+    let store = DynamoStore::new(client.clone(), table.clone());
+    let tenant = Tenant {
+        id: TenantId::parse("salon-e2e").unwrap(),
+        name: "Salon".into(),
+        config: BusinessConfig {
+            timezone: TimeZoneName::parse("Europe/London").unwrap(),
+            ..BusinessConfig::default()
+        },
+        created_at: "2026-01-01T00:00:00Z".parse().unwrap(),
+        webhook_secrets: Vec::new(),
+    };
+    store.create_tenant(&tenant).await.unwrap();
+    let key = ApiKey::from_random([42; 32]);
+    store.add_api_key(&tenant.id, &key.hash()).await.unwrap();
+    let key = key.expose();
+
+    let harness = Harness::start(
+        &binary,
+        &[
+            ("TABLE_NAME", table.as_str()),
+            ("AWS_ENDPOINT_URL", endpoint),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ],
+    )
+    .await;
+    harness.wait_until_polling().await;
+
+    let profile =
+        json!({"name": "Ana Lopez", "email": "ana@example.com", "phone": "+447700900123"});
+    let (status, body) = reply(
+        harness
+            .invoke(request("PUT", "/v1/clients/c-1", key, Some(&profile)))
+            .await,
+    );
+    assert_eq!(
+        (status, &body["outcome"]),
+        (201, &json!("created")),
+        "{body}"
+    );
+
+    let bookings = json!({"bookings": [
+        {"id": "b1", "client_id": "c-1", "status": "completed", "starts_at": "2026-08-03T10:00:00+01:00",
+         "updated_at": "2026-08-03T12:00:00Z", "services": [{"category": "hair", "name": "Cut", "price": "45.00"}]},
+        {"id": "b2", "client_id": "c-1", "status": "completed", "starts_at": "2026-09-07T10:00:00+01:00",
+         "updated_at": "2026-09-07T12:00:00Z", "services": [{"category": "hair", "name": "Cut", "price": 45},
+                                                              {"category": "colour", "price": "80"}]}
+    ]});
+    let (status, body) = reply(
+        harness
+            .invoke(request("POST", "/v1/bookings", key, Some(&bookings)))
+            .await,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][1]["outcome"], "created");
+    // The same batch again is a no-op.
+    let (_, body) = reply(
+        harness
+            .invoke(request("POST", "/v1/bookings", key, Some(&bookings)))
+            .await,
+    );
+    assert_eq!(body["results"][0]["outcome"], "duplicate");
+
+    // What the table holds: the profile, two bookings, two cadences with their watch keys.
+    let items = client
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            AttributeValue::S("TENANT#salon-e2e#CLIENT#c-1".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap();
+    let sks: Vec<&str> = items
+        .iter()
+        .map(|i| i["sk"].as_s().unwrap().as_str())
+        .collect();
+    assert_eq!(
+        sks,
+        [
+            "BOOKING#b1",
+            "BOOKING#b2",
+            "CADENCE#colour",
+            "CADENCE#hair",
+            "PROFILE"
+        ]
+    );
+    let hair: &HashMap<String, AttributeValue> = &items[3];
+    assert!(
+        hair["watch_pk"]
+            .as_s()
+            .unwrap()
+            .starts_with("TENANT#salon-e2e#WATCH#")
+    );
+    let record = hair["record"].as_m().unwrap()["cadence"].as_m().unwrap();
+    assert_eq!(record["visits"].as_n().unwrap(), "2");
+
+    let (status, body) = reply(
+        harness
+            .invoke(request("GET", "/v1/clients/c-1", key, None))
+            .await,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["categories"][1]["category"], "hair");
+    assert_eq!(body["categories"][1]["visits"], 2);
+
+    // Errors come back as problem+json through API Gateway too.
+    let bad = json!({"id": "b3", "client_id": "c-1", "status": "teleported",
+                     "starts_at": "2026-09-07T10:00:00Z", "updated_at": "2026-09-07T12:00:00Z",
+                     "services": [{"category": "hair", "price": "-1"}]});
+    let (status, body) = reply(
+        harness
+            .invoke(request("POST", "/v1/bookings", key, Some(&bad)))
+            .await,
+    );
+    assert_eq!(status, 422);
+    assert_eq!(body["errors"].as_array().unwrap().len(), 2);
+    let (status, _) = reply(
+        harness
+            .invoke(request("GET", "/v1/clients/c-1", "wbk_nope", None))
+            .await,
+    );
+    assert_eq!(status, 401);
+
+    let (status, _) = reply(
+        harness
+            .invoke(request("DELETE", "/v1/clients/c-1", key, None))
+            .await,
+    );
+    assert_eq!(status, 204);
+    let left = client
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            AttributeValue::S("TENANT#salon-e2e#CLIENT#c-1".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.count, 0);
+    assert!(harness.init_error().is_none());
+}
