@@ -206,12 +206,25 @@ impl Drop for Harness {
     }
 }
 
-/// Builds a workspace binary (debug) and returns its path: the test crates cannot name other
+/// Builds a workspace binary and returns its path: the test crates cannot name other
 /// packages' binaries, so they build them the way `cargo build -p` would.
 pub fn build_binary(package: &str) -> std::path::PathBuf {
+    build(package, false)
+}
+
+/// The same, built with the release profile (what ships), for benchmarks.
+pub fn build_release_binary(package: &str) -> std::path::PathBuf {
+    build(package, true)
+}
+
+fn build(package: &str, release: bool) -> std::path::PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "-p", package])
+    let mut command = Command::new(cargo);
+    command.args(["build", "--quiet", "-p", package]);
+    if release {
+        command.arg("--release");
+    }
+    let status = command
         .current_dir(crate::repo())
         .status()
         .expect("cargo runs");
@@ -219,5 +232,7 @@ pub fn build_binary(package: &str) -> std::path::PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| crate::repo().join("target"));
-    target.join("debug").join(package)
+    target
+        .join(if release { "release" } else { "debug" })
+        .join(package)
 }

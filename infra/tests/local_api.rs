@@ -187,12 +187,7 @@ fn tenant_commands_work_on_a_dynamodb_table() {
     let endpoint = shared::testing::moto::endpoint();
     let table = format!("winback-cli-{}", std::process::id());
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
-            .load()
-            .await;
+        let config = shared::testing::moto::sdk_config().await;
         let client = aws_sdk_dynamodb::Client::new(&config);
         shared::adapters::aws::dynamo::create_table(&client, &table)
             .await

@@ -137,6 +137,18 @@ pub trait Store: Send + Sync {
         today: Day,
     ) -> Result<BookingOutcome, StoreError>;
 
+    /// Applies many bookings of one client at once (an initial import of their history): the
+    /// same result and outcomes as applying them one by one, in a constant number of round
+    /// trips per client. Bookings of other clients are ignored. If it fails half-way, calling
+    /// it again with the same bookings completes it.
+    async fn import_history(
+        &self,
+        tenant: &Tenant,
+        client: &ClientId,
+        bookings: &[Booking],
+        today: Day,
+    ) -> Result<Vec<BookingOutcome>, StoreError>;
+
     /// Everything about a client in one read; `None` if nothing is stored for them.
     async fn client(
         &self,

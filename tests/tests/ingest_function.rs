@@ -73,12 +73,7 @@ fn reply(outcome: Outcome) -> (u64, Value) {
 async fn the_ingest_binary_stores_clients_and_bookings_in_dynamodb() {
     let binary = build_binary("ingest");
     let endpoint = moto::endpoint();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
-        .load()
-        .await;
+    let config = shared::testing::moto::sdk_config().await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = format!("winback-e2e-{}", std::process::id());
     create_table(&client, &table).await.unwrap();

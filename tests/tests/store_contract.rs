@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use shared::adapters::aws::dynamo::{DynamoStore, create_table};
 use shared::adapters::local::SqliteStore;
 use shared::ports::Store;
-use shared::testing::{moto, store_contract};
+use shared::testing::store_contract;
 
 fn sqlite() -> Arc<dyn Store> {
     Arc::new(SqliteStore::in_memory().unwrap())
@@ -15,12 +15,7 @@ fn sqlite() -> Arc<dyn Store> {
 
 async fn dynamo() -> Arc<dyn Store> {
     static TABLES: AtomicU32 = AtomicU32::new(0);
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto::endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
-        .load()
-        .await;
+    let config = shared::testing::moto::sdk_config().await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = format!(
         "winback-contract-{}-{}",
@@ -64,6 +59,7 @@ contract!(
     erasure_removes_every_item_and_suppresses_the_contacts,
     watched_cadences_are_found_by_day_and_tenant,
     a_tenant_never_sees_another_tenant_s_client,
+    importing_a_history_equals_applying_it_booking_by_booking,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

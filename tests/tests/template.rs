@@ -87,10 +87,41 @@ fn every_function_in_the_template_is_a_crate_in_the_workspace_and_the_other_way_
         .iter()
         .filter_map(|m| m.as_str()?.strip_prefix("functions/").map(str::to_owned))
         .collect();
+    // `functions/*` makes every crate there a member.
+    let members = if members.contains("*") {
+        crates.clone()
+    } else {
+        members
+    };
     assert_eq!(
         members, crates,
         "every function crate is a workspace member"
     );
+}
+
+#[test]
+fn every_function_is_built_by_cargo_lambda_for_arm64_on_the_al2023_runtime() {
+    let template = template();
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
+    assert_eq!(globals["Architectures"][0].as_str(), Some("arm64"));
+    for (name, resource) in template["Resources"].as_hash().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let folder = resource["Properties"]["CodeUri"].as_str().unwrap();
+        let crate_name = folder.rsplit('/').next().unwrap();
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda"),
+            "{name:?}"
+        );
+        assert_eq!(
+            resource["Metadata"]["BuildProperties"]["Binary"].as_str(),
+            Some(crate_name),
+            "{name:?} builds the binary of its own crate"
+        );
+    }
 }
 
 #[test]

@@ -140,6 +140,71 @@ fn refold(
     })
 }
 
+/// What importing many bookings of one client at once changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    /// One outcome per incoming booking, in order.
+    pub outcomes: Vec<BookingOutcome>,
+    /// The bookings to write: each incoming one that is new or newer, at its latest version.
+    pub bookings: Vec<Booking>,
+    /// The new cadence of every category those bookings touch (`None` removes it).
+    pub cadences: Vec<(Category, Option<CategoryCadence>)>,
+}
+
+/// Merges a batch of one client's bookings into the client's stored ones, as applying them one
+/// by one would, and folds the touched categories once.
+pub fn merge(stored: &[Booking], incoming: &[Booking], timezone: &TimeZoneName) -> Merged {
+    let mut current: Vec<Booking> = stored.to_vec();
+    let mut outcomes = Vec::with_capacity(incoming.len());
+    let mut written: Vec<usize> = Vec::new();
+    let mut touched: Vec<Category> = Vec::new();
+    for booking in incoming {
+        let index = current.iter().position(|b| b.id == booking.id);
+        let previous = index.map(|i| &current[i]);
+        let outcome = match booking.compare_with(previous) {
+            VersionOrder::New => BookingOutcome::Created,
+            VersionOrder::Newer => BookingOutcome::Updated,
+            VersionOrder::Duplicate => BookingOutcome::Duplicate,
+            VersionOrder::Stale => BookingOutcome::Stale,
+            VersionOrder::Conflicting => BookingOutcome::Conflicting,
+        };
+        outcomes.push(outcome);
+        if !matches!(outcome, BookingOutcome::Created | BookingOutcome::Updated) {
+            continue;
+        }
+        for category in touched_categories(previous, booking) {
+            if !touched.contains(&category) {
+                touched.push(category);
+            }
+        }
+        let i = match index {
+            Some(i) => {
+                current[i] = booking.clone();
+                i
+            }
+            None => {
+                current.push(booking.clone());
+                current.len() - 1
+            }
+        };
+        if !written.contains(&i) {
+            written.push(i);
+        }
+    }
+    let cadences = touched
+        .into_iter()
+        .map(|category| {
+            let cadence = CategoryCadence::from_bookings(&category, &current, timezone);
+            (category, cadence)
+        })
+        .collect();
+    Merged {
+        outcomes,
+        bookings: written.into_iter().map(|i| current[i].clone()).collect(),
+        cadences,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +290,27 @@ mod tests {
         assert_eq!(moved.unwrap().last_visit.to_string(), "2026-03-09");
         let gone = apply_all(&[booking("a", 1, Completed, 1), booking("a", 1, Cancelled, 2)]);
         assert_eq!(gone, None);
+    }
+
+    #[test]
+    fn merging_a_batch_equals_applying_it_booking_by_booking() {
+        use BookingStatus::*;
+        let tz = TimeZoneName::utc();
+        let batch = [
+            booking("c", 29, Completed, 1),
+            booking("a", 1, Completed, 1),
+            booking("b", 15, Completed, 1),
+            booking("b", 15, Cancelled, 2),
+            booking("a", 1, Completed, 1),
+        ];
+        let merged = merge(&[], &batch, &tz);
+        assert_eq!(merged.cadences[0].1, apply_all(&batch));
+        assert_eq!(merged.bookings.len(), 3);
+        use BookingOutcome::*;
+        assert_eq!(
+            merged.outcomes,
+            [Created, Created, Created, Updated, Duplicate]
+        );
     }
 
     #[test]

@@ -24,6 +24,15 @@ use crate::ports::ProfileOutcome;
 /// The largest request body: a full batch of 100 bookings fits with room to spare.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Every route the router serves, as (method, path template): the API reference
+/// (`docs/openapi.yaml`) is checked against this list, and this list against the router.
+pub const ROUTES: [(&str, &str); 4] = [
+    ("PUT", "/v1/clients/{id}"),
+    ("GET", "/v1/clients/{id}"),
+    ("DELETE", "/v1/clients/{id}"),
+    ("POST", "/v1/bookings"),
+];
+
 /// The API as one router, for API Gateway (through `lambda_http`) and for `winback serve`.
 pub fn router(api: Arc<Api>) -> Router {
     Router::new()
@@ -271,4 +280,44 @@ fn unknown_client(id: &ClientId) -> Problem {
         format!("no client {id} is stored"),
         "Check the id; send the client with PUT /v1/clients/{id} or a booking for them first. An erased client stays gone.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::local::SqliteStore;
+    use crate::ports::SystemClock;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn every_listed_route_is_served_and_nothing_else_is() {
+        let store = Arc::new(SqliteStore::in_memory().unwrap());
+        let app = router(Api::new(store, Arc::new(SystemClock)));
+        let status = |method: &str, path: &str| {
+            let request = axum::http::Request::builder()
+                .method(method)
+                .uri(path.replace("{id}", "c-1"))
+                .body(Body::empty())
+                .unwrap();
+            let app = app.clone();
+            async move { app.oneshot(request).await.unwrap().status() }
+        };
+        for (method, path) in ROUTES {
+            // Unauthenticated, so 401 where the route exists.
+            assert_eq!(
+                status(method, path).await,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path}"
+            );
+        }
+        assert_eq!(
+            status("PATCH", "/v1/clients/{id}").await,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        assert_eq!(
+            status("GET", "/v1/bookings").await,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        assert_eq!(status("GET", "/v1/other").await, StatusCode::NOT_FOUND);
+    }
 }

@@ -507,3 +507,60 @@ pub async fn a_tenant_never_sees_another_tenant_s_client(store: &dyn Store) {
             .is_some()
     );
 }
+
+pub async fn importing_a_history_equals_applying_it_booking_by_booking(store: &dyn Store) {
+    let t = tenant(store, "t-import").await;
+    let history = |client: &str| -> Vec<Booking> {
+        let mut bookings: Vec<Booking> = (0..120)
+            .map(|i| {
+                let on = Day::from(date(2023, 1, 2)).plus_days(i * 9).to_string();
+                let b = booking(&format!("b{i}"), client, &on);
+                if i % 3 == 0 {
+                    b.also("colour", 7000)
+                } else {
+                    b
+                }
+                .build()
+            })
+            .collect();
+        bookings.push(
+            booking(
+                "b7",
+                client,
+                &Day::from(date(2023, 1, 2)).plus_days(63).to_string(),
+            )
+            .status(BookingStatus::Cancelled)
+            .version(30)
+            .build(),
+        );
+        bookings.reverse();
+        bookings
+    };
+    for b in history("one-by-one") {
+        store.apply_booking(&t, &b, day(TODAY)).await.unwrap();
+    }
+    let outcomes = store
+        .import_history(&t, &client_id("imported"), &history("imported"), day(TODAY))
+        .await
+        .unwrap();
+    assert_eq!(outcomes.len(), 121);
+    assert_eq!(outcomes[0], BookingOutcome::Created);
+    let read = |record: Option<crate::ports::ClientRecord>| {
+        let record = record.unwrap();
+        (record.bookings.len(), record.cadences)
+    };
+    let one = read(store.client(&t.id, &client_id("one-by-one")).await.unwrap());
+    let imported = read(store.client(&t.id, &client_id("imported")).await.unwrap());
+    assert_eq!(imported, one);
+    assert_eq!(imported.0, 120);
+    // Importing again changes nothing.
+    let again = store
+        .import_history(&t, &client_id("imported"), &history("imported"), day(TODAY))
+        .await
+        .unwrap();
+    assert!(
+        again
+            .iter()
+            .all(|o| *o == BookingOutcome::Duplicate || *o == BookingOutcome::Stale)
+    );
+}

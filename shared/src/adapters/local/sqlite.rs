@@ -195,6 +195,68 @@ fn read_cadence(
     .transpose()
 }
 
+fn write_booking(
+    tx: &rusqlite::Transaction<'_>,
+    tenant: &str,
+    booking: &Booking,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO bookings (tenant, client, booking, starts_at, record)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT DO UPDATE SET starts_at = excluded.starts_at, record = excluded.record",
+        params![
+            tenant,
+            booking.client_id.as_str(),
+            booking.id.as_str(),
+            booking.starts_at.to_string(),
+            to_json(booking)?
+        ],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+/// Writes a category's new cadence and its watch day, or removes it.
+fn write_cadence(
+    tx: &rusqlite::Transaction<'_>,
+    tenant: &Tenant,
+    client: &str,
+    category: &Category,
+    cadence: Option<CategoryCadence>,
+    today: Day,
+) -> Result<(), StoreError> {
+    let tenant_id = tenant.id.as_str();
+    match cadence {
+        None => {
+            tx.execute(
+                "DELETE FROM cadences WHERE tenant = ?1 AND client = ?2 AND category = ?3",
+                params![tenant_id, client, category.as_str()],
+            )
+            .map_err(unavailable)?;
+        }
+        Some(cadence) => {
+            let watch = cadence.watch(today, &tenant.config);
+            let stored = StoredCadence { cadence, watch };
+            tx.execute(
+                "INSERT INTO cadences (tenant, client, category, record, watch_day, watch_stage)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT DO UPDATE SET record = excluded.record,
+                     watch_day = excluded.watch_day, watch_stage = excluded.watch_stage",
+                params![
+                    tenant_id,
+                    client,
+                    category.as_str(),
+                    to_json(&stored)?,
+                    watch.map(|w| day_number(w.on)),
+                    watch.map(|w| w.stage.name()),
+                ],
+            )
+            .map_err(unavailable)?;
+        }
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
@@ -419,55 +481,41 @@ impl Store for SqliteStore {
                 unreachable!("plan is complete once it has the history")
             };
             if changes.write_booking {
-                tx.execute(
-                    "INSERT INTO bookings (tenant, client, booking, starts_at, record)
-                     VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT DO UPDATE SET starts_at = excluded.starts_at,
-                                               record = excluded.record",
-                    params![
-                        tenant_id,
-                        client,
-                        booking.id.as_str(),
-                        booking.starts_at.to_string(),
-                        to_json(&booking)?
-                    ],
-                )
-                .map_err(unavailable)?;
+                write_booking(tx, tenant_id, &booking)?;
             }
             for (category, cadence) in changes.cadences {
-                match cadence {
-                    None => {
-                        tx.execute(
-                            "DELETE FROM cadences
-                             WHERE tenant = ?1 AND client = ?2 AND category = ?3",
-                            params![tenant_id, client, category.as_str()],
-                        )
-                        .map_err(unavailable)?;
-                    }
-                    Some(cadence) => {
-                        let watch = cadence.watch(today, &tenant.config);
-                        let stored = StoredCadence { cadence, watch };
-                        tx.execute(
-                            "INSERT INTO cadences
-                                 (tenant, client, category, record, watch_day, watch_stage)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                             ON CONFLICT DO UPDATE SET record = excluded.record,
-                                 watch_day = excluded.watch_day,
-                                 watch_stage = excluded.watch_stage",
-                            params![
-                                tenant_id,
-                                client,
-                                category.as_str(),
-                                to_json(&stored)?,
-                                watch.map(|w| day_number(w.on)),
-                                watch.map(|w| w.stage.name()),
-                            ],
-                        )
-                        .map_err(unavailable)?;
-                    }
-                }
+                write_cadence(tx, &tenant, client, &category, cadence, today)?;
             }
             Ok(changes.outcome)
+        })
+        .await
+    }
+
+    async fn import_history(
+        &self,
+        tenant: &Tenant,
+        client: &ClientId,
+        bookings: &[Booking],
+        today: Day,
+    ) -> Result<Vec<BookingOutcome>, StoreError> {
+        let tenant = tenant.clone();
+        let client = client.clone();
+        let bookings: Vec<Booking> = bookings
+            .iter()
+            .filter(|b| b.client_id == client)
+            .cloned()
+            .collect();
+        self.transact(move |tx| {
+            let (tenant_id, client_id) = (tenant.id.as_str(), client.as_str());
+            let stored = read_bookings(tx, tenant_id, client_id)?;
+            let merged = booking_change::merge(&stored, &bookings, &tenant.config.timezone);
+            for booking in &merged.bookings {
+                write_booking(tx, tenant_id, booking)?;
+            }
+            for (category, cadence) in merged.cadences {
+                write_cadence(tx, &tenant, client_id, &category, cadence, today)?;
+            }
+            Ok(merged.outcomes)
         })
         .await
     }

@@ -379,13 +379,7 @@ impl DynamoStore {
                 None => Condition::Absent,
                 Some(old) => Condition::Equals("updated_at", s(old.updated_at.to_string())),
             };
-            let mut item = Item::from([
-                (keys::PK.into(), s(&pk)),
-                (keys::SK.into(), s(&booking_sk)),
-                ("updated_at".into(), s(booking.updated_at.to_string())),
-            ]);
-            item.insert("record".into(), record(booking)?);
-            writes.push(self.put(item, condition)?);
+            writes.push(self.put(booking_item(&pk, booking)?, condition)?);
         }
         for (category, cadence) in changes.cadences {
             let sk = keys::cadence(&category);
@@ -414,6 +408,103 @@ impl DynamoStore {
         self.transact(writes).await?;
         Ok(changes.outcome)
     }
+}
+
+impl DynamoStore {
+    /// One attempt at importing a client's bookings: one Query for the partition, then the
+    /// writes in transactions of at most 100 items, cadences in the last one.
+    async fn try_import(
+        &self,
+        tenant: &Tenant,
+        client: &ClientId,
+        incoming: &[Booking],
+        today: Day,
+    ) -> Result<Vec<BookingOutcome>, Clash> {
+        let pk = keys::client(&tenant.id, client);
+        let items = self.query_partition(&pk, "").await?;
+        let mut stored = Vec::new();
+        let mut versions: HashMap<String, i64> = HashMap::new();
+        for item in &items {
+            let sk = string(item, keys::SK)?;
+            if sk.starts_with(keys::BOOKING_PREFIX) {
+                stored.push(read_record::<Booking>(item)?);
+            } else if sk.starts_with(keys::CADENCE_PREFIX) {
+                versions.insert(sk, number(item, "version")?);
+            }
+        }
+        let incoming: Vec<Booking> = incoming
+            .iter()
+            .filter(|b| &b.client_id == client)
+            .cloned()
+            .collect();
+        let merged = booking_change::merge(&stored, &incoming, &tenant.config.timezone);
+        let mut writes = Vec::new();
+        for booking in &merged.bookings {
+            let condition = match stored.iter().find(|b| b.id == booking.id) {
+                None => Condition::Absent,
+                Some(old) => Condition::Equals("updated_at", s(old.updated_at.to_string())),
+            };
+            writes.push(self.put(booking_item(&pk, booking)?, condition)?);
+        }
+        let mut cadence_writes = Vec::new();
+        for (category, cadence) in merged.cadences {
+            let sk = keys::cadence(&category);
+            let read = versions.get(&sk).copied();
+            let condition = match read {
+                None => Condition::Absent,
+                Some(version) => Condition::Equals("version", n(version)),
+            };
+            match cadence {
+                None if read.is_none() => {}
+                None => cadence_writes.push(self.delete(pk.clone(), sk, condition)?),
+                Some(cadence) => {
+                    let item = cadence_item(
+                        &tenant.id,
+                        client,
+                        &pk,
+                        cadence,
+                        read.unwrap_or(0) + 1,
+                        today,
+                        tenant,
+                    )?;
+                    cadence_writes.push(self.put(item, condition)?);
+                }
+            }
+        }
+        if cadence_writes.len() > MAX_TRANSACTION_ITEMS {
+            return Err(Clash::Failed(StoreError::TooLarge(format!(
+                "{} categories in one import; at most {MAX_TRANSACTION_ITEMS}",
+                cadence_writes.len()
+            ))));
+        }
+        // Bookings first, in full transactions; the cadences go with the last bookings, so
+        // the cadences never run ahead of the bookings they are folded from.
+        let room = MAX_TRANSACTION_ITEMS - cadence_writes.len();
+        let last_bookings = writes.len() - writes.len().min(room);
+        let mut head = writes;
+        let mut last = head.split_off(last_bookings);
+        last.extend(cadence_writes);
+        let mut chunks: Vec<Vec<TransactWriteItem>> = Vec::new();
+        while !head.is_empty() {
+            let rest = head.split_off(head.len().min(MAX_TRANSACTION_ITEMS));
+            chunks.push(std::mem::replace(&mut head, rest));
+        }
+        chunks.push(last);
+        for chunk in chunks {
+            self.transact(chunk).await?;
+        }
+        Ok(merged.outcomes)
+    }
+}
+
+fn booking_item(pk: &str, booking: &Booking) -> Result<Item, StoreError> {
+    let mut item = Item::from([
+        (keys::PK.into(), s(pk)),
+        (keys::SK.into(), s(keys::booking(&booking.id))),
+        ("updated_at".into(), s(booking.updated_at.to_string())),
+    ]);
+    item.insert("record".into(), record(booking)?);
+    Ok(item)
 }
 
 /// Why a conditional write did not happen.
@@ -753,6 +844,23 @@ impl Store for DynamoStore {
             "client {}",
             booking.client_id
         )))
+    }
+
+    async fn import_history(
+        &self,
+        tenant: &Tenant,
+        client: &ClientId,
+        bookings: &[Booking],
+        today: Day,
+    ) -> Result<Vec<BookingOutcome>, StoreError> {
+        for attempt in 1..=ATTEMPTS {
+            match self.try_import(tenant, client, bookings, today).await {
+                Ok(outcomes) => return Ok(outcomes),
+                Err(Clash::Changed) => backoff(attempt).await,
+                Err(Clash::Failed(error)) => return Err(error),
+            }
+        }
+        Err(StoreError::Contention(format!("client {client}")))
     }
 
     async fn client(
