@@ -71,3 +71,57 @@ async fn sqlite_concurrent_bookings_for_one_client_are_all_counted() {
 async fn dynamodb_concurrent_bookings_for_one_client_are_all_counted() {
     store_contract::concurrent_bookings_for_one_client_are_all_counted(dynamo().await).await;
 }
+
+/// The DynamoDB store's bulk loader (no reads, batch writes) leaves what importing the same
+/// histories client by client leaves.
+#[tokio::test]
+async fn dynamodb_bulk_load_equals_importing_client_by_client() {
+    use shared::domain::ids::ClientId;
+    let config = shared::testing::moto::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = format!("winback-bulk-{}", std::process::id());
+    create_table(&client, &table).await.unwrap();
+    let store = DynamoStore::new(client, table);
+    let tenant = store_contract::tenant(&store, "t-bulk").await;
+    let today = store_contract::day("2026-06-01");
+    let history = |client: &str| {
+        (0..6)
+            .map(|i| {
+                let on = format!("2026-0{}-0{}", 1 + i % 5, 1 + i);
+                store_contract::booking(&format!("b{i}"), client, &on)
+                    .also("colour", 5000)
+                    .build()
+            })
+            .collect::<Vec<_>>()
+    };
+    let histories: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|c| {
+            (
+                ClientId::parse(&format!("bulk-{c}")).unwrap(),
+                history(&format!("bulk-{c}")),
+            )
+        })
+        .collect();
+    let written = store.bulk_load(&tenant, &histories, today).await.unwrap();
+    assert_eq!(written, 3 * (6 + 2));
+    for (id, bookings) in &histories {
+        let twin = ClientId::parse(&format!("twin-{id}")).unwrap();
+        let twin_bookings: Vec<_> = bookings
+            .iter()
+            .map(|b| {
+                let mut b = b.clone();
+                b.client_id = twin.clone();
+                b
+            })
+            .collect();
+        store
+            .import_history(&tenant, &twin, &twin_bookings, today)
+            .await
+            .unwrap();
+        let loaded = store.client(&tenant.id, id).await.unwrap().unwrap();
+        let imported = store.client(&tenant.id, &twin).await.unwrap().unwrap();
+        assert_eq!(loaded.cadences, imported.cadences);
+        assert_eq!(loaded.bookings.len(), imported.bookings.len());
+    }
+}

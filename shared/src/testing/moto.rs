@@ -23,31 +23,38 @@ pub fn endpoint() -> &'static str {
             if let Ok(endpoint) = std::env::var("WINBACK_MOTO_ENDPOINT") {
                 return (endpoint, None);
             }
-            let python = python_with_moto();
-            let mut child = Command::new(&python)
-                .arg("-c")
-                .arg(include_str!("moto_server.py"))
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("could not start moto with {}: {e}", python.display()));
-            let mut line = String::new();
-            BufReader::new(child.stdout.take().expect("stdout is piped"))
-                .read_line(&mut line)
-                .expect("moto prints its port");
-            let port: u16 = line
-                .trim()
-                .parse()
-                .unwrap_or_else(|_| panic!("moto did not start (it printed {line:?})"));
-            (format!("http://127.0.0.1:{port}"), Some(child))
+            start()
         })
         .0
 }
 
+fn start() -> (String, Option<Child>) {
+    let python = python_with_moto();
+    let mut child = Command::new(&python)
+        .arg("-c")
+        .arg(include_str!("moto_server.py"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start moto with {}: {e}", python.display()));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout is piped"))
+        .read_line(&mut line)
+        .expect("moto prints its port");
+    let port: u16 = line
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("moto did not start (it printed {line:?})"));
+    (format!("http://127.0.0.1:{port}"), Some(child))
+}
+
 /// An SDK configuration for this process's moto server: fixed test credentials, us-east-1.
+/// Moto's server is not thread-safe under heavy concurrent writes (it answers some with a 500
+/// that real DynamoDB never gives), so the SDK retries more than its default three attempts.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(crate::adapters::aws::https_client())
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(10))
         .endpoint_url(endpoint())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())

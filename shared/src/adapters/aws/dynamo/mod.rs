@@ -497,6 +497,79 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// Loads the histories of clients that have nothing stored yet, without reading anything:
+    /// the first migration of a business's whole history into its table. Bookings and the
+    /// folded cadences are written with BatchWriteItem, 25 items a request, retrying what
+    /// DynamoDB leaves unprocessed; no condition is checked, so a client that may already have
+    /// items must go through [`Store::import_history`] instead. Returns the items written.
+    pub async fn bulk_load(
+        &self,
+        tenant: &Tenant,
+        histories: &[(ClientId, Vec<Booking>)],
+        today: Day,
+    ) -> Result<usize, StoreError> {
+        let mut items = Vec::new();
+        for (client, bookings) in histories {
+            let pk = keys::client(&tenant.id, client);
+            let bookings: Vec<Booking> = bookings
+                .iter()
+                .filter(|b| &b.client_id == client)
+                .cloned()
+                .collect();
+            let merged = booking_change::merge(&[], &bookings, &tenant.config.timezone);
+            for booking in &merged.bookings {
+                items.push(booking_item(&pk, booking)?);
+            }
+            for (_, cadence) in merged.cadences {
+                if let Some(cadence) = cadence {
+                    items.push(cadence_item(
+                        &tenant.id, client, &pk, cadence, 1, today, tenant,
+                    )?);
+                }
+            }
+        }
+        for item in &items {
+            check_size(item)?;
+        }
+        let written = items.len();
+        for chunk in items.chunks(MAX_BATCH_WRITE) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    aws_sdk_dynamodb::types::PutRequest::builder()
+                        .set_item(Some(item.clone()))
+                        .build()
+                        .map(|put| WriteRequest::builder().put_request(put).build())
+                        .map_err(|e| StoreError::Unavailable(Box::new(e)))
+                })
+                .collect::<Result<_, _>>()?;
+            let mut attempt = 0;
+            while !requests.is_empty() {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(sdk)?;
+                requests = output
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if !requests.is_empty() {
+                    attempt += 1;
+                    if attempt > ATTEMPTS {
+                        return Err(StoreError::Contention("loading histories".into()));
+                    }
+                    backoff(attempt).await;
+                }
+            }
+        }
+        Ok(written)
+    }
+}
+
 fn booking_item(pk: &str, booking: &Booking) -> Result<Item, StoreError> {
     let mut item = Item::from([
         (keys::PK.into(), s(pk)),
