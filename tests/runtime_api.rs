@@ -35,6 +35,8 @@ struct Shared {
 }
 
 pub struct Harness {
+    /// What the function wrote to standard output (its logs), line by line.
+    logs: Arc<Mutex<Vec<String>>>,
     sender: mpsc::UnboundedSender<(String, Value)>,
     shared: Arc<Shared>,
     child: Child,
@@ -144,11 +146,25 @@ impl Harness {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .envs(env.iter().copied())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("could not start {}: {e}", binary.display()));
+        let mut child = child;
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let sink = Arc::clone(&logs);
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                sink.lock().unwrap().push(line);
+            }
+        });
         Harness {
+            logs,
             sender,
             shared,
             child,
@@ -192,6 +208,11 @@ impl Harness {
             );
             tokio::time::sleep(Duration::from_micros(200)).await;
         }
+    }
+
+    /// The lines the function has logged so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
     }
 
     pub fn init_error(&self) -> Option<Value> {

@@ -225,4 +225,35 @@ async fn the_ingest_binary_stores_clients_and_bookings_in_dynamodb() {
         .unwrap();
     assert_eq!(left.count, 0);
     assert!(harness.init_error().is_none());
+
+    // The logs are JSON, one object a line, with the route and status of each request and no
+    // personal data: no name, email, phone or client id from any request.
+    let request_lines = |logs: &[String]| -> Vec<Value> {
+        logs.iter()
+            .map(|line| serde_json::from_str::<Value>(line).expect("every log line is JSON"))
+            .filter(|entry| entry["fields"]["message"] == "request")
+            .collect()
+    };
+    // The log lines arrive through a pipe: give the last one a moment.
+    let mut logs = harness.logs();
+    for _ in 0..100 {
+        if request_lines(&logs).len() == 7 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        logs = harness.logs();
+    }
+    let requests = request_lines(&logs);
+    assert_eq!(requests.len(), 7, "one line per request: {logs:#?}");
+    assert!(
+        requests
+            .iter()
+            .any(|r| r["fields"]["route"] == "/v1/clients/{id}")
+    );
+    for secret in ["Ana", "ana@example.com", "+447700900123", "c-1", "b1", key] {
+        assert!(
+            logs.iter().all(|line| !line.contains(secret)),
+            "{secret:?} appears in the logs: {logs:#?}"
+        );
+    }
 }
