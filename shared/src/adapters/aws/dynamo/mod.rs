@@ -771,6 +771,7 @@ impl Store for DynamoStore {
         let mut item = Item::from([
             (keys::PK.into(), s(keys::tenant(&tenant.id))),
             (keys::SK.into(), s(keys::TENANT_SK)),
+            ("revision".into(), n(1)),
         ]);
         item.insert("record".into(), record(tenant)?);
         if self.put_new(item).await? {
@@ -802,12 +803,15 @@ impl Store for DynamoStore {
             if record_value.webhook_secrets.contains(secret) {
                 return Ok(());
             }
-            let before = item["record"].clone();
+            let revision = number(&item, "revision")?;
             record_value.webhook_secrets.push(secret.clone());
             let mut new = item.clone();
             new.insert("record".into(), record(&record_value)?);
+            new.insert("revision".into(), n(revision + 1));
             match self
-                .transact(vec![self.put(new, Condition::Equals("record", before))?])
+                .transact(vec![
+                    self.put(new, Condition::Equals("revision", n(revision)))?,
+                ])
                 .await
             {
                 Ok(()) => return Ok(()),
