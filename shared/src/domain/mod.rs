@@ -19,6 +19,7 @@ pub mod lapse_score;
 pub mod money;
 pub mod rfm;
 pub mod rhythm;
+pub mod send_window;
 pub mod stage;
 pub mod tenant;
 pub mod webhook_signature;
