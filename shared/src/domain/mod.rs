@@ -1,5 +1,6 @@
 //! The product's rules, with no I/O: every rule of PRODUCT.md's Detection and Segmentation
-//! sections lives in one of these files, next to the unit test that names it.
+//! sections, and of Outreach as it arrives (sequences, send windows, the control group), lives
+//! in one of these files, next to the unit test that names it.
 //!
 //! Time always comes in as a parameter (`as_of`, `today`); nothing here reads a clock.
 
@@ -11,6 +12,7 @@ pub mod churn_signal;
 pub mod client;
 pub mod config;
 pub mod contact;
+pub mod control_group;
 pub mod day;
 pub mod explanation;
 pub mod ids;
@@ -20,6 +22,7 @@ pub mod money;
 pub mod rfm;
 pub mod rhythm;
 pub mod send_window;
+pub mod sequence;
 pub mod stage;
 pub mod tenant;
 pub mod webhook_signature;
