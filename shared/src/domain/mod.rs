@@ -1,5 +1,6 @@
 //! The product's rules, with no I/O: every rule of PRODUCT.md's Detection and Segmentation
-//! sections, and of Outreach as it arrives (sequences, send windows, the control group), lives
+//! sections, and of Outreach as it arrives (eligibility, sequences, send windows, the control
+//! group), lives
 //! in one of these files, next to the unit test that names it.
 //!
 //! Time always comes in as a parameter (`as_of`, `today`); nothing here reads a clock.
@@ -14,6 +15,7 @@ pub mod config;
 pub mod contact;
 pub mod control_group;
 pub mod day;
+pub mod eligibility;
 pub mod explanation;
 pub mod ids;
 pub mod industry;
