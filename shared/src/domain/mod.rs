@@ -1,7 +1,6 @@
 //! The product's rules, with no I/O: every rule of PRODUCT.md's Detection and Segmentation
 //! sections, and of Outreach as it arrives (eligibility, sequences, send windows, the control
-//! group), lives
-//! in one of these files, next to the unit test that names it.
+//! group), lives in one of these files, next to the unit test that names it.
 //!
 //! Time always comes in as a parameter (`as_of`, `today`); nothing here reads a clock.
 
