@@ -185,14 +185,9 @@ fn tenant_commands_print_only_what_a_script_captures_and_the_key_works() {
 #[test]
 fn tenant_commands_work_on_a_dynamodb_table() {
     let endpoint = shared::testing::moto::endpoint();
-    let table = format!("winback-cli-{}", std::process::id());
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let config = shared::testing::moto::sdk_config().await;
-        let client = aws_sdk_dynamodb::Client::new(&config);
-        shared::adapters::aws::dynamo::create_table(&client, &table)
-            .await
-            .unwrap();
-    });
+    let (_, table) = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(shared::testing::moto::new_table());
     let aws = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_winback"))
             .args(args)

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use shared::adapters::aws::dynamo::{DynamoStore, create_table};
+use shared::adapters::aws::dynamo::DynamoStore;
 use shared::domain::config::BusinessConfig;
 use shared::domain::ids::TenantId;
 use shared::domain::tenant::{ApiKey, Tenant};
@@ -28,10 +28,7 @@ fn median(mut values: Vec<Duration>) -> Duration {
 async fn main() {
     let binary = build_release_binary("ingest");
     let endpoint = moto::endpoint();
-    let config = shared::testing::moto::sdk_config().await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
-    let table = format!("winback-latency-{}", std::process::id());
-    create_table(&client, &table).await.unwrap();
+    let (client, table) = shared::testing::moto::new_table().await;
     let store = DynamoStore::new(client, table.clone());
     let tenant = Tenant {
         id: TenantId::parse("bench").unwrap(),

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use shared::adapters::aws::dynamo::{DynamoStore, create_table};
+use shared::adapters::aws::dynamo::DynamoStore;
 use shared::domain::booking::{Booking, BookingStatus, ServiceLine};
 use shared::domain::category_cadence::CategoryCadence;
 use shared::domain::config::BusinessConfig;
@@ -19,7 +19,6 @@ use shared::domain::ids::{BookingId, Category, ClientId, TenantId};
 use shared::domain::stage::Stage;
 use shared::domain::tenant::Tenant;
 use shared::ports::Store;
-use shared::testing::moto;
 
 const CLIENTS: i32 = 10_000;
 const BOOKINGS: i32 = 20;
@@ -28,10 +27,7 @@ const SPREAD_DAYS: i32 = 75;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() {
-    let config = moto::sdk_config().await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
-    let table = format!("winback-bench-{}", std::process::id());
-    create_table(&client, &table).await.unwrap();
+    let (client, table) = shared::testing::moto::new_table().await;
     let store = Arc::new(DynamoStore::new(client, table));
     let tenant = Tenant {
         id: TenantId::parse("bench").unwrap(),

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 
-use shared::adapters::aws::dynamo::{DynamoStore, create_table};
+use shared::adapters::aws::dynamo::DynamoStore;
 use shared::domain::config::{BusinessConfig, TimeZoneName};
 use shared::domain::ids::TenantId;
 use shared::domain::tenant::{ApiKey, Tenant};
@@ -54,6 +54,26 @@ fn request(method: &str, path_and_query: &str, key: &str, body: Option<&Value>) 
     event
 }
 
+/// The items of client c-1's partition, as the table holds them.
+async fn client_items(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Vec<HashMap<String, AttributeValue>> {
+    client
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            AttributeValue::S("TENANT#salon-e2e#CLIENT#c-1".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+}
+
 /// The status and JSON body of an API Gateway v2 response.
 fn reply(outcome: Outcome) -> (u64, Value) {
     let Outcome::Response(response) = outcome else {
@@ -73,10 +93,7 @@ fn reply(outcome: Outcome) -> (u64, Value) {
 async fn the_ingest_binary_stores_clients_and_bookings_in_dynamodb() {
     let binary = build_binary("ingest");
     let endpoint = moto::endpoint();
-    let config = shared::testing::moto::sdk_config().await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
-    let table = format!("winback-e2e-{}", std::process::id());
-    create_table(&client, &table).await.unwrap();
+    let (client, table) = shared::testing::moto::new_table().await;
     let store = DynamoStore::new(client.clone(), table.clone());
     let tenant = Tenant {
         id: TenantId::parse("salon-e2e").unwrap(),
@@ -142,19 +159,7 @@ async fn the_ingest_binary_stores_clients_and_bookings_in_dynamodb() {
     assert_eq!(body["results"][0]["outcome"], "duplicate");
 
     // What the table holds: the profile, two bookings, two cadences with their watch keys.
-    let items = client
-        .query()
-        .table_name(&table)
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(
-            ":pk",
-            AttributeValue::S("TENANT#salon-e2e#CLIENT#c-1".into()),
-        )
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap();
+    let items = client_items(&client, &table).await;
     let sks: Vec<&str> = items
         .iter()
         .map(|i| i["sk"].as_s().unwrap().as_str())
@@ -212,18 +217,7 @@ async fn the_ingest_binary_stores_clients_and_bookings_in_dynamodb() {
             .await,
     );
     assert_eq!(status, 204);
-    let left = client
-        .query()
-        .table_name(&table)
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(
-            ":pk",
-            AttributeValue::S("TENANT#salon-e2e#CLIENT#c-1".into()),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(left.count, 0);
+    assert!(client_items(&client, &table).await.is_empty());
     assert!(harness.init_error().is_none());
 
     // The logs are JSON, one object a line, with the route and status of each request and no

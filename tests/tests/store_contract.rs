@@ -2,9 +2,8 @@
 //! server this test process starts (each test on its own table, so tests run in parallel).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use shared::adapters::aws::dynamo::{DynamoStore, create_table};
+use shared::adapters::aws::dynamo::DynamoStore;
 use shared::adapters::local::SqliteStore;
 use shared::ports::Store;
 use shared::testing::store_contract;
@@ -14,15 +13,7 @@ fn sqlite() -> Arc<dyn Store> {
 }
 
 async fn dynamo() -> Arc<dyn Store> {
-    static TABLES: AtomicU32 = AtomicU32::new(0);
-    let config = shared::testing::moto::sdk_config().await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
-    let table = format!(
-        "winback-contract-{}-{}",
-        std::process::id(),
-        TABLES.fetch_add(1, Ordering::Relaxed)
-    );
-    create_table(&client, &table).await.unwrap();
+    let (client, table) = shared::testing::moto::new_table().await;
     Arc::new(DynamoStore::new(client, table))
 }
 
@@ -77,10 +68,7 @@ async fn dynamodb_concurrent_bookings_for_one_client_are_all_counted() {
 #[tokio::test]
 async fn dynamodb_bulk_load_equals_importing_client_by_client() {
     use shared::domain::ids::ClientId;
-    let config = shared::testing::moto::sdk_config().await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
-    let table = format!("winback-bulk-{}", std::process::id());
-    create_table(&client, &table).await.unwrap();
+    let (client, table) = shared::testing::moto::new_table().await;
     let store = DynamoStore::new(client, table);
     let tenant = store_contract::tenant(&store, "t-bulk").await;
     let today = store_contract::day("2026-06-01");

@@ -13,7 +13,7 @@ use crate::domain::client::ClientProfile;
 use crate::domain::day::Day;
 use crate::domain::ids::{Category, ClientId};
 use crate::domain::money::Money;
-use crate::domain::stage::Stage;
+use crate::domain::stage::{Stage, StageThresholds};
 use crate::domain::tenant::Tenant;
 use crate::ports::{Clock, Erased, ProfileOutcome, Store, StoreError};
 
@@ -114,7 +114,9 @@ impl Ingest {
             .map(|stored| {
                 let cadence = &stored.cadence;
                 let rhythm = cadence.rhythm(config);
-                let stage = cadence.stage(today, upcoming_booking.is_some(), config);
+                let thresholds = StageThresholds::new(&rhythm, &config.stages);
+                let stage =
+                    cadence.stage_under(&thresholds, today, upcoming_booking.is_some(), config);
                 CategoryView {
                     category: cadence.category.clone(),
                     stage,
@@ -134,7 +136,7 @@ impl Ingest {
                     spend: Money::from_minor(cadence.spend_minor, config.currency),
                     last_service: cadence.last_service.clone(),
                     last_staff: cadence.last_staff.clone(),
-                    next_stage: cadence.next_watch_after(today, config),
+                    next_stage: cadence.next_watch_under(&thresholds, today, config),
                 }
             })
             .collect();

@@ -201,32 +201,27 @@ impl CategoryCadence {
 
     /// The stage on `today`.
     pub fn stage(&self, today: Day, has_future_booking: bool, config: &BusinessConfig) -> Stage {
-        let since = f64::from(today.days_since(self.last_visit));
-        self.thresholds(config)
-            .stage(since, has_future_booking, &config.stages)
+        self.stage_under(&self.thresholds(config), today, has_future_booking, config)
     }
 
-    /// The day each stage after active begins.
-    fn stage_days(&self, config: &BusinessConfig) -> impl Iterator<Item = (Stage, Day)> + use<> {
-        let thresholds = self.thresholds(config);
-        let last = self.last_visit;
-        let max_age = f64::from(config.stages.max_age_days) + 1.0;
-        Stage::ALL[1..].iter().map(move |&stage| {
-            let start = thresholds.start_of(stage);
-            let start = if stage == Stage::Lost {
-                start.min(max_age)
-            } else {
-                start
-            };
-            (stage, last.plus_days(start.ceil() as i32))
-        })
+    /// The stage on `today`, under thresholds the caller already worked out.
+    pub fn stage_under(
+        &self,
+        thresholds: &StageThresholds,
+        today: Day,
+        has_future_booking: bool,
+        config: &BusinessConfig,
+    ) -> Stage {
+        let since = f64::from(today.days_since(self.last_visit));
+        thresholds.stage(since, has_future_booking, &config.stages)
     }
 
     /// When the cadence next needs looking at, seen from `today` (the day it was written): a
     /// client already past active is watched today, so nobody overdue goes unseen; otherwise
     /// on the day they become due. `None` once lost: nothing more will happen by itself.
     pub fn watch(&self, today: Day, config: &BusinessConfig) -> Option<Watch> {
-        let current = self.stage(today, false, config);
+        let thresholds = self.thresholds(config);
+        let current = self.stage_under(&thresholds, today, false, config);
         if current == Stage::Lost {
             return None;
         }
@@ -236,12 +231,33 @@ impl CategoryCadence {
                 stage: current,
             });
         }
-        self.next_watch_after(today.plus_days(-1), config)
+        self.next_watch_under(&thresholds, today.plus_days(-1), config)
     }
 
     /// The first stage the client enters after `day`, and when.
     pub fn next_watch_after(&self, day: Day, config: &BusinessConfig) -> Option<Watch> {
-        self.stage_days(config)
+        self.next_watch_under(&self.thresholds(config), day, config)
+    }
+
+    /// The same, under thresholds the caller already worked out.
+    pub fn next_watch_under(
+        &self,
+        thresholds: &StageThresholds,
+        day: Day,
+        config: &BusinessConfig,
+    ) -> Option<Watch> {
+        let max_age = f64::from(config.stages.max_age_days) + 1.0;
+        Stage::ALL[1..]
+            .iter()
+            .map(|&stage| {
+                let start = thresholds.start_of(stage);
+                let start = if stage == Stage::Lost {
+                    start.min(max_age)
+                } else {
+                    start
+                };
+                (stage, self.last_visit.plus_days(start.ceil() as i32))
+            })
             .find(|&(_, on)| on > day)
             .map(|(stage, on)| Watch { on, stage })
     }

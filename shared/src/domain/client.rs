@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 
 use crate::domain::config::TimeZoneName;
-use crate::domain::contact::{EmailAddress, PhoneNumber};
+use crate::domain::contact::{ContactHash, EmailAddress, PhoneNumber};
 use crate::domain::ids::ClientId;
 
 /// A channel winback can message a client on.
@@ -79,6 +79,14 @@ impl ClientProfile {
     /// The first word of the name, for "Hi Ana".
     pub fn first_name(&self) -> Option<&str> {
         self.name.as_deref()?.split_whitespace().next()
+    }
+
+    /// The hashes of the client's email and phone: what stays, suppressed, after erasure.
+    pub fn contact_hashes(&self) -> impl Iterator<Item = ContactHash> + '_ {
+        self.email
+            .iter()
+            .map(ContactHash::of_email)
+            .chain(self.phone.iter().map(ContactHash::of_phone))
     }
 
     /// Whether `self` may replace `stored`: a profile without `updated_at` always may (the

@@ -150,6 +150,23 @@ fn already_processed() -> Response {
         .into_response()
 }
 
+/// The start every JSON write shares: read the body, authenticate (a signature covers the
+/// body), and require JSON. `None` for a signed delivery already processed: answer, do nothing.
+async fn json_write(
+    api: &Api,
+    query: &Option<String>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Option<(Caller, axum::body::Bytes)>, Problem> {
+    let body = read_body(body).await?;
+    let caller = auth::authenticate(api, headers, tenant_param(query).as_deref(), &body).await?;
+    if caller.already_processed {
+        return Ok(None);
+    }
+    require_json(headers)?;
+    Ok(Some((caller, body)))
+}
+
 async fn put_client(
     State(api): State<Arc<Api>>,
     Path(raw_id): Path<String>,
@@ -157,12 +174,9 @@ async fn put_client(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let body = read_body(body).await?;
-    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), &body).await?;
-    if caller.already_processed {
+    let Some((caller, body)) = json_write(&api, &query, &headers, body).await? else {
         return Ok(already_processed());
-    }
-    require_json(&headers)?;
+    };
     let id = client_id(&raw_id)?;
     let value = wire::json(&body).map_err(Problem::malformed)?;
     let profile = wire::client_profile(&id, &value).map_err(Problem::invalid)?;
@@ -185,12 +199,9 @@ async fn post_bookings(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let body = read_body(body).await?;
-    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), &body).await?;
-    if caller.already_processed {
+    let Some((caller, body)) = json_write(&api, &query, &headers, body).await? else {
         return Ok(already_processed());
-    }
-    require_json(&headers)?;
+    };
     let value = wire::json(&body).map_err(Problem::malformed)?;
     let tenant = &caller.tenant;
     let (bookings, batch) = wire::bookings(&value, tenant.config.currency, api.clock.now())

@@ -11,6 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 const MOTO_REQUIREMENT: &str = "moto[server]==5.2.1";
 
@@ -60,6 +61,22 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
         .load()
         .await
+}
+
+/// A new, empty winback table on this process's moto server (a unique name per call, so
+/// tests running at once never share one), and a client for it.
+pub async fn new_table() -> (aws_sdk_dynamodb::Client, String) {
+    static TABLES: AtomicU32 = AtomicU32::new(0);
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let table = format!(
+        "winback-{}-{}",
+        std::process::id(),
+        TABLES.fetch_add(1, Ordering::Relaxed)
+    );
+    crate::adapters::aws::dynamo::create_table(&client, &table)
+        .await
+        .expect("moto creates the table");
+    (client, table)
 }
 
 fn target_dir() -> PathBuf {

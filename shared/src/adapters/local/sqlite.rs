@@ -143,21 +143,46 @@ fn day_number(day: Day) -> i64 {
     i64::from(day.days_since(Day::EPOCH))
 }
 
+/// One record (a JSON column) by its key; `None` when there is no row.
+fn read_one<T: serde::de::DeserializeOwned>(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<T>, StoreError> {
+    tx.query_row(sql, params, |row| row.get::<_, String>(0))
+        .optional()
+        .map_err(unavailable)?
+        .map(|text| from_json(&text))
+        .transpose()
+}
+
+fn read_tenant(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<Option<Tenant>, StoreError> {
+    read_one(tx, "SELECT record FROM tenants WHERE id = ?1", params![id])
+}
+
+fn read_profile(
+    tx: &rusqlite::Transaction<'_>,
+    tenant: &str,
+    client: &str,
+) -> Result<Option<ClientProfile>, StoreError> {
+    read_one(
+        tx,
+        "SELECT profile FROM clients WHERE tenant = ?1 AND client = ?2",
+        params![tenant, client],
+    )
+}
+
 fn read_booking(
     tx: &rusqlite::Transaction<'_>,
     tenant: &str,
     client: &str,
     booking: &str,
 ) -> Result<Option<Booking>, StoreError> {
-    tx.query_row(
+    read_one(
+        tx,
         "SELECT record FROM bookings WHERE tenant = ?1 AND client = ?2 AND booking = ?3",
         params![tenant, client, booking],
-        |row| row.get::<_, String>(0),
     )
-    .optional()
-    .map_err(unavailable)?
-    .map(|text| from_json(&text))
-    .transpose()
 }
 
 fn read_bookings(
@@ -165,14 +190,23 @@ fn read_bookings(
     tenant: &str,
     client: &str,
 ) -> Result<Vec<Booking>, StoreError> {
-    let mut statement = tx
-        .prepare_cached(
-            "SELECT record FROM bookings WHERE tenant = ?1 AND client = ?2
-             ORDER BY starts_at, booking",
-        )
-        .map_err(unavailable)?;
+    read_all(
+        tx,
+        "SELECT record FROM bookings WHERE tenant = ?1 AND client = ?2
+         ORDER BY starts_at, booking",
+        params![tenant, client],
+    )
+}
+
+/// Every record (a JSON column) a query returns.
+fn read_all<T: serde::de::DeserializeOwned>(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = tx.prepare_cached(sql).map_err(unavailable)?;
     let rows = statement
-        .query_map(params![tenant, client], |row| row.get::<_, String>(0))
+        .query_map(params, |row| row.get::<_, String>(0))
         .map_err(unavailable)?;
     rows.map(|row| from_json(&row.map_err(unavailable)?))
         .collect()
@@ -184,15 +218,12 @@ fn read_cadence(
     client: &str,
     category: &Category,
 ) -> Result<Option<CategoryCadence>, StoreError> {
-    tx.query_row(
+    let stored: Option<StoredCadence> = read_one(
+        tx,
         "SELECT record FROM cadences WHERE tenant = ?1 AND client = ?2 AND category = ?3",
         params![tenant, client, category.as_str()],
-        |row| row.get::<_, String>(0),
-    )
-    .optional()
-    .map_err(unavailable)?
-    .map(|text| from_json::<StoredCadence>(&text).map(|stored| stored.cadence))
-    .transpose()
+    )?;
+    Ok(stored.map(|stored| stored.cadence))
 }
 
 fn write_booking(
@@ -279,18 +310,7 @@ impl Store for SqliteStore {
 
     async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         let id = id.to_string();
-        self.transact(move |tx| {
-            tx.query_row(
-                "SELECT record FROM tenants WHERE id = ?1",
-                params![id],
-                |row| row.get::<_, String>(0),
-            )
-            .optional()
-            .map_err(unavailable)?
-            .map(|text| from_json(&text))
-            .transpose()
-        })
-        .await
+        self.transact(move |tx| read_tenant(tx, &id)).await
     }
 
     async fn add_webhook_secret(
@@ -301,18 +321,9 @@ impl Store for SqliteStore {
         let id = tenant.to_string();
         let secret = secret.clone();
         self.transact(move |tx| {
-            let text: Option<String> = tx
-                .query_row(
-                    "SELECT record FROM tenants WHERE id = ?1",
-                    params![id],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(unavailable)?;
-            let Some(text) = text else {
+            let Some(mut tenant) = read_tenant(tx, &id)? else {
                 return Err(StoreError::Corrupt(format!("tenant {id} does not exist")));
             };
-            let mut tenant: Tenant = from_json(&text)?;
             if !tenant.webhook_secrets.contains(&secret) {
                 tenant.webhook_secrets.push(secret);
             }
@@ -409,18 +420,9 @@ impl Store for SqliteStore {
         let profile = profile.clone();
         self.transact(move |tx| {
             let client = profile.id.to_string();
-            let stored: Option<String> = tx
-                .query_row(
-                    "SELECT profile FROM clients WHERE tenant = ?1 AND client = ?2",
-                    params![tenant, client],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(unavailable)?;
-            let outcome = match stored {
+            let outcome = match read_profile(tx, &tenant, &client)? {
                 None => ProfileOutcome::Created,
-                Some(text) => {
-                    let stored: ClientProfile = from_json(&text)?;
+                Some(stored) => {
                     if !profile.supersedes(&stored) {
                         return Ok(ProfileOutcome::Stale);
                     }
@@ -527,28 +529,13 @@ impl Store for SqliteStore {
     ) -> Result<Option<ClientRecord>, StoreError> {
         let (tenant, client) = (tenant.to_string(), id.to_string());
         self.transact(move |tx| {
-            let profile: Option<ClientProfile> = tx
-                .query_row(
-                    "SELECT profile FROM clients WHERE tenant = ?1 AND client = ?2",
-                    params![tenant, client],
-                    |row| row.get::<_, String>(0),
-                )
-                .optional()
-                .map_err(unavailable)?
-                .map(|text| from_json(&text))
-                .transpose()?;
+            let profile = read_profile(tx, &tenant, &client)?;
             let bookings = read_bookings(tx, &tenant, &client)?;
-            let mut statement = tx
-                .prepare_cached(
-                    "SELECT record FROM cadences WHERE tenant = ?1 AND client = ?2
-                     ORDER BY category",
-                )
-                .map_err(unavailable)?;
-            let cadences = statement
-                .query_map(params![tenant, client], |row| row.get::<_, String>(0))
-                .map_err(unavailable)?
-                .map(|row| from_json(&row.map_err(unavailable)?))
-                .collect::<Result<Vec<StoredCadence>, StoreError>>()?;
+            let cadences: Vec<StoredCadence> = read_all(
+                tx,
+                "SELECT record FROM cadences WHERE tenant = ?1 AND client = ?2 ORDER BY category",
+                params![tenant, client],
+            )?;
             if profile.is_none() && bookings.is_empty() {
                 return Ok(None);
             }
@@ -569,16 +556,7 @@ impl Store for SqliteStore {
         let (tenant, client) = (tenant.to_string(), id.to_string());
         let now = Timestamp::now().to_string();
         self.transact(move |tx| {
-            let profile: Option<ClientProfile> = tx
-                .query_row(
-                    "SELECT profile FROM clients WHERE tenant = ?1 AND client = ?2",
-                    params![tenant, client],
-                    |row| row.get::<_, String>(0),
-                )
-                .optional()
-                .map_err(unavailable)?
-                .map(|text| from_json(&text))
-                .transpose()?;
+            let profile = read_profile(tx, &tenant, &client)?;
             let mut items = 0;
             for table in ["clients", "bookings", "cadences"] {
                 items += tx
@@ -591,13 +569,7 @@ impl Store for SqliteStore {
             if items == 0 {
                 return Ok(None);
             }
-            let hashes = profile.iter().flat_map(|p| {
-                p.email
-                    .iter()
-                    .map(ContactHash::of_email)
-                    .chain(p.phone.iter().map(ContactHash::of_phone))
-            });
-            for hash in hashes {
+            for hash in profile.iter().flat_map(ClientProfile::contact_hashes) {
                 tx.execute(
                     "INSERT INTO suppressions (tenant, hash, reason, at)
                      VALUES (?1, ?2, 'erased', ?3) ON CONFLICT DO NOTHING",

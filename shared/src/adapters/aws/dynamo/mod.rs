@@ -278,38 +278,46 @@ impl DynamoStore {
 
     /// Deletes items in batches of [`MAX_BATCH_WRITE`], retrying what DynamoDB leaves unprocessed.
     async fn delete_all(&self, items: &[Item]) -> Result<(), StoreError> {
-        for chunk in items.chunks(MAX_BATCH_WRITE) {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|item| {
-                    let key = Item::from([
-                        (keys::PK.into(), item[keys::PK].clone()),
-                        (keys::SK.into(), item[keys::SK].clone()),
-                    ]);
-                    DeleteRequest::builder()
-                        .set_key(Some(key))
-                        .build()
-                        .map(|d| WriteRequest::builder().delete_request(d).build())
-                        .map_err(|e| StoreError::Unavailable(Box::new(e)))
-                })
-                .collect::<Result<_, _>>()?;
+        let requests = items
+            .iter()
+            .map(|item| {
+                let key = Item::from([
+                    (keys::PK.into(), item[keys::PK].clone()),
+                    (keys::SK.into(), item[keys::SK].clone()),
+                ]);
+                DeleteRequest::builder()
+                    .set_key(Some(key))
+                    .build()
+                    .map(|d| WriteRequest::builder().delete_request(d).build())
+                    .map_err(|e| StoreError::Unavailable(Box::new(e)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.batch_write(requests, "erasing a client").await
+    }
+
+    /// Sends write requests in batches of [`MAX_BATCH_WRITE`], retrying with backoff what
+    /// DynamoDB leaves unprocessed; `what` names the work in the error if it never finishes.
+    async fn batch_write(&self, requests: Vec<WriteRequest>, what: &str) -> Result<(), StoreError> {
+        let mut requests = requests.into_iter().peekable();
+        while requests.peek().is_some() {
+            let mut batch: Vec<WriteRequest> = requests.by_ref().take(MAX_BATCH_WRITE).collect();
             let mut attempt = 0;
-            while !requests.is_empty() {
+            while !batch.is_empty() {
                 let output = self
                     .client
                     .batch_write_item()
-                    .request_items(&self.table, requests)
+                    .request_items(&self.table, batch)
                     .send()
                     .await
                     .map_err(sdk)?;
-                requests = output
+                batch = output
                     .unprocessed_items
                     .and_then(|mut u| u.remove(&self.table))
                     .unwrap_or_default();
-                if !requests.is_empty() {
+                if !batch.is_empty() {
                     attempt += 1;
                     if attempt > ATTEMPTS {
-                        return Err(StoreError::Contention("erasing a client".into()));
+                        return Err(StoreError::Contention(what.into()));
                     }
                     backoff(attempt).await;
                 }
@@ -375,35 +383,14 @@ impl DynamoStore {
         };
         let mut writes = Vec::new();
         if changes.write_booking {
-            let condition = match &stored {
-                None => Condition::Absent,
-                Some(old) => Condition::Equals("updated_at", s(old.updated_at.to_string())),
-            };
-            writes.push(self.put(booking_item(&pk, booking)?, condition)?);
+            writes.push(self.booking_write(&pk, booking, stored.as_ref())?);
         }
         for (category, cadence) in changes.cadences {
-            let sk = keys::cadence(&category);
-            let read = cadences.get(&sk).map(|(_, version)| *version);
-            let condition = match read {
-                None => Condition::Absent,
-                Some(version) => Condition::Equals("version", n(version)),
-            };
-            match cadence {
-                None if read.is_none() => {}
-                None => writes.push(self.delete(pk.clone(), sk, condition)?),
-                Some(cadence) => {
-                    let item = cadence_item(
-                        &tenant.id,
-                        &booking.client_id,
-                        &pk,
-                        cadence,
-                        read.unwrap_or(0) + 1,
-                        today,
-                        tenant,
-                    )?;
-                    writes.push(self.put(item, condition)?);
-                }
-            }
+            let read = cadences
+                .get(&keys::cadence(&category))
+                .map(|(_, version)| *version);
+            let client = &booking.client_id;
+            writes.extend(self.cadence_write(tenant, client, &category, cadence, read, today)?);
         }
         self.transact(writes).await?;
         Ok(changes.outcome)
@@ -440,36 +427,14 @@ impl DynamoStore {
         let merged = booking_change::merge(&stored, &incoming, &tenant.config.timezone);
         let mut writes = Vec::new();
         for booking in &merged.bookings {
-            let condition = match stored.iter().find(|b| b.id == booking.id) {
-                None => Condition::Absent,
-                Some(old) => Condition::Equals("updated_at", s(old.updated_at.to_string())),
-            };
-            writes.push(self.put(booking_item(&pk, booking)?, condition)?);
+            let old = stored.iter().find(|b| b.id == booking.id);
+            writes.push(self.booking_write(&pk, booking, old)?);
         }
         let mut cadence_writes = Vec::new();
         for (category, cadence) in merged.cadences {
-            let sk = keys::cadence(&category);
-            let read = versions.get(&sk).copied();
-            let condition = match read {
-                None => Condition::Absent,
-                Some(version) => Condition::Equals("version", n(version)),
-            };
-            match cadence {
-                None if read.is_none() => {}
-                None => cadence_writes.push(self.delete(pk.clone(), sk, condition)?),
-                Some(cadence) => {
-                    let item = cadence_item(
-                        &tenant.id,
-                        client,
-                        &pk,
-                        cadence,
-                        read.unwrap_or(0) + 1,
-                        today,
-                        tenant,
-                    )?;
-                    cadence_writes.push(self.put(item, condition)?);
-                }
-            }
+            let read = versions.get(&keys::cadence(&category)).copied();
+            cadence_writes
+                .extend(self.cadence_write(tenant, client, &category, cadence, read, today)?);
         }
         if cadence_writes.len() > MAX_TRANSACTION_ITEMS {
             return Err(Clash::Failed(StoreError::TooLarge(format!(
@@ -523,9 +488,7 @@ impl DynamoStore {
             }
             for (_, cadence) in merged.cadences {
                 if let Some(cadence) = cadence {
-                    items.push(cadence_item(
-                        &tenant.id, client, &pk, cadence, 1, today, tenant,
-                    )?);
+                    items.push(cadence_item(tenant, client, &pk, cadence, 1, today)?);
                 }
             }
         }
@@ -533,40 +496,63 @@ impl DynamoStore {
             check_size(item)?;
         }
         let written = items.len();
-        for chunk in items.chunks(MAX_BATCH_WRITE) {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|item| {
-                    aws_sdk_dynamodb::types::PutRequest::builder()
-                        .set_item(Some(item.clone()))
-                        .build()
-                        .map(|put| WriteRequest::builder().put_request(put).build())
-                        .map_err(|e| StoreError::Unavailable(Box::new(e)))
-                })
-                .collect::<Result<_, _>>()?;
-            let mut attempt = 0;
-            while !requests.is_empty() {
-                let output = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .map_err(sdk)?;
-                requests = output
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
-                    .unwrap_or_default();
-                if !requests.is_empty() {
-                    attempt += 1;
-                    if attempt > ATTEMPTS {
-                        return Err(StoreError::Contention("loading histories".into()));
-                    }
-                    backoff(attempt).await;
-                }
+        let requests = items
+            .into_iter()
+            .map(|item| {
+                aws_sdk_dynamodb::types::PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map(|put| WriteRequest::builder().put_request(put).build())
+                    .map_err(|e| StoreError::Unavailable(Box::new(e)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.batch_write(requests, "loading histories").await?;
+        Ok(written)
+    }
+}
+
+impl DynamoStore {
+    /// Writes a booking, on condition that the version read (`stored`) is still the stored one.
+    fn booking_write(
+        &self,
+        pk: &str,
+        booking: &Booking,
+        stored: Option<&Booking>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let condition = match stored {
+            None => Condition::Absent,
+            Some(old) => Condition::Equals("updated_at", s(old.updated_at.to_string())),
+        };
+        self.put(booking_item(pk, booking)?, condition)
+    }
+
+    /// Writes a category's new cadence (or removes it), on condition that its version is still
+    /// the one read (`read`, `None` when there was none); nothing when both are absent.
+    fn cadence_write(
+        &self,
+        tenant: &Tenant,
+        client: &ClientId,
+        category: &Category,
+        cadence: Option<CategoryCadence>,
+        read: Option<i64>,
+        today: Day,
+    ) -> Result<Option<TransactWriteItem>, StoreError> {
+        let pk = keys::client(&tenant.id, client);
+        let condition = match read {
+            None => Condition::Absent,
+            Some(version) => Condition::Equals("version", n(version)),
+        };
+        match (cadence, read) {
+            (None, None) => Ok(None),
+            (None, Some(_)) => self
+                .delete(pk, keys::cadence(category), condition)
+                .map(Some),
+            (Some(cadence), _) => {
+                let version = read.unwrap_or(0) + 1;
+                let item = cadence_item(tenant, client, &pk, cadence, version, today)?;
+                self.put(item, condition).map(Some)
             }
         }
-        Ok(written)
     }
 }
 
@@ -634,14 +620,14 @@ impl Condition {
 }
 
 fn cadence_item(
-    tenant_id: &TenantId,
+    tenant: &Tenant,
     client: &ClientId,
     pk: &str,
     cadence: CategoryCadence,
     version: i64,
     today: Day,
-    tenant: &Tenant,
 ) -> Result<Item, StoreError> {
+    let tenant_id = &tenant.id;
     let category = cadence.category.clone();
     let watch = cadence.watch(today, &tenant.config);
     let mut item = Item::from([
@@ -989,13 +975,7 @@ impl Store for DynamoStore {
             .find(|item| matches!(item.get(keys::SK), Some(AttributeValue::S(v)) if v == keys::PROFILE_SK))
             .map(read_record::<ClientProfile>)
             .transpose()?;
-        let hashes = profile.iter().flat_map(|p| {
-            p.email
-                .iter()
-                .map(ContactHash::of_email)
-                .chain(p.phone.iter().map(ContactHash::of_phone))
-        });
-        for hash in hashes {
+        for hash in profile.iter().flat_map(ClientProfile::contact_hashes) {
             self.put_plain(Item::from([
                 (keys::PK.into(), s(keys::suppression(tenant, &hash))),
                 (keys::SK.into(), s(keys::SUPPRESSED_SK)),
