@@ -113,7 +113,7 @@ pub fn signals(
 
 /// Drift: the last two gaps are both longer than the earlier usual gap by a clear margin, and
 /// the last is the longest yet. Needs at least four gaps.
-fn lengthening(gaps: &[i32]) -> Option<ChurnSignal> {
+pub fn lengthening(gaps: &[i32]) -> Option<ChurnSignal> {
     if gaps.len() < 4 {
         return None;
     }

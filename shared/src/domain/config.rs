@@ -8,6 +8,7 @@ use std::fmt;
 use crate::domain::ids::Category;
 use crate::domain::industry::Industry;
 use crate::domain::money::Currency;
+use crate::domain::outreach::{OutreachConfig, OutreachError};
 use crate::domain::rhythm::RhythmSettings;
 use crate::domain::stage::{StageSettings, StageSettingsError};
 
@@ -90,6 +91,8 @@ pub struct BusinessConfig {
     pub rhythm: RhythmSettings,
     pub stages: StageSettings,
     pub categories: BTreeMap<Category, CategorySettings>,
+    /// Who is contacted, how and when.
+    pub outreach: OutreachConfig,
 }
 
 impl Default for BusinessConfig {
@@ -102,6 +105,7 @@ impl Default for BusinessConfig {
             rhythm: RhythmSettings::default(),
             stages: StageSettings::default(),
             categories: BTreeMap::new(),
+            outreach: OutreachConfig::default(),
         }
     }
 }
@@ -128,6 +132,27 @@ pub enum ConfigError {
         "categories.\"{category}\".default_interval_days is {value}; it must be between 1 and 3650 days"
     )]
     CategoryInterval { category: String, value: f64 },
+    #[error(transparent)]
+    Outreach(#[from] OutreachError),
+}
+
+impl ConfigError {
+    /// The field at fault as an RFC 6901 pointer into the configuration document.
+    pub fn pointer(&self) -> String {
+        match self {
+            ConfigError::UnknownTimeZone(_) => "/timezone".to_owned(),
+            ConfigError::Stages(_) => "/stages".to_owned(),
+            ConfigError::MinVisitsTooLow(_) => {
+                "/rhythm/min_visits_for_personal_interval".to_owned()
+            }
+            ConfigError::WindowCoverage(_) => "/rhythm/window_coverage".to_owned(),
+            ConfigError::PriorStrength(_) => "/rhythm/prior_strength".to_owned(),
+            ConfigError::CategoryInterval { category, .. } => {
+                format!("/categories/{category}/default_interval_days")
+            }
+            ConfigError::Outreach(error) => error.pointer(),
+        }
+    }
 }
 
 impl BusinessConfig {
@@ -155,6 +180,7 @@ impl BusinessConfig {
                 });
             }
         }
+        self.outreach.validate()?;
         Ok(())
     }
 

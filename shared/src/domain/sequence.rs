@@ -5,7 +5,10 @@
 //! Validation names the field at fault, so a business owner (or `PUT /v1/config`) can fix it.
 
 use crate::domain::client::Channel;
+use crate::domain::ids::Category;
+use crate::domain::outreach::Segment;
 use crate::domain::rfm::Tier;
+use crate::domain::stage::Stage;
 
 /// Which channel a step prefers; `EmailThenSms` falls back to SMS when email is unavailable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -41,12 +44,29 @@ pub struct Step {
     pub offer: Option<String>,
 }
 
-/// A sequence and the tiers it serves.
+/// A churn reason a sequence may be reserved for (PRODUCT.md's segmentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    LowRating,
+    PriceIncrease,
+    IntervalsLengthening,
+}
+
+/// A sequence and the segment it serves: each filter left empty accepts every value.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sequence {
     pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tiers: Vec<Tier>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<Stage>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<Category>,
+    /// Served only to clients showing one of these churn reasons.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Reason>,
     pub steps: Vec<Step>,
 }
 
@@ -79,16 +99,35 @@ pub enum SequenceError {
     },
     #[error("sequences[{sequence}].steps[{step}].template is empty; name a template")]
     NoTemplate { sequence: usize, step: usize },
-    #[error("sequences[{sequence}].tiers is empty; say which tiers the sequence serves")]
-    NoTiers { sequence: usize },
     #[error(
-        "the {tier:?} tier is served by sequences[{first}] and sequences[{second}]; each tier gets one sequence"
+        "sequences[{sequence}].name is empty or used by sequences[{other}]; give each sequence its own name"
     )]
-    TierTwice {
-        tier: Tier,
-        first: usize,
-        second: usize,
-    },
+    Name { sequence: usize, other: usize },
+}
+
+impl SequenceError {
+    /// The field at fault, as a JSON pointer relative to the outreach settings.
+    pub fn pointer(&self) -> String {
+        match *self {
+            SequenceError::NoSteps { sequence } => format!("sequences/{sequence}/steps"),
+            SequenceError::FirstStepLater { sequence, .. } => {
+                format!("sequences/{sequence}/steps/0/day")
+            }
+            SequenceError::OutOfOrder { sequence, step, .. } => {
+                format!("sequences/{sequence}/steps/{step}/day")
+            }
+            SequenceError::OfferInFirstStep { sequence } => {
+                format!("sequences/{sequence}/steps/0/offer")
+            }
+            SequenceError::NoSender { sequence, step, .. } => {
+                format!("sequences/{sequence}/steps/{step}/channel")
+            }
+            SequenceError::NoTemplate { sequence, step } => {
+                format!("sequences/{sequence}/steps/{step}/template")
+            }
+            SequenceError::Name { sequence, .. } => format!("sequences/{sequence}/name"),
+        }
+    }
 }
 
 /// The senders the business has configured: a step may only use a channel it can send on.
@@ -123,28 +162,83 @@ impl Sequence {
                 Sequence {
                     name: format!("{tier:?} tier 30/60/90").to_lowercase(),
                     tiers: vec![tier],
-                    steps,
+                    ..Sequence::named("", steps)
                 }
             }
             Tier::Low => Sequence {
-                name: "low tier light".into(),
                 tiers: vec![Tier::Low],
-                steps: vec![
-                    Step {
-                        channel: ChannelPreference::Email,
-                        ..step(0, "soft_check_in", None)
-                    },
-                    Step {
-                        channel: ChannelPreference::Email,
-                        ..step(14, "incentive", Some("welcome_back"))
-                    },
-                    Step {
-                        channel: ChannelPreference::Email,
-                        ..step(35, "last_chance", None)
-                    },
-                ],
+                ..Sequence::named(
+                    "low tier light",
+                    vec![
+                        Step {
+                            channel: ChannelPreference::Email,
+                            ..step(0, "soft_check_in", None)
+                        },
+                        Step {
+                            channel: ChannelPreference::Email,
+                            ..step(14, "incentive", Some("welcome_back"))
+                        },
+                        Step {
+                            channel: ChannelPreference::Email,
+                            ..step(35, "last_chance", None)
+                        },
+                    ],
+                )
             },
         }
+    }
+
+    /// A sequence for every segment.
+    pub fn named(name: &str, steps: Vec<Step>) -> Sequence {
+        Sequence {
+            name: name.to_owned(),
+            tiers: Vec::new(),
+            stages: Vec::new(),
+            categories: Vec::new(),
+            reasons: Vec::new(),
+            steps,
+        }
+    }
+
+    /// The one message of the long-game list: a client who finished a sequence without
+    /// returning hears from the business again only this rarely.
+    pub fn long_game() -> Sequence {
+        Sequence::named(
+            "long game",
+            vec![Step {
+                day: 0,
+                channel: ChannelPreference::Email,
+                template: "long_game".into(),
+                offer: None,
+            }],
+        )
+    }
+
+    /// The one message to a client past the maximum age: asks whether they still want to hear
+    /// from the business, never a sequence.
+    pub fn re_permission() -> Sequence {
+        Sequence::named(
+            "re-permission",
+            vec![Step {
+                day: 0,
+                channel: ChannelPreference::Email,
+                template: "re_permission".into(),
+                offer: None,
+            }],
+        )
+    }
+
+    /// Whether the sequence serves a segment.
+    pub fn serves(&self, segment: &Segment<'_>) -> bool {
+        (self.tiers.is_empty() || self.tiers.contains(&segment.tier))
+            && (self.stages.is_empty() || self.stages.contains(&segment.stage))
+            && (self.categories.is_empty() || self.categories.contains(segment.category))
+            && (self.reasons.is_empty() || self.reasons.iter().any(|r| segment.reasons.contains(r)))
+    }
+
+    /// The last step's day: how long the sequence runs.
+    pub fn length_days(&self) -> u16 {
+        self.steps.last().map_or(0, |step| step.day)
     }
 
     /// The defaults: one sequence per tier.
@@ -158,20 +252,15 @@ impl Sequence {
 
 /// Checks a business's sequences; the first problem found, named by its field.
 pub fn validate(sequences: &[Sequence], senders: Senders) -> Result<(), SequenceError> {
-    let mut served: Vec<(Tier, usize)> = Vec::new();
     for (s, sequence) in sequences.iter().enumerate() {
-        if sequence.tiers.is_empty() {
-            return Err(SequenceError::NoTiers { sequence: s });
-        }
-        for &tier in &sequence.tiers {
-            if let Some(&(_, first)) = served.iter().find(|(t, _)| *t == tier) {
-                return Err(SequenceError::TierTwice {
-                    tier,
-                    first,
-                    second: s,
-                });
-            }
-            served.push((tier, s));
+        let clash = sequences[..s]
+            .iter()
+            .position(|other| other.name == sequence.name);
+        if sequence.name.trim().is_empty() || clash.is_some() {
+            return Err(SequenceError::Name {
+                sequence: s,
+                other: clash.unwrap_or(s),
+            });
         }
         let Some(first) = sequence.steps.first() else {
             return Err(SequenceError::NoSteps { sequence: s });
@@ -297,7 +386,7 @@ mod tests {
     }
 
     #[test]
-    fn a_discount_in_the_first_step_or_a_tier_served_twice_is_refused() {
+    fn a_discount_in_the_first_step_or_a_name_used_twice_is_refused() {
         let mut sequences = Sequence::defaults();
         sequences[1].steps[0].offer = Some("loyalty".into());
         assert_eq!(
@@ -305,14 +394,38 @@ mod tests {
             Err(SequenceError::OfferInFirstStep { sequence: 1 })
         );
         let mut sequences = Sequence::defaults();
-        sequences[2].tiers.push(Tier::High);
-        assert!(matches!(
+        sequences[2].name = sequences[0].name.clone();
+        assert_eq!(
             validate(&sequences, BOTH),
-            Err(SequenceError::TierTwice {
-                tier: Tier::High,
-                first: 0,
-                second: 2
+            Err(SequenceError::Name {
+                sequence: 2,
+                other: 0
             })
-        ));
+        );
+    }
+
+    #[test]
+    fn a_sequence_serves_the_segment_its_filters_name() {
+        let hair = Category::parse("hair").unwrap();
+        let segment = Segment {
+            tier: Tier::High,
+            stage: Stage::Lapsed,
+            category: &hair,
+            reasons: &[Reason::IntervalsLengthening],
+        };
+        assert!(Sequence::default_for(Tier::High).serves(&segment));
+        assert!(!Sequence::default_for(Tier::Low).serves(&segment));
+        let mut drift = Sequence::named("drift", Sequence::default_for(Tier::High).steps);
+        drift.reasons = vec![Reason::IntervalsLengthening];
+        drift.stages = vec![Stage::Lapsed, Stage::Dormant];
+        assert!(drift.serves(&segment));
+        assert!(!drift.serves(&Segment {
+            reasons: &[],
+            ..segment
+        }));
+        assert!(!drift.serves(&Segment {
+            stage: Stage::AtRisk,
+            ..segment
+        }));
     }
 }

@@ -1,0 +1,362 @@
+//! Enrollments and their steps: a client in a sequence, from the day the detector (or a person,
+//! in manual mode) enrolls them until they come back, opt out, or the sequence ends.
+//!
+//! A client has at most one active enrollment, whatever the number of categories they are
+//! overdue in ([`Outreach::active`]); stores keep the whole [`Outreach`] as one record written
+//! under a condition, which is what makes "one active enrollment per client" hold even when two
+//! detectors run at once. Steps are scheduled one at a time: the first when enrolling, each next
+//! one when the one before it is sent.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+use crate::domain::client::Channel;
+use crate::domain::day::Day;
+use crate::domain::ids::{Category, ClientId};
+use crate::domain::outreach::Landmark;
+use crate::domain::rfm::Tier;
+use crate::domain::send_window::SendWindow;
+use crate::domain::sequence::{Sequence, Step};
+use crate::domain::stage::Stage;
+
+/// An enrollment's id, unique within its client: the day it started and its category.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct EnrollmentId(String);
+
+impl EnrollmentId {
+    pub fn new(started: Day, category: &Category) -> EnrollmentId {
+        EnrollmentId(format!("{started}~{category}"))
+    }
+
+    /// An id as stored or as carried by an event; `None` if it cannot be one.
+    pub fn parse(text: &str) -> Option<EnrollmentId> {
+        let (day, category) = text.split_once('~')?;
+        let day: Date = day.parse().ok()?;
+        let category = Category::parse(category).ok()?;
+        Some(EnrollmentId::new(Day::from_date(day), &category))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EnrollmentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What an enrollment is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A win-back sequence picked by segment.
+    Sequence,
+    /// The rare check-in of a client who finished a sequence without returning.
+    LongGame,
+    /// One message to a client past the maximum age, asking whether to keep in touch.
+    RePermission,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The client opted out or withdrew consent on every channel they could be reached on.
+    OptedOut,
+    /// Their address or number bounced, complained or was suppressed.
+    Suppressed,
+}
+
+/// How an enrollment ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Outcome {
+    /// The client booked in the enrollment's category.
+    Converted,
+    /// The client booked, in another category.
+    Rebooked,
+    Stopped {
+        reason: StopReason,
+    },
+    /// Every step went out (or, for the control group, the sequence's time ran out).
+    Completed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum Status {
+    Active,
+    Ended { outcome: Outcome, on: Day },
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Enrollment {
+    pub id: EnrollmentId,
+    pub client_id: ClientId,
+    /// The category the sequence is about: the most valuable one the client is overdue in.
+    pub category: Category,
+    /// Other categories the client is overdue in, which a message may mention.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_overdue: Vec<Category>,
+    pub kind: Kind,
+    pub sequence: String,
+    /// The sequence's steps as they were when the client was enrolled: later configuration
+    /// changes do not reshuffle a sequence under way.
+    pub steps: Vec<Step>,
+    pub tier: Tier,
+    pub stage: Stage,
+    pub lapse_score: f64,
+    pub started: Day,
+    /// In the control group: recorded and tracked for conversions, never messaged.
+    pub control: bool,
+    /// The day the enrollment completes if nothing ends it sooner.
+    pub ends_on: Day,
+    pub status: Status,
+}
+
+impl Enrollment {
+    pub fn is_active(&self) -> bool {
+        self.status == Status::Active
+    }
+}
+
+/// Where a step is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum StepStatus {
+    /// Waiting for its send time.
+    Scheduled,
+    /// Handed to the bus for delivery.
+    Queued { at: Timestamp },
+}
+
+/// A step waiting to go out.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ScheduledStep {
+    pub client_id: ClientId,
+    pub enrollment: EnrollmentId,
+    /// Index into the enrollment's steps.
+    pub index: u16,
+    pub channel: Channel,
+    pub send_at: Timestamp,
+    pub status: StepStatus,
+}
+
+/// Everything about a client's outreach: the one active enrollment, if any, and what the
+/// eligibility rules need to remember.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Outreach {
+    pub active: Option<Enrollment>,
+    /// The step of the active enrollment waiting to go out, if any.
+    pub pending_step: Option<u16>,
+    pub last_ended: Option<Day>,
+    /// The local day the client was last sent a marketing message.
+    pub last_message: Option<Day>,
+    pub asked_permission: bool,
+    /// The client finished a sequence without returning: only long-game check-ins from now on.
+    pub long_game: bool,
+}
+
+impl Outreach {
+    /// Ends the active enrollment, if any, and returns it as ended.
+    pub fn end(&mut self, outcome: Outcome, on: Day) -> Option<Enrollment> {
+        let mut enrollment = self.active.take()?;
+        enrollment.status = Status::Ended { outcome, on };
+        self.pending_step = None;
+        self.last_ended = Some(on);
+        if outcome == Outcome::Completed && !enrollment.control {
+            self.long_game = true;
+        }
+        if matches!(outcome, Outcome::Converted | Outcome::Rebooked) {
+            self.long_game = false;
+        }
+        Some(enrollment)
+    }
+}
+
+/// How a booking ends an enrollment: converted if it includes the enrollment's category,
+/// rebooked otherwise.
+pub fn outcome_of_booking(enrollment: &Enrollment, categories: &[&Category]) -> Outcome {
+    if categories.contains(&&enrollment.category) {
+        Outcome::Converted
+    } else {
+        Outcome::Rebooked
+    }
+}
+
+/// When the first step of a new enrollment goes out: not before `now`, not before the client's
+/// usual window has closed (`not_before`, a local day), on the landmark day if the business wants
+/// one, inside the channel's window in the client's zone and never on the day they were last
+/// messaged.
+pub fn first_send_at(
+    now: Timestamp,
+    not_before: Day,
+    landmark: Landmark,
+    window: &SendWindow,
+    zone: &TimeZone,
+    last_message: Option<Day>,
+) -> Timestamp {
+    let start_of = |date: Date| {
+        zone.to_ambiguous_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+            .compatible()
+            .unwrap_or(now)
+    };
+    let earliest = now.max(start_of(not_before.date()));
+    let local = zone.to_datetime(earliest).date();
+    let landed = landmark.first_message_day(local);
+    let earliest = if landed > local {
+        start_of(landed)
+    } else {
+        earliest
+    };
+    window.next_send(earliest, zone, last_message.map(Day::date))
+}
+
+/// The day a sequence started on `started` completes if nothing ends it sooner: a week after
+/// its last step, so a reply to the last message still counts.
+pub fn ends_on(sequence: &Sequence, started: Day) -> Day {
+    started.plus_days(i32::from(sequence.length_days()) + 7)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::{date, time};
+
+    fn enrollment(category: &str) -> Enrollment {
+        let started = Day::from_date(date(2026, 11, 30));
+        let category = Category::parse(category).unwrap();
+        let sequence = Sequence::default_for(Tier::High);
+        Enrollment {
+            id: EnrollmentId::new(started, &category),
+            client_id: ClientId::parse("c1").unwrap(),
+            category,
+            also_overdue: Vec::new(),
+            kind: Kind::Sequence,
+            sequence: sequence.name.clone(),
+            steps: sequence.steps.clone(),
+            tier: Tier::High,
+            stage: Stage::Lapsed,
+            lapse_score: 0.7,
+            started,
+            control: false,
+            ends_on: ends_on(&sequence, started),
+            status: Status::Active,
+        }
+    }
+
+    #[test]
+    fn enrollment_ids_round_trip() {
+        let id = enrollment("hair colour").id;
+        assert_eq!(id.as_str(), "2026-11-30~hair colour");
+        assert_eq!(EnrollmentId::parse(id.as_str()), Some(id));
+        assert_eq!(EnrollmentId::parse("garbage"), None);
+    }
+
+    #[test]
+    fn a_booking_in_the_category_converts_and_any_other_booking_rebooks() {
+        let e = enrollment("hair");
+        let hair = Category::parse("hair").unwrap();
+        let nails = Category::parse("nails").unwrap();
+        assert_eq!(outcome_of_booking(&e, &[&nails, &hair]), Outcome::Converted);
+        assert_eq!(outcome_of_booking(&e, &[&nails]), Outcome::Rebooked);
+    }
+
+    #[test]
+    fn a_finished_sequence_moves_the_client_to_the_long_game_list() {
+        let mut outreach = Outreach {
+            active: Some(enrollment("hair")),
+            pending_step: Some(4),
+            ..Outreach::default()
+        };
+        let on = Day::from_date(date(2027, 2, 5));
+        let ended = outreach.end(Outcome::Completed, on).unwrap();
+        assert_eq!(
+            ended.status,
+            Status::Ended {
+                outcome: Outcome::Completed,
+                on
+            }
+        );
+        assert!(outreach.active.is_none() && outreach.pending_step.is_none());
+        assert!(outreach.long_game);
+        assert_eq!(outreach.last_ended, Some(on));
+        // Coming back takes them off it.
+        outreach.active = Some(enrollment("hair"));
+        outreach.end(Outcome::Converted, on);
+        assert!(!outreach.long_game);
+        // Ending with nothing active changes nothing.
+        assert_eq!(outreach.end(Outcome::Completed, on), None);
+    }
+
+    #[test]
+    fn the_first_step_never_goes_out_before_the_upper_edge_of_the_usual_window() {
+        let zone = TimeZone::get("Europe/London").unwrap();
+        let window = SendWindow::new(time(9, 0, 0, 0), time(19, 0, 0, 0)).unwrap();
+        let now: Timestamp = "2026-11-30T06:00:00Z".parse().unwrap();
+        let edge = Day::from_date(date(2026, 12, 3));
+        let at = first_send_at(now, edge, Landmark::None, &window, &zone, None);
+        assert_eq!(at, "2026-12-03T09:00:00Z".parse::<Timestamp>().unwrap());
+        // Already past the edge: the next window opening.
+        let past = Day::from_date(date(2026, 11, 1));
+        let at = first_send_at(now, past, Landmark::None, &window, &zone, None);
+        assert_eq!(at, "2026-11-30T09:00:00Z".parse::<Timestamp>().unwrap());
+    }
+
+    #[test]
+    fn first_steps_wait_for_the_landmark_and_skip_the_day_last_messaged() {
+        let zone = TimeZone::get("America/New_York").unwrap();
+        let window = SendWindow::new(time(10, 0, 0, 0), time(18, 0, 0, 0)).unwrap();
+        // Wednesday 2026-11-25, 20:00 in New York: past today's window.
+        let now: Timestamp = "2026-11-26T01:00:00Z".parse().unwrap();
+        let past = Day::from_date(date(2026, 1, 1));
+        let at = first_send_at(now, past, Landmark::WeekStart, &window, &zone, None);
+        assert_eq!(at, "2026-11-30T15:00:00Z".parse::<Timestamp>().unwrap());
+        let at = first_send_at(
+            now,
+            past,
+            Landmark::None,
+            &window,
+            &zone,
+            Some(Day::from_date(date(2026, 11, 26))),
+        );
+        assert_eq!(at, "2026-11-27T15:00:00Z".parse::<Timestamp>().unwrap());
+    }
+
+    #[test]
+    fn an_sms_step_lands_inside_daytime_across_the_clock_change() {
+        // 2026-03-08: New York springs forward at 02:00. A window opening at 08:00 local is
+        // 12:00 UTC that day, 13:00 UTC the day before.
+        let zone = TimeZone::get("America/New_York").unwrap();
+        let window = SendWindow::for_sms(time(8, 0, 0, 0), time(21, 0, 0, 0)).unwrap();
+        let now: Timestamp = "2026-03-08T03:00:00Z".parse().unwrap();
+        let at = first_send_at(
+            now,
+            Day::from_date(date(2026, 1, 1)),
+            Landmark::None,
+            &window,
+            &zone,
+            None,
+        );
+        assert_eq!(at, "2026-03-08T12:00:00Z".parse::<Timestamp>().unwrap());
+        // 2026-11-01: falls back at 02:00; 08:00 local is 13:00 UTC.
+        let now: Timestamp = "2026-11-01T04:30:00Z".parse().unwrap();
+        let at = first_send_at(
+            now,
+            Day::from_date(date(2026, 1, 1)),
+            Landmark::None,
+            &window,
+            &zone,
+            None,
+        );
+        assert_eq!(at, "2026-11-01T13:00:00Z".parse::<Timestamp>().unwrap());
+    }
+}
