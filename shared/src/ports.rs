@@ -11,10 +11,13 @@ use jiff::Timestamp;
 use crate::domain::booking::Booking;
 use crate::domain::booking_change::BookingOutcome;
 use crate::domain::category_cadence::{CategoryCadence, Watch};
-use crate::domain::client::ClientProfile;
+use crate::domain::client::{Channel, ClientProfile};
+use crate::domain::config::BusinessConfig;
 use crate::domain::contact::ContactHash;
 use crate::domain::day::Day;
+use crate::domain::enrollment::{Enrollment, EnrollmentId, Outreach, ScheduledStep};
 use crate::domain::ids::{Category, ClientId, TenantId};
+use crate::domain::stage::Stage;
 use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -61,6 +64,62 @@ pub struct ClientRecord {
     pub bookings: Vec<Booking>,
     /// One per category with at least one visit, ordered by category.
     pub cadences: Vec<StoredCadence>,
+    /// The client's outreach (empty when they were never enrolled) and the version it was read
+    /// at, which a change to it is conditional on.
+    pub outreach: Outreach,
+    pub outreach_version: u64,
+}
+
+/// What the detector (or ingest) saw when it looked at a cadence: the stage it is in now and
+/// when to look next. The overdue index lists the cadences whose last look found them overdue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Look {
+    pub stage: Stage,
+    pub next: Option<Watch>,
+}
+
+/// A cadence the overdue index lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverdueCadence {
+    pub client_id: ClientId,
+    pub category: Category,
+    pub stage: Stage,
+}
+
+/// A day's count of new first messages on a channel, and its cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyCount {
+    pub day: Day,
+    pub channel: Channel,
+    pub cap: u32,
+}
+
+/// A change to one client's outreach, written all or nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutreachChange {
+    pub client_id: ClientId,
+    /// The version the outreach was read at (0: none was stored); the change is made only if
+    /// it is still the stored one.
+    pub expected_version: u64,
+    pub outreach: Outreach,
+    /// An enrollment record to write: a new one, or one that just ended.
+    pub enrollment: Option<Enrollment>,
+    /// A step to schedule (it goes into the due index).
+    pub schedule: Option<ScheduledStep>,
+    /// A scheduled step to remove: the pending step of an enrollment that ended.
+    pub unschedule: Option<(EnrollmentId, u16)>,
+    /// Counts the change against a day's cap, and refuses it if the cap is reached.
+    pub count: Option<DailyCount>,
+}
+
+/// What writing an outreach change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Done,
+    /// The outreach changed since it was read (another detector, a booking): read again.
+    Changed,
+    /// The day's cap on the channel is reached: nothing was written.
+    CapReached,
 }
 
 /// A cadence whose watch day fell in a queried range.
@@ -180,6 +239,79 @@ pub trait Store: Send + Sync {
         from: Day,
         through: Day,
     ) -> Result<Vec<WatchedCadence>, StoreError>;
+
+    /// Every tenant, for the scheduled functions. Reads one item per tenant.
+    async fn tenants(&self) -> Result<Vec<TenantId>, StoreError>;
+
+    /// Replaces a tenant's settings with `config` (already validated). Idempotent.
+    async fn update_config(
+        &self,
+        tenant: &TenantId,
+        config: &BusinessConfig,
+    ) -> Result<(), StoreError>;
+
+    /// The last day the detector finished for a tenant, if it ever did.
+    async fn detector_checkpoint(&self, tenant: &TenantId) -> Result<Option<Day>, StoreError>;
+
+    /// Records that the detector finished through `day`; never moves the checkpoint back, so
+    /// overlapping or late runs do no harm. Idempotent.
+    async fn set_detector_checkpoint(&self, tenant: &TenantId, day: Day) -> Result<(), StoreError>;
+
+    /// Records what a look at a cadence found: its stage (for the overdue index) and its next
+    /// watch day, unless the cadence's watch is no longer `seen` (a booking changed it in the
+    /// meantime and its own watch stands): then `false` and nothing changes.
+    async fn record_look(
+        &self,
+        tenant: &TenantId,
+        client: &ClientId,
+        category: &Category,
+        seen: Option<Watch>,
+        look: Look,
+    ) -> Result<bool, StoreError>;
+
+    /// The cadences whose last look found them overdue (at-risk, lapsed or dormant), from the
+    /// overdue index only.
+    async fn overdue(&self, tenant: &TenantId) -> Result<Vec<OverdueCadence>, StoreError>;
+
+    /// Writes a change to one client's outreach: the outreach record, the enrollment record,
+    /// the step to schedule or unschedule and the day's count, all or nothing, on condition
+    /// that the outreach is still at the version read and the cap has room.
+    async fn write_outreach(
+        &self,
+        tenant: &TenantId,
+        change: &OutreachChange,
+    ) -> Result<Written, StoreError>;
+
+    /// An enrollment record (active or ended) of a client.
+    async fn enrollment(
+        &self,
+        tenant: &TenantId,
+        client: &ClientId,
+        id: &EnrollmentId,
+    ) -> Result<Option<Enrollment>, StoreError>;
+
+    /// Scheduled steps whose send time is at or before `through`, earliest first, at most
+    /// `limit`, from the due index only.
+    async fn due_steps(
+        &self,
+        tenant: &TenantId,
+        through: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<ScheduledStep>, StoreError>;
+
+    /// Moves a step from scheduled to queued (it leaves the due index): `false` if it was not
+    /// scheduled any more (another run claimed it, or its enrollment ended).
+    async fn claim_step(
+        &self,
+        tenant: &TenantId,
+        step: &ScheduledStep,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Puts a queued step back to scheduled (its event could not be published), so the next run
+    /// tries again. Does nothing if the step is not queued.
+    async fn release_step(&self, tenant: &TenantId, step: &ScheduledStep)
+    -> Result<(), StoreError>;
 }
 
 /// The time, as a port: use cases never read the system clock themselves, so tests fix it.

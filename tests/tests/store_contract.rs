@@ -51,6 +51,12 @@ contract!(
     watched_cadences_are_found_by_day_and_tenant,
     a_tenant_never_sees_another_tenant_s_client,
     importing_a_history_equals_applying_it_booking_by_booking,
+    tenants_are_listed_and_their_settings_replaced,
+    the_detector_checkpoint_never_moves_back,
+    a_look_moves_the_watch_and_the_overdue_index_unless_the_cadence_changed,
+    a_client_has_one_active_enrollment_and_ending_it_unschedules_its_step,
+    the_daily_cap_refuses_enrollments_once_reached,
+    due_steps_are_found_by_time_and_claimed_once,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

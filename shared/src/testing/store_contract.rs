@@ -564,3 +564,375 @@ pub async fn importing_a_history_equals_applying_it_booking_by_booking(store: &d
             .all(|o| *o == BookingOutcome::Duplicate || *o == BookingOutcome::Stale)
     );
 }
+
+pub async fn tenants_are_listed_and_their_settings_replaced(store: &dyn Store) {
+    let a = tenant(store, "t-list-a").await;
+    let b = tenant(store, "t-list-b").await;
+    let listed = store.tenants().await.unwrap();
+    assert!(listed.contains(&a.id) && listed.contains(&b.id));
+    let mut config = a.config.clone();
+    config.outreach.control_share = 0.2;
+    store.update_config(&a.id, &config).await.unwrap();
+    let stored = store.tenant(&a.id).await.unwrap().unwrap();
+    assert_eq!(stored.config.outreach.control_share, 0.2);
+    assert_eq!(stored.name, a.name);
+    assert_eq!(store.tenant(&b.id).await.unwrap().unwrap().config, b.config);
+}
+
+pub async fn the_detector_checkpoint_never_moves_back(store: &dyn Store) {
+    let t = tenant(store, "t-checkpoint").await;
+    assert_eq!(store.detector_checkpoint(&t.id).await.unwrap(), None);
+    store
+        .set_detector_checkpoint(&t.id, day("2026-06-02"))
+        .await
+        .unwrap();
+    store
+        .set_detector_checkpoint(&t.id, day("2026-06-01"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.detector_checkpoint(&t.id).await.unwrap(),
+        Some(day("2026-06-02"))
+    );
+    store
+        .set_detector_checkpoint(&t.id, day("2026-06-03"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.detector_checkpoint(&t.id).await.unwrap(),
+        Some(day("2026-06-03"))
+    );
+}
+
+pub async fn a_look_moves_the_watch_and_the_overdue_index_unless_the_cadence_changed(
+    store: &dyn Store,
+) {
+    use crate::domain::category_cadence::Watch;
+    use crate::ports::Look;
+    let t = tenant(store, "t-look").await;
+    for (i, on) in ["2026-03-09", "2026-04-06", "2026-05-04"]
+        .iter()
+        .enumerate()
+    {
+        apply(store, &t, booking(&format!("b{i}"), "c1", on).build()).await;
+    }
+    let hair = Category::parse("hair").unwrap();
+    let record = store
+        .client(&t.id, &client_id("c1"))
+        .await
+        .unwrap()
+        .unwrap();
+    let seen = record.cadences[0].watch;
+    assert!(store.overdue(&t.id).await.unwrap().is_empty());
+    let next = Watch {
+        on: day("2026-08-01"),
+        stage: Stage::Dormant,
+    };
+    let look = Look {
+        stage: Stage::Lapsed,
+        next: Some(next),
+    };
+    assert!(
+        store
+            .record_look(&t.id, &client_id("c1"), &hair, seen, look)
+            .await
+            .unwrap()
+    );
+    let overdue = store.overdue(&t.id).await.unwrap();
+    assert_eq!(overdue.len(), 1);
+    assert_eq!(
+        (overdue[0].client_id.as_str(), overdue[0].stage),
+        ("c1", Stage::Lapsed)
+    );
+    let watched = store
+        .watched_cadences(&t.id, day("2026-08-01"), day("2026-08-01"))
+        .await
+        .unwrap();
+    assert_eq!(watched.len(), 1);
+    assert_eq!(watched[0].watch, next);
+    let record = store
+        .client(&t.id, &client_id("c1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.cadences[0].watch, Some(next));
+    // A second look that saw the old watch changes nothing: the first one's stands.
+    assert!(
+        !store
+            .record_look(
+                &t.id,
+                &client_id("c1"),
+                &hair,
+                seen,
+                Look {
+                    stage: Stage::Active,
+                    next: None
+                }
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.overdue(&t.id).await.unwrap().len(), 1);
+    // A visit brings the client back: off the overdue index.
+    apply(store, &t, booking("b9", "c1", "2026-05-30").build()).await;
+    assert!(store.overdue(&t.id).await.unwrap().is_empty());
+}
+
+fn enrollment_for(
+    client: &str,
+    category: &str,
+    started: &str,
+) -> crate::domain::enrollment::Enrollment {
+    use crate::domain::enrollment::{Enrollment, EnrollmentId, Kind, Status, ends_on};
+    use crate::domain::rfm::Tier;
+    use crate::domain::sequence::Sequence;
+    let category = Category::parse(category).unwrap();
+    let sequence = Sequence::default_for(Tier::Medium);
+    Enrollment {
+        id: EnrollmentId::new(day(started), &category),
+        client_id: client_id(client),
+        category,
+        also_overdue: Vec::new(),
+        kind: Kind::Sequence,
+        sequence: sequence.name.clone(),
+        steps: sequence.steps.clone(),
+        tier: Tier::Medium,
+        stage: Stage::Lapsed,
+        lapse_score: 0.6,
+        started: day(started),
+        control: false,
+        ends_on: ends_on(&sequence, day(started)),
+        status: Status::Active,
+    }
+}
+
+fn step_of(
+    enrollment: &crate::domain::enrollment::Enrollment,
+    send_at: &str,
+) -> crate::domain::enrollment::ScheduledStep {
+    use crate::domain::client::Channel;
+    use crate::domain::enrollment::{ScheduledStep, StepStatus};
+    ScheduledStep {
+        client_id: enrollment.client_id.clone(),
+        enrollment: enrollment.id.clone(),
+        index: 0,
+        channel: Channel::Email,
+        send_at: send_at.parse().unwrap(),
+        status: StepStatus::Scheduled,
+    }
+}
+
+fn enrol_change(
+    enrollment: &crate::domain::enrollment::Enrollment,
+    step: &crate::domain::enrollment::ScheduledStep,
+    expected_version: u64,
+    count: Option<crate::ports::DailyCount>,
+) -> crate::ports::OutreachChange {
+    use crate::domain::enrollment::Outreach;
+    crate::ports::OutreachChange {
+        client_id: enrollment.client_id.clone(),
+        expected_version,
+        outreach: Outreach {
+            active: Some(enrollment.clone()),
+            pending_step: Some(0),
+            ..Outreach::default()
+        },
+        enrollment: Some(enrollment.clone()),
+        schedule: Some(step.clone()),
+        unschedule: None,
+        count,
+    }
+}
+
+pub async fn a_client_has_one_active_enrollment_and_ending_it_unschedules_its_step(
+    store: &dyn Store,
+) {
+    use crate::domain::enrollment::Outcome;
+    use crate::ports::Written;
+    let t = tenant(store, "t-enrol").await;
+    apply(store, &t, booking("b1", "c1", "2026-01-05").build()).await;
+    let hair = enrollment_for("c1", "hair", TODAY);
+    let step = step_of(&hair, "2026-06-01T09:00:00Z");
+    let change = enrol_change(&hair, &step, 0, None);
+    assert_eq!(
+        store.write_outreach(&t.id, &change).await.unwrap(),
+        Written::Done
+    );
+    // A second detector that read the same (empty) outreach is refused, whatever it enrolls.
+    let nails = enrollment_for("c1", "nails", TODAY);
+    let other = enrol_change(&nails, &step_of(&nails, "2026-06-01T09:00:00Z"), 0, None);
+    assert_eq!(
+        store.write_outreach(&t.id, &other).await.unwrap(),
+        Written::Changed
+    );
+
+    let record = store
+        .client(&t.id, &client_id("c1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.outreach.active.as_ref(), Some(&hair));
+    assert_eq!(record.outreach_version, 1);
+    assert_eq!(
+        store
+            .enrollment(&t.id, &client_id("c1"), &hair.id)
+            .await
+            .unwrap(),
+        Some(hair.clone())
+    );
+    let due = store
+        .due_steps(&t.id, "2026-06-01T09:00:00Z".parse().unwrap(), 100)
+        .await
+        .unwrap();
+    assert_eq!(due, vec![step.clone()]);
+
+    let mut outreach = record.outreach.clone();
+    let ended = outreach.end(Outcome::Converted, day("2026-06-02")).unwrap();
+    let end = crate::ports::OutreachChange {
+        client_id: client_id("c1"),
+        expected_version: record.outreach_version,
+        outreach,
+        enrollment: Some(ended.clone()),
+        schedule: None,
+        unschedule: Some((hair.id.clone(), 0)),
+        count: None,
+    };
+    assert_eq!(
+        store.write_outreach(&t.id, &end).await.unwrap(),
+        Written::Done
+    );
+    assert!(
+        store
+            .due_steps(&t.id, "2026-07-01T00:00:00Z".parse().unwrap(), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let record = store
+        .client(&t.id, &client_id("c1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.outreach.active, None);
+    assert_eq!(record.outreach.last_ended, Some(day("2026-06-02")));
+    assert_eq!(
+        store
+            .enrollment(&t.id, &client_id("c1"), &hair.id)
+            .await
+            .unwrap(),
+        Some(ended)
+    );
+    // Erasure takes the outreach with it.
+    store.erase_client(&t.id, &client_id("c1")).await.unwrap();
+    assert_eq!(
+        store
+            .enrollment(&t.id, &client_id("c1"), &hair.id)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn the_daily_cap_refuses_enrollments_once_reached(store: &dyn Store) {
+    use crate::domain::client::Channel;
+    use crate::ports::{DailyCount, Written};
+    let t = tenant(store, "t-cap").await;
+    let count = DailyCount {
+        day: day(TODAY),
+        channel: Channel::Email,
+        cap: 2,
+    };
+    let mut written = Vec::new();
+    for i in 0..3 {
+        let client = format!("c{i}");
+        apply(
+            store,
+            &t,
+            booking(&format!("b{i}"), &client, "2026-01-05").build(),
+        )
+        .await;
+        let e = enrollment_for(&client, "hair", TODAY);
+        let change = enrol_change(&e, &step_of(&e, "2026-06-01T09:00:00Z"), 0, Some(count));
+        written.push(store.write_outreach(&t.id, &change).await.unwrap());
+    }
+    assert_eq!(written, [Written::Done, Written::Done, Written::CapReached]);
+    let record = store
+        .client(&t.id, &client_id("c2"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.outreach.active, None, "nothing half-written");
+    // The next day has room again; SMS has its own count.
+    let e = enrollment_for("c2", "hair", "2026-06-02");
+    let tomorrow = DailyCount {
+        day: day("2026-06-02"),
+        ..count
+    };
+    let change = enrol_change(&e, &step_of(&e, "2026-06-02T09:00:00Z"), 0, Some(tomorrow));
+    assert_eq!(
+        store.write_outreach(&t.id, &change).await.unwrap(),
+        Written::Done
+    );
+}
+
+pub async fn due_steps_are_found_by_time_and_claimed_once(store: &dyn Store) {
+    let t = tenant(store, "t-steps").await;
+    let other = tenant(store, "t-steps-other").await;
+    let times = [
+        "2026-06-01T08:00:00Z",
+        "2026-06-01T09:00:00Z",
+        "2026-06-01T10:00:00Z",
+    ];
+    let mut steps = Vec::new();
+    for (i, at) in times.iter().enumerate() {
+        let client = format!("c{i}");
+        apply(
+            store,
+            &t,
+            booking(&format!("b{i}"), &client, "2026-01-05").build(),
+        )
+        .await;
+        let e = enrollment_for(&client, "hair", TODAY);
+        let step = step_of(&e, at);
+        let change = enrol_change(&e, &step, 0, None);
+        store.write_outreach(&t.id, &change).await.unwrap();
+        steps.push(step);
+    }
+    let through: Timestamp = "2026-06-01T09:00:00Z".parse().unwrap();
+    let due = store.due_steps(&t.id, through, 100).await.unwrap();
+    assert_eq!(
+        due,
+        steps[..2].to_vec(),
+        "earliest first, none later than `through`"
+    );
+    assert!(
+        store
+            .due_steps(&other.id, through, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.due_steps(&t.id, through, 1).await.unwrap(),
+        steps[..1].to_vec()
+    );
+
+    let at: Timestamp = "2026-06-01T09:00:05Z".parse().unwrap();
+    assert!(store.claim_step(&t.id, &due[0], at).await.unwrap());
+    assert!(
+        !store.claim_step(&t.id, &due[0], at).await.unwrap(),
+        "claimed once"
+    );
+    assert_eq!(
+        store.due_steps(&t.id, through, 100).await.unwrap(),
+        steps[1..2].to_vec()
+    );
+    store.release_step(&t.id, &due[0]).await.unwrap();
+    assert_eq!(
+        store.due_steps(&t.id, through, 100).await.unwrap(),
+        steps[..2].to_vec()
+    );
+    // A step whose enrollment ended (its item gone) cannot be claimed.
+    let gone = step_of(&enrollment_for("c9", "hair", TODAY), "2026-06-01T08:00:00Z");
+    assert!(!store.claim_step(&t.id, &gone, at).await.unwrap());
+}

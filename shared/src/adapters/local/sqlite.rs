@@ -16,14 +16,17 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::domain::booking::Booking;
 use crate::domain::booking_change::{self, BookingOutcome, Planned};
 use crate::domain::category_cadence::{CategoryCadence, Watch};
-use crate::domain::client::ClientProfile;
+use crate::domain::client::{Channel, ClientProfile};
+use crate::domain::config::BusinessConfig;
 use crate::domain::contact::ContactHash;
 use crate::domain::day::Day;
+use crate::domain::enrollment::{Enrollment, EnrollmentId, Outreach, ScheduledStep, StepStatus};
 use crate::domain::ids::{Category, ClientId, TenantId};
 use crate::domain::stage::Stage;
 use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
 use crate::ports::{
-    ClientRecord, Erased, ProfileOutcome, Store, StoreError, StoredCadence, WatchedCadence,
+    ClientRecord, Erased, Look, OutreachChange, OverdueCadence, ProfileOutcome, Store, StoreError,
+    StoredCadence, WatchedCadence, Written,
 };
 
 const SCHEMA: &str = "
@@ -75,7 +78,50 @@ CREATE TABLE IF NOT EXISTS suppressions (
     at TEXT NOT NULL,
     PRIMARY KEY (tenant, hash)
 );
+CREATE TABLE IF NOT EXISTS outreach (
+    tenant TEXT NOT NULL,
+    client TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (tenant, client)
+);
+CREATE TABLE IF NOT EXISTS enrollments (
+    tenant TEXT NOT NULL,
+    client TEXT NOT NULL,
+    id TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (tenant, client, id)
+);
+CREATE TABLE IF NOT EXISTS steps (
+    tenant TEXT NOT NULL,
+    client TEXT NOT NULL,
+    enrollment TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    send_at TEXT NOT NULL,
+    scheduled INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (tenant, client, enrollment, step)
+);
+CREATE INDEX IF NOT EXISTS steps_due ON steps (tenant, send_at) WHERE scheduled = 1;
+CREATE TABLE IF NOT EXISTS daily_counts (
+    tenant TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (tenant, day, channel)
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    tenant TEXT PRIMARY KEY,
+    day INTEGER NOT NULL
+);
 ";
+
+/// Changes to tables made by earlier releases, by `PRAGMA user_version`.
+const MIGRATIONS: [&str; 1] = ["
+ALTER TABLE cadences ADD COLUMN stage TEXT;
+CREATE INDEX IF NOT EXISTS cadences_overdue ON cadences (tenant, stage)
+    WHERE stage IN ('at-risk', 'lapsed', 'dormant');
+"];
 
 /// The store on one SQLite file (or in memory, for tests).
 #[derive(Clone)]
@@ -99,6 +145,17 @@ impl SqliteStore {
             .busy_timeout(std::time::Duration::from_secs(10))
             .map_err(unavailable)?;
         connection.execute_batch(SCHEMA).map_err(unavailable)?;
+        let version: i64 = connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(unavailable)?;
+        for (i, migration) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            connection
+                .execute_batch(&format!(
+                    "BEGIN; {migration} PRAGMA user_version = {}; COMMIT;",
+                    i + 1
+                ))
+                .map_err(unavailable)?;
+        }
         Ok(SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
         })
@@ -226,6 +283,43 @@ fn read_cadence(
     Ok(stored.map(|stored| stored.cadence))
 }
 
+fn read_outreach(
+    tx: &rusqlite::Transaction<'_>,
+    tenant: &str,
+    client: &str,
+) -> Result<(Outreach, u64), StoreError> {
+    let row: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT version, record FROM outreach WHERE tenant = ?1 AND client = ?2",
+            params![tenant, client],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(unavailable)?;
+    match row {
+        None => Ok((Outreach::default(), 0)),
+        Some((version, record)) => Ok((from_json(&record)?, version as u64)),
+    }
+}
+
+fn parse_stage(name: &str) -> Result<Stage, StoreError> {
+    Stage::from_name(name).ok_or_else(|| StoreError::Corrupt(format!("unknown stage {name}")))
+}
+
+fn parse_id<T>(
+    value: &str,
+    parse: impl FnOnce(&str) -> Result<T, crate::domain::ids::IdError>,
+) -> Result<T, StoreError> {
+    parse(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn channel_name(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "email",
+        Channel::Sms => "sms",
+    }
+}
+
 fn write_booking(
     tx: &rusqlite::Transaction<'_>,
     tenant: &str,
@@ -267,12 +361,15 @@ fn write_cadence(
         }
         Some(cadence) => {
             let watch = cadence.watch(today, &tenant.config);
+            let stage = cadence.stage(today, false, &tenant.config);
             let stored = StoredCadence { cadence, watch };
             tx.execute(
-                "INSERT INTO cadences (tenant, client, category, record, watch_day, watch_stage)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO cadences
+                     (tenant, client, category, record, watch_day, watch_stage, stage)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT DO UPDATE SET record = excluded.record,
-                     watch_day = excluded.watch_day, watch_stage = excluded.watch_stage",
+                     watch_day = excluded.watch_day, watch_stage = excluded.watch_stage,
+                     stage = excluded.stage",
                 params![
                     tenant_id,
                     client,
@@ -280,6 +377,7 @@ fn write_cadence(
                     to_json(&stored)?,
                     watch.map(|w| day_number(w.on)),
                     watch.map(|w| w.stage.name()),
+                    stage.name(),
                 ],
             )
             .map_err(unavailable)?;
@@ -536,6 +634,7 @@ impl Store for SqliteStore {
                 "SELECT record FROM cadences WHERE tenant = ?1 AND client = ?2 ORDER BY category",
                 params![tenant, client],
             )?;
+            let (outreach, outreach_version) = read_outreach(tx, &tenant, &client)?;
             if profile.is_none() && bookings.is_empty() {
                 return Ok(None);
             }
@@ -543,6 +642,8 @@ impl Store for SqliteStore {
                 profile,
                 bookings,
                 cadences,
+                outreach,
+                outreach_version,
             }))
         })
         .await
@@ -558,7 +659,14 @@ impl Store for SqliteStore {
         self.transact(move |tx| {
             let profile = read_profile(tx, &tenant, &client)?;
             let mut items = 0;
-            for table in ["clients", "bookings", "cadences"] {
+            for table in [
+                "clients",
+                "bookings",
+                "cadences",
+                "outreach",
+                "enrollments",
+                "steps",
+            ] {
                 items += tx
                     .execute(
                         &format!("DELETE FROM {table} WHERE tenant = ?1 AND client = ?2"),
@@ -647,4 +755,360 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn tenants(&self) -> Result<Vec<TenantId>, StoreError> {
+        self.transact(|tx| {
+            let mut statement = tx
+                .prepare_cached("SELECT id FROM tenants ORDER BY id")
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map([], |row| row.get::<_, String>(0))
+                .map_err(unavailable)?;
+            rows.map(|row| parse_id(&row.map_err(unavailable)?, TenantId::parse))
+                .collect()
+        })
+        .await
+    }
+
+    async fn update_config(
+        &self,
+        tenant: &TenantId,
+        config: &BusinessConfig,
+    ) -> Result<(), StoreError> {
+        let id = tenant.to_string();
+        let config = config.clone();
+        self.transact(move |tx| {
+            let Some(mut tenant) = read_tenant(tx, &id)? else {
+                return Err(StoreError::Corrupt(format!("tenant {id} does not exist")));
+            };
+            tenant.config = config;
+            tx.execute(
+                "UPDATE tenants SET record = ?2 WHERE id = ?1",
+                params![id, to_json(&tenant)?],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn detector_checkpoint(&self, tenant: &TenantId) -> Result<Option<Day>, StoreError> {
+        let tenant = tenant.to_string();
+        self.transact(move |tx| {
+            let day: Option<i64> = tx
+                .query_row(
+                    "SELECT day FROM checkpoints WHERE tenant = ?1",
+                    params![tenant],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            Ok(day.map(|d| Day::EPOCH.plus_days(d as i32)))
+        })
+        .await
+    }
+
+    async fn set_detector_checkpoint(&self, tenant: &TenantId, day: Day) -> Result<(), StoreError> {
+        let tenant = tenant.to_string();
+        self.transact(move |tx| {
+            tx.execute(
+                "INSERT INTO checkpoints (tenant, day) VALUES (?1, ?2)
+                 ON CONFLICT DO UPDATE SET day = max(day, excluded.day)",
+                params![tenant, day_number(day)],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record_look(
+        &self,
+        tenant: &TenantId,
+        client: &ClientId,
+        category: &Category,
+        seen: Option<Watch>,
+        look: Look,
+    ) -> Result<bool, StoreError> {
+        let (tenant, client, category) = (
+            tenant.to_string(),
+            client.to_string(),
+            category.as_str().to_owned(),
+        );
+        self.transact(move |tx| {
+            let row: Option<(String, Option<i64>, Option<String>)> = tx
+                .query_row(
+                    "SELECT record, watch_day, watch_stage FROM cadences
+                     WHERE tenant = ?1 AND client = ?2 AND category = ?3",
+                    params![tenant, client, category],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            let Some((record, day, stage)) = row else {
+                return Ok(false);
+            };
+            let stored_watch = match (day, stage) {
+                (Some(day), Some(stage)) => Some(Watch {
+                    on: Day::EPOCH.plus_days(day as i32),
+                    stage: parse_stage(&stage)?,
+                }),
+                _ => None,
+            };
+            if stored_watch != seen {
+                return Ok(false);
+            }
+            let mut stored: StoredCadence = from_json(&record)?;
+            stored.watch = look.next;
+            tx.execute(
+                "UPDATE cadences SET record = ?4, watch_day = ?5, watch_stage = ?6, stage = ?7
+                 WHERE tenant = ?1 AND client = ?2 AND category = ?3",
+                params![
+                    tenant,
+                    client,
+                    category,
+                    to_json(&stored)?,
+                    look.next.map(|w| day_number(w.on)),
+                    look.next.map(|w| w.stage.name()),
+                    look.stage.name(),
+                ],
+            )
+            .map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn overdue(&self, tenant: &TenantId) -> Result<Vec<OverdueCadence>, StoreError> {
+        let tenant = tenant.to_string();
+        self.transact(move |tx| {
+            let mut statement = tx
+                .prepare_cached(
+                    "SELECT client, category, stage FROM cadences
+                     WHERE tenant = ?1 AND stage IN ('at-risk', 'lapsed', 'dormant')
+                     ORDER BY category, client",
+                )
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map(params![tenant], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                    ))
+                })
+                .map_err(unavailable)?;
+            rows.map(|row| {
+                let (client, category, stage) = row.map_err(unavailable)?;
+                Ok(OverdueCadence {
+                    client_id: parse_id(&client, ClientId::parse)?,
+                    category: parse_id(&category, Category::parse)?,
+                    stage: parse_stage(&stage)?,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn write_outreach(
+        &self,
+        tenant: &TenantId,
+        change: &OutreachChange,
+    ) -> Result<Written, StoreError> {
+        let tenant = tenant.to_string();
+        let change = change.clone();
+        self.transact(move |tx| {
+            let client = change.client_id.as_str();
+            let (_, version) = read_outreach(tx, &tenant, client)?;
+            if version != change.expected_version {
+                return Ok(Written::Changed);
+            }
+            if let Some(count) = change.count {
+                let channel = channel_name(count.channel);
+                let day = day_number(count.day);
+                let so_far: i64 = tx
+                    .query_row(
+                        "SELECT count FROM daily_counts
+                         WHERE tenant = ?1 AND day = ?2 AND channel = ?3",
+                        params![tenant, day, channel],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(unavailable)?
+                    .unwrap_or(0);
+                if so_far >= i64::from(count.cap) {
+                    return Ok(Written::CapReached);
+                }
+                tx.execute(
+                    "INSERT INTO daily_counts (tenant, day, channel, count) VALUES (?1, ?2, ?3, 1)
+                     ON CONFLICT DO UPDATE SET count = count + 1",
+                    params![tenant, day, channel],
+                )
+                .map_err(unavailable)?;
+            }
+            tx.execute(
+                "INSERT INTO outreach (tenant, client, version, record) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO UPDATE SET version = excluded.version, record = excluded.record",
+                params![
+                    tenant,
+                    client,
+                    (version + 1) as i64,
+                    to_json(&change.outreach)?
+                ],
+            )
+            .map_err(unavailable)?;
+            if let Some(enrollment) = &change.enrollment {
+                tx.execute(
+                    "INSERT INTO enrollments (tenant, client, id, record) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT DO UPDATE SET record = excluded.record",
+                    params![tenant, client, enrollment.id.as_str(), to_json(enrollment)?],
+                )
+                .map_err(unavailable)?;
+            }
+            if let Some((enrollment, step)) = &change.unschedule {
+                tx.execute(
+                    "DELETE FROM steps
+                     WHERE tenant = ?1 AND client = ?2 AND enrollment = ?3 AND step = ?4",
+                    params![tenant, client, enrollment.as_str(), step],
+                )
+                .map_err(unavailable)?;
+            }
+            if let Some(step) = &change.schedule {
+                write_step(tx, &tenant, step)?;
+            }
+            Ok(Written::Done)
+        })
+        .await
+    }
+
+    async fn enrollment(
+        &self,
+        tenant: &TenantId,
+        client: &ClientId,
+        id: &EnrollmentId,
+    ) -> Result<Option<Enrollment>, StoreError> {
+        let (tenant, client, id) = (tenant.to_string(), client.to_string(), id.to_string());
+        self.transact(move |tx| {
+            read_one(
+                tx,
+                "SELECT record FROM enrollments WHERE tenant = ?1 AND client = ?2 AND id = ?3",
+                params![tenant, client, id],
+            )
+        })
+        .await
+    }
+
+    async fn due_steps(
+        &self,
+        tenant: &TenantId,
+        through: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<ScheduledStep>, StoreError> {
+        let tenant = tenant.to_string();
+        self.transact(move |tx| {
+            read_all(
+                tx,
+                "SELECT record FROM steps
+                 WHERE tenant = ?1 AND scheduled = 1 AND send_at <= ?2
+                 ORDER BY send_at, client, enrollment, step LIMIT ?3",
+                params![tenant, step_time(through), limit as i64],
+            )
+        })
+        .await
+    }
+
+    async fn claim_step(
+        &self,
+        tenant: &TenantId,
+        step: &ScheduledStep,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let tenant = tenant.to_string();
+        let step = step.clone();
+        self.transact(move |tx| {
+            let current: Option<ScheduledStep> = read_step(tx, &tenant, &step)?;
+            match current {
+                Some(current) if current.status == StepStatus::Scheduled => {
+                    let queued = ScheduledStep {
+                        status: StepStatus::Queued { at },
+                        ..current
+                    };
+                    write_step(tx, &tenant, &queued)?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        })
+        .await
+    }
+
+    async fn release_step(
+        &self,
+        tenant: &TenantId,
+        step: &ScheduledStep,
+    ) -> Result<(), StoreError> {
+        let tenant = tenant.to_string();
+        let step = step.clone();
+        self.transact(move |tx| {
+            if let Some(current) = read_step(tx, &tenant, &step)?
+                && matches!(current.status, StepStatus::Queued { .. })
+            {
+                let scheduled = ScheduledStep {
+                    status: StepStatus::Scheduled,
+                    ..current
+                };
+                write_step(tx, &tenant, &scheduled)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Step times as fixed-width UTC text, so they sort and compare as text.
+fn step_time(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
+}
+
+fn read_step(
+    tx: &rusqlite::Transaction<'_>,
+    tenant: &str,
+    step: &ScheduledStep,
+) -> Result<Option<ScheduledStep>, StoreError> {
+    read_one(
+        tx,
+        "SELECT record FROM steps
+         WHERE tenant = ?1 AND client = ?2 AND enrollment = ?3 AND step = ?4",
+        params![
+            tenant,
+            step.client_id.as_str(),
+            step.enrollment.as_str(),
+            step.index
+        ],
+    )
+}
+
+fn write_step(
+    tx: &rusqlite::Transaction<'_>,
+    tenant: &str,
+    step: &ScheduledStep,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO steps (tenant, client, enrollment, step, send_at, scheduled, record)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT DO UPDATE SET send_at = excluded.send_at,
+             scheduled = excluded.scheduled, record = excluded.record",
+        params![
+            tenant,
+            step.client_id.as_str(),
+            step.enrollment.as_str(),
+            step.index,
+            step_time(step.send_at),
+            step.status == StepStatus::Scheduled,
+            to_json(step)?
+        ],
+    )
+    .map_err(unavailable)?;
+    Ok(())
 }

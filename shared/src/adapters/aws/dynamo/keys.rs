@@ -9,6 +9,21 @@
 //! client profile       TENANT#{tenant}#CLIENT#{client}      PROFILE
 //! booking              TENANT#{tenant}#CLIENT#{client}      BOOKING#{booking}
 //! cadence              TENANT#{tenant}#CLIENT#{client}      CADENCE#{category}
+//! outreach             TENANT#{tenant}#CLIENT#{client}      OUTREACH
+//! enrollment           TENANT#{tenant}#CLIENT#{client}      ENROLLMENT#{enrollment}
+//! step                 TENANT#{tenant}#CLIENT#{client}      STEP#{enrollment}#{index}
+//! tenant registry      TENANTS                              TENANT#{tenant}
+//! detector checkpoint  TENANT#{tenant}                      DETECTOR
+//! daily count          TENANT#{tenant}                      COUNT#{day}#{channel} (TTL)
+//! ```
+//!
+//! Three sparse indexes, each holding only the items with work in them:
+//!
+//! ```text
+//! index     pk                                  sk                                  holds
+//! watch     TENANT#{tenant}#WATCH#{day}#{shard} {category}#{client}                 cadences by next look
+//! overdue   TENANT#{tenant}#OVERDUE#{shard}     {category}#{client}                 cadences last seen overdue
+//! due       TENANT#{tenant}#DUE#{shard}         {send time}#{client}#{enr.}#{step}  scheduled steps
 //! ```
 //!
 //! A client's partition holds everything about them, so one Query reads (or erases) a whole
@@ -21,8 +36,12 @@
 
 use sha2::{Digest, Sha256};
 
+use jiff::Timestamp;
+
+use crate::domain::client::Channel;
 use crate::domain::contact::ContactHash;
 use crate::domain::day::Day;
+use crate::domain::enrollment::{EnrollmentId, ScheduledStep};
 use crate::domain::ids::{BookingId, Category, ClientId, TenantId};
 use crate::domain::tenant::ApiKeyHash;
 
@@ -33,6 +52,12 @@ pub const WATCH_SK: &str = "watch_sk";
 /// The TTL attribute: epoch seconds after which DynamoDB deletes the item.
 pub const EXPIRES_AT: &str = "expires_at";
 pub const WATCH_INDEX: &str = "watch";
+pub const OVERDUE_PK: &str = "overdue_pk";
+pub const OVERDUE_SK: &str = "overdue_sk";
+pub const OVERDUE_INDEX: &str = "overdue";
+pub const DUE_PK: &str = "due_pk";
+pub const DUE_SK: &str = "due_sk";
+pub const DUE_INDEX: &str = "due";
 /// Shards per watch bucket.
 pub const WATCH_SHARDS: u32 = 4;
 
@@ -43,6 +68,11 @@ pub const SUPPRESSED_SK: &str = "SUPPRESSED";
 pub const PROFILE_SK: &str = "PROFILE";
 pub const BOOKING_PREFIX: &str = "BOOKING#";
 pub const CADENCE_PREFIX: &str = "CADENCE#";
+pub const OUTREACH_SK: &str = "OUTREACH";
+pub const ENROLLMENT_PREFIX: &str = "ENROLLMENT#";
+pub const STEP_PREFIX: &str = "STEP#";
+pub const TENANTS_PK: &str = "TENANTS";
+pub const DETECTOR_SK: &str = "DETECTOR";
 
 pub fn tenant(tenant: &TenantId) -> String {
     format!("TENANT#{tenant}")
@@ -74,6 +104,55 @@ pub fn cadence(category: &Category) -> String {
 
 pub fn watch_bucket(tenant: &TenantId, day: Day, shard: u32) -> String {
     format!("TENANT#{tenant}#WATCH#{day}#{shard}")
+}
+
+pub fn tenant_entry(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}")
+}
+
+pub fn enrollment(id: &EnrollmentId) -> String {
+    format!("{ENROLLMENT_PREFIX}{id}")
+}
+
+pub fn step(enrollment: &EnrollmentId, index: u16) -> String {
+    format!("{STEP_PREFIX}{enrollment}#{index:05}")
+}
+
+pub fn daily_count(day: Day, channel: Channel) -> String {
+    let channel = match channel {
+        Channel::Email => "email",
+        Channel::Sms => "sms",
+    };
+    format!("COUNT#{day}#{channel}")
+}
+
+pub fn overdue_bucket(tenant: &TenantId, shard: u32) -> String {
+    format!("TENANT#{tenant}#OVERDUE#{shard}")
+}
+
+pub fn due_bucket(tenant: &TenantId, shard: u32) -> String {
+    format!("TENANT#{tenant}#DUE#{shard}")
+}
+
+/// A step's send time as fixed-width UTC text, so the due index sorts by time.
+pub fn send_time(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
+}
+
+pub fn due_sort(step: &ScheduledStep) -> String {
+    format!(
+        "{}#{}#{}#{}",
+        send_time(step.send_at),
+        step.client_id,
+        step.enrollment,
+        step.index
+    )
+}
+
+/// The shard of a client's steps in the due index.
+pub fn client_shard(client: &ClientId) -> u32 {
+    let digest = Sha256::digest(client.as_str().as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % WATCH_SHARDS
 }
 
 /// The shard of a client's cadence: stable across processes and releases.

@@ -20,8 +20,10 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, WriteRequest,
+    AttributeValue, Delete, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, Update,
+    WriteRequest,
 };
 use jiff::Timestamp;
 use rand::Rng;
@@ -30,14 +32,16 @@ use crate::domain::booking::Booking;
 use crate::domain::booking_change::{self, BookingOutcome, Planned};
 use crate::domain::category_cadence::{CategoryCadence, Watch};
 use crate::domain::client::ClientProfile;
+use crate::domain::config::BusinessConfig;
 use crate::domain::contact::ContactHash;
 use crate::domain::day::Day;
+use crate::domain::enrollment::{Enrollment, EnrollmentId, Outreach, ScheduledStep, StepStatus};
 use crate::domain::ids::{Category, ClientId, TenantId};
 use crate::domain::stage::Stage;
 use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
 use crate::ports::{
-    BoxError, ClientRecord, Erased, ProfileOutcome, Store, StoreError, StoredCadence,
-    WatchedCadence,
+    BoxError, ClientRecord, Erased, Look, OutreachChange, OverdueCadence, ProfileOutcome, Store,
+    StoreError, StoredCadence, WatchedCadence, Written,
 };
 
 pub use schema::create_table;
@@ -168,6 +172,97 @@ impl DynamoStore {
                 Some(key) if !key.is_empty() => start = Some(key),
                 _ => return Ok(items),
             }
+        }
+    }
+
+    /// Every item of an index partition (with a sort key below `below`, if given), at most
+    /// `limit` if given, in sort-key order.
+    async fn query_index(
+        &self,
+        index: &str,
+        (pk_name, sk_name): (&str, &str),
+        pk: &str,
+        below: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .expression_attribute_names("#pk", pk_name)
+                .expression_attribute_values(":pk", s(pk))
+                .set_exclusive_start_key(start.take());
+            query = match below {
+                None => query.key_condition_expression("#pk = :pk"),
+                Some(bound) => query
+                    .key_condition_expression("#pk = :pk AND #sk < :below")
+                    .expression_attribute_names("#sk", sk_name)
+                    .expression_attribute_values(":below", s(bound)),
+            };
+            if let Some(limit) = limit {
+                let wanted = limit.saturating_sub(items.len()).clamp(1, 1000);
+                query = query.limit(wanted as i32);
+            }
+            let output = query.send().await.map_err(sdk)?;
+            let page = output.items.unwrap_or_default();
+            self.count_read(page.len());
+            items.extend(page);
+            if limit.is_some_and(|limit| items.len() >= limit) {
+                return Ok(items);
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Writes all of `items` as one transaction; `Some(indexes)` of the items whose condition
+    /// failed when it was cancelled for that.
+    async fn transact_with_reasons(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Option<Vec<usize>>, StoreError> {
+        if items.len() > MAX_TRANSACTION_ITEMS {
+            return Err(StoreError::TooLarge(format!(
+                "one change needs {} items; DynamoDB allows {MAX_TRANSACTION_ITEMS} in a transaction",
+                items.len()
+            )));
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(None),
+            Err(error) => match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let reasons = cancelled.cancellation_reasons();
+                    let failed: Vec<usize> = reasons
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                        .map(|(i, _)| i)
+                        .collect();
+                    let conflicted = reasons
+                        .iter()
+                        .any(|r| r.code() == Some("TransactionConflict"));
+                    if failed.is_empty() && !conflicted {
+                        Err(sdk(error))
+                    } else {
+                        // A conflict with a concurrent transaction reads as "changed": the
+                        // caller reads again.
+                        Ok(Some(if failed.is_empty() { vec![0] } else { failed }))
+                    }
+                }
+                _ => Err(sdk(error)),
+            },
         }
     }
 
@@ -581,6 +676,8 @@ impl From<StoreError> for Clash {
 
 /// The condition a transactional write is made under.
 enum Condition {
+    /// Whatever is stored.
+    None,
     /// No item with this key exists.
     Absent,
     /// The item exists and this attribute still has the value that was read.
@@ -593,6 +690,7 @@ impl Condition {
         put: aws_sdk_dynamodb::types::builders::PutBuilder,
     ) -> aws_sdk_dynamodb::types::builders::PutBuilder {
         match self {
+            Condition::None => put,
             Condition::Absent => put
                 .condition_expression("attribute_not_exists(#pk)")
                 .expression_attribute_names("#pk", keys::PK),
@@ -608,6 +706,7 @@ impl Condition {
         delete: aws_sdk_dynamodb::types::builders::DeleteBuilder,
     ) -> aws_sdk_dynamodb::types::builders::DeleteBuilder {
         match self {
+            Condition::None => delete,
             Condition::Absent => delete
                 .condition_expression("attribute_not_exists(#pk)")
                 .expression_attribute_names("#pk", keys::PK),
@@ -650,7 +749,58 @@ fn cadence_item(
         item.insert("watch_on".into(), s(watch.on.to_string()));
         item.insert("watch_stage".into(), s(watch.stage.name()));
     }
+    let stage = cadence.stage(today, false, &tenant.config);
+    set_stage(&mut item, tenant_id, client, &category, stage);
     item.insert("record".into(), record(&StoredCadence { cadence, watch })?);
+    Ok(item)
+}
+
+/// A cadence's stage, and its place in the overdue index when the stage is overdue.
+fn set_stage(
+    item: &mut Item,
+    tenant: &TenantId,
+    client: &ClientId,
+    category: &Category,
+    stage: Stage,
+) {
+    item.insert("stage".into(), s(stage.name()));
+    if stage.is_overdue() {
+        item.insert(
+            keys::OVERDUE_PK.into(),
+            s(keys::overdue_bucket(tenant, keys::shard(client, category))),
+        );
+        item.insert(
+            keys::OVERDUE_SK.into(),
+            s(keys::watch_sort(client, category)),
+        );
+    } else {
+        item.remove(keys::OVERDUE_PK);
+        item.remove(keys::OVERDUE_SK);
+    }
+}
+
+fn step_item(tenant: &TenantId, step: &ScheduledStep) -> Result<Item, StoreError> {
+    let mut item = Item::from([
+        (keys::PK.into(), s(keys::client(tenant, &step.client_id))),
+        (keys::SK.into(), s(keys::step(&step.enrollment, step.index))),
+    ]);
+    match step.status {
+        StepStatus::Scheduled => {
+            item.insert("status".into(), s("scheduled"));
+            item.insert(
+                keys::DUE_PK.into(),
+                s(keys::due_bucket(
+                    tenant,
+                    keys::client_shard(&step.client_id),
+                )),
+            );
+            item.insert(keys::DUE_SK.into(), s(keys::due_sort(step)));
+        }
+        StepStatus::Queued { .. } => {
+            item.insert("status".into(), s("queued"));
+        }
+    }
+    item.insert("record".into(), record(step)?);
     Ok(item)
 }
 
@@ -744,6 +894,11 @@ fn check_size(item: &Item) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Epoch seconds `days` after the start of `day` (UTC): when a record about that day may go.
+fn expires_after_days(day: Day, days: i32) -> i64 {
+    i64::from(day.plus_days(days).days_since(Day::EPOCH)) * 86_400
+}
+
 /// Waits before retry `attempt` (1, 2, ...): exponential with full jitter, capped at 1 s.
 async fn backoff(attempt: u32) {
     let cap_ms = (10u64 << attempt.min(7)).min(1000);
@@ -761,7 +916,12 @@ impl Store for DynamoStore {
         ]);
         item.insert("record".into(), record(tenant)?);
         if self.put_new(item).await? {
-            Ok(())
+            self.put_plain(Item::from([
+                (keys::PK.into(), s(keys::TENANTS_PK)),
+                (keys::SK.into(), s(keys::tenant_entry(&tenant.id))),
+                ("tenant_id".into(), s(tenant.id.as_str())),
+            ]))
+            .await
         } else {
             Err(StoreError::AlreadyExists(format!("tenant {}", tenant.id)))
         }
@@ -938,6 +1098,8 @@ impl Store for DynamoStore {
         let mut profile = None;
         let mut bookings = Vec::new();
         let mut cadences = Vec::new();
+        let mut outreach = Outreach::default();
+        let mut outreach_version = 0;
         for item in &items {
             let sk = string(item, keys::SK)?;
             if sk == keys::PROFILE_SK {
@@ -946,6 +1108,9 @@ impl Store for DynamoStore {
                 bookings.push(read_record::<Booking>(item)?);
             } else if sk.starts_with(keys::CADENCE_PREFIX) {
                 cadences.push(read_record::<StoredCadence>(item)?);
+            } else if sk == keys::OUTREACH_SK {
+                outreach = read_record(item)?;
+                outreach_version = number(item, "version")? as u64;
             }
         }
         if profile.is_none() && bookings.is_empty() {
@@ -957,6 +1122,8 @@ impl Store for DynamoStore {
             profile,
             bookings,
             cadences,
+            outreach,
+            outreach_version,
         }))
     }
 
@@ -1041,6 +1208,330 @@ impl Store for DynamoStore {
             (a.watch.on, &a.client_id, &a.category).cmp(&(b.watch.on, &b.client_id, &b.category))
         });
         Ok(watched)
+    }
+
+    async fn tenants(&self) -> Result<Vec<TenantId>, StoreError> {
+        self.query_partition(keys::TENANTS_PK, "")
+            .await?
+            .iter()
+            .map(|item| {
+                TenantId::parse(&string(item, "tenant_id")?)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
+    }
+
+    async fn update_config(
+        &self,
+        tenant: &TenantId,
+        config: &BusinessConfig,
+    ) -> Result<(), StoreError> {
+        for attempt in 1..=ATTEMPTS {
+            let item = self
+                .get(keys::tenant(tenant), keys::TENANT_SK)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("tenant {tenant} does not exist")))?;
+            let mut record_value: Tenant = read_record(&item)?;
+            let revision = number(&item, "revision")?;
+            record_value.config = config.clone();
+            let mut new = item.clone();
+            new.insert("record".into(), record(&record_value)?);
+            new.insert("revision".into(), n(revision + 1));
+            match self
+                .transact(vec![
+                    self.put(new, Condition::Equals("revision", n(revision)))?,
+                ])
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(Clash::Changed) => backoff(attempt).await,
+                Err(Clash::Failed(error)) => return Err(error),
+            }
+        }
+        Err(StoreError::Contention(format!("tenant {tenant}")))
+    }
+
+    async fn detector_checkpoint(&self, tenant: &TenantId) -> Result<Option<Day>, StoreError> {
+        let Some(item) = self.get(keys::tenant(tenant), keys::DETECTOR_SK).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Day::EPOCH.plus_days(number(&item, "day")? as i32)))
+    }
+
+    async fn set_detector_checkpoint(&self, tenant: &TenantId, day: Day) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::tenant(tenant)))
+            .key(keys::SK, s(keys::DETECTOR_SK))
+            .update_expression("SET #d = :d")
+            .condition_expression("attribute_not_exists(#d) OR #d < :d")
+            .expression_attribute_names("#d", "day")
+            .expression_attribute_values(":d", n(i64::from(day.days_since(Day::EPOCH))))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // A later run already got further: the checkpoint never moves back.
+            Err(error)
+                if matches!(
+                    error.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(sdk(error)),
+        }
+    }
+
+    async fn record_look(
+        &self,
+        tenant: &TenantId,
+        client: &ClientId,
+        category: &Category,
+        seen: Option<Watch>,
+        look: Look,
+    ) -> Result<bool, StoreError> {
+        let pk = keys::client(tenant, client);
+        let Some(mut item) = self.get(pk, &keys::cadence(category)).await? else {
+            return Ok(false);
+        };
+        let stored_watch = match (item.get("watch_on"), item.get("watch_stage")) {
+            (Some(_), Some(_)) => {
+                let stage = string(&item, "watch_stage")?;
+                Some(Watch {
+                    on: string(&item, "watch_on")?
+                        .parse::<jiff::civil::Date>()
+                        .map(Day::from_date)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    stage: Stage::from_name(&stage)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown stage {stage}")))?,
+                })
+            }
+            _ => None,
+        };
+        if stored_watch != seen {
+            return Ok(false);
+        }
+        let version = number(&item, "version")?;
+        let mut stored: StoredCadence = read_record(&item)?;
+        stored.watch = look.next;
+        for name in [keys::WATCH_PK, keys::WATCH_SK, "watch_on", "watch_stage"] {
+            item.remove(name);
+        }
+        if let Some(watch) = look.next {
+            let shard = keys::shard(client, category);
+            item.insert(
+                keys::WATCH_PK.into(),
+                s(keys::watch_bucket(tenant, watch.on, shard)),
+            );
+            item.insert(keys::WATCH_SK.into(), s(keys::watch_sort(client, category)));
+            item.insert("watch_on".into(), s(watch.on.to_string()));
+            item.insert("watch_stage".into(), s(watch.stage.name()));
+        }
+        set_stage(&mut item, tenant, client, category, look.stage);
+        item.insert("version".into(), n(version + 1));
+        item.insert("record".into(), record(&stored)?);
+        match self
+            .transact(vec![
+                self.put(item, Condition::Equals("version", n(version)))?,
+            ])
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(Clash::Changed) => Ok(false),
+            Err(Clash::Failed(error)) => Err(error),
+        }
+    }
+
+    async fn overdue(&self, tenant: &TenantId) -> Result<Vec<OverdueCadence>, StoreError> {
+        let mut found = Vec::new();
+        for shard in 0..keys::WATCH_SHARDS {
+            let bucket = keys::overdue_bucket(tenant, shard);
+            for item in self
+                .query_index(
+                    keys::OVERDUE_INDEX,
+                    (keys::OVERDUE_PK, keys::OVERDUE_SK),
+                    &bucket,
+                    None,
+                    None,
+                )
+                .await?
+            {
+                let stage = string(&item, "stage")?;
+                found.push(OverdueCadence {
+                    client_id: ClientId::parse(&string(&item, "client_id")?)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    category: Category::parse(&string(&item, "category")?)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    stage: Stage::from_name(&stage)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown stage {stage}")))?,
+                });
+            }
+        }
+        found.sort_by(|a, b| (&a.category, &a.client_id).cmp(&(&b.category, &b.client_id)));
+        Ok(found)
+    }
+
+    async fn write_outreach(
+        &self,
+        tenant: &TenantId,
+        change: &OutreachChange,
+    ) -> Result<Written, StoreError> {
+        let pk = keys::client(tenant, &change.client_id);
+        let mut outreach = Item::from([
+            (keys::PK.into(), s(&pk)),
+            (keys::SK.into(), s(keys::OUTREACH_SK)),
+            ("version".into(), n(change.expected_version as i64 + 1)),
+        ]);
+        outreach.insert("record".into(), record(&change.outreach)?);
+        let condition = match change.expected_version {
+            0 => Condition::Absent,
+            v => Condition::Equals("version", n(v as i64)),
+        };
+        let mut items = vec![self.put(outreach, condition)?];
+        let count_at = match change.count {
+            None => None,
+            Some(count) => {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::tenant(tenant)))
+                    .key(keys::SK, s(keys::daily_count(count.day, count.channel)))
+                    .update_expression("ADD #n :one SET #e = :e")
+                    .condition_expression("attribute_not_exists(#n) OR #n < :cap")
+                    .expression_attribute_names("#n", "n")
+                    .expression_attribute_names("#e", keys::EXPIRES_AT)
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":cap", n(i64::from(count.cap)))
+                    .expression_attribute_values(":e", n(expires_after_days(count.day, 7)))
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+                items.push(TransactWriteItem::builder().update(update).build());
+                Some(items.len() - 1)
+            }
+        };
+        if let Some(enrollment) = &change.enrollment {
+            let mut item = Item::from([
+                (keys::PK.into(), s(&pk)),
+                (keys::SK.into(), s(keys::enrollment(&enrollment.id))),
+            ]);
+            item.insert("record".into(), record(enrollment)?);
+            items.push(self.put(item, Condition::None)?);
+        }
+        if let Some((enrollment, index)) = &change.unschedule {
+            items.push(self.delete(pk.clone(), keys::step(enrollment, *index), Condition::None)?);
+        }
+        if let Some(step) = &change.schedule {
+            items.push(self.put(step_item(tenant, step)?, Condition::None)?);
+        }
+        match self.transact_with_reasons(items).await? {
+            None => Ok(Written::Done),
+            Some(failed)
+                if count_at.is_some_and(|i| failed.contains(&i)) && !failed.contains(&0) =>
+            {
+                Ok(Written::CapReached)
+            }
+            Some(_) => Ok(Written::Changed),
+        }
+    }
+
+    async fn enrollment(
+        &self,
+        tenant: &TenantId,
+        client: &ClientId,
+        id: &EnrollmentId,
+    ) -> Result<Option<Enrollment>, StoreError> {
+        self.get(keys::client(tenant, client), &keys::enrollment(id))
+            .await?
+            .as_ref()
+            .map(read_record)
+            .transpose()
+    }
+
+    async fn due_steps(
+        &self,
+        tenant: &TenantId,
+        through: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<ScheduledStep>, StoreError> {
+        // Every send time at or before `through` sorts below the next nanosecond's text.
+        let bound = keys::send_time(
+            through
+                .checked_add(jiff::SignedDuration::from_nanos(1))
+                .unwrap_or(through),
+        );
+        let mut due = Vec::new();
+        for shard in 0..keys::WATCH_SHARDS {
+            let bucket = keys::due_bucket(tenant, shard);
+            for item in self
+                .query_index(
+                    keys::DUE_INDEX,
+                    (keys::DUE_PK, keys::DUE_SK),
+                    &bucket,
+                    Some(&bound),
+                    Some(limit),
+                )
+                .await?
+            {
+                due.push(read_record::<ScheduledStep>(&item)?);
+            }
+        }
+        due.sort_by(|a, b| {
+            (a.send_at, &a.client_id, &a.enrollment, a.index).cmp(&(
+                b.send_at,
+                &b.client_id,
+                &b.enrollment,
+                b.index,
+            ))
+        });
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn claim_step(
+        &self,
+        tenant: &TenantId,
+        step: &ScheduledStep,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let queued = ScheduledStep {
+            status: StepStatus::Queued { at },
+            ..step.clone()
+        };
+        match self
+            .transact(vec![self.put(
+                step_item(tenant, &queued)?,
+                Condition::Equals("status", s("scheduled")),
+            )?])
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(Clash::Changed) => Ok(false),
+            Err(Clash::Failed(error)) => Err(error),
+        }
+    }
+
+    async fn release_step(
+        &self,
+        tenant: &TenantId,
+        step: &ScheduledStep,
+    ) -> Result<(), StoreError> {
+        let scheduled = ScheduledStep {
+            status: StepStatus::Scheduled,
+            ..step.clone()
+        };
+        match self
+            .transact(vec![self.put(
+                step_item(tenant, &scheduled)?,
+                Condition::Equals("status", s("queued")),
+            )?])
+            .await
+        {
+            Ok(()) | Err(Clash::Changed) => Ok(()),
+            Err(Clash::Failed(error)) => Err(error),
+        }
     }
 }
 

@@ -7,12 +7,34 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType,
 };
 
-use super::keys::{PK, SK, WATCH_INDEX, WATCH_PK, WATCH_SK};
+use super::keys::{
+    DUE_INDEX, DUE_PK, DUE_SK, OVERDUE_INDEX, OVERDUE_PK, OVERDUE_SK, PK, SK, WATCH_INDEX,
+    WATCH_PK, WATCH_SK,
+};
 use crate::ports::StoreError;
 
 /// The attributes the watch index copies: enough to list what is due without reading the
 /// cadence items themselves.
 pub const WATCH_PROJECTION: [&str; 4] = ["client_id", "category", "watch_on", "watch_stage"];
+/// The attributes the overdue index copies.
+pub const OVERDUE_PROJECTION: [&str; 3] = ["client_id", "category", "stage"];
+/// The attribute the due index copies: the step itself.
+pub const DUE_PROJECTION: [&str; 2] = ["record", "status"];
+
+fn index(name: &str, pk: &str, sk: &str, projected: &[&str]) -> GlobalSecondaryIndex {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(pk, KeyType::Hash))
+        .key_schema(key(sk, KeyType::Range))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::Include)
+                .set_non_key_attributes(Some(projected.iter().map(|s| s.to_string()).collect()))
+                .build(),
+        )
+        .build()
+        .expect("index name, keys and projection are set")
+}
 
 fn key(name: &str, kind: KeyType) -> KeySchemaElement {
     KeySchemaElement::builder()
@@ -41,24 +63,20 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .attribute_definitions(string_attribute(SK))
         .attribute_definitions(string_attribute(WATCH_PK))
         .attribute_definitions(string_attribute(WATCH_SK))
+        .attribute_definitions(string_attribute(OVERDUE_PK))
+        .attribute_definitions(string_attribute(OVERDUE_SK))
+        .attribute_definitions(string_attribute(DUE_PK))
+        .attribute_definitions(string_attribute(DUE_SK))
         .key_schema(key(PK, KeyType::Hash))
         .key_schema(key(SK, KeyType::Range))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(WATCH_INDEX)
-                .key_schema(key(WATCH_PK, KeyType::Hash))
-                .key_schema(key(WATCH_SK, KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::Include)
-                        .set_non_key_attributes(Some(
-                            WATCH_PROJECTION.iter().map(|s| s.to_string()).collect(),
-                        ))
-                        .build(),
-                )
-                .build()
-                .expect("index name, keys and projection are set"),
-        )
+        .global_secondary_indexes(index(WATCH_INDEX, WATCH_PK, WATCH_SK, &WATCH_PROJECTION))
+        .global_secondary_indexes(index(
+            OVERDUE_INDEX,
+            OVERDUE_PK,
+            OVERDUE_SK,
+            &OVERDUE_PROJECTION,
+        ))
+        .global_secondary_indexes(index(DUE_INDEX, DUE_PK, DUE_SK, &DUE_PROJECTION))
         .send()
         .await
         .map_err(|e| unavailable(Box::new(e.into_service_error())))?;
