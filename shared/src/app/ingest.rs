@@ -6,16 +6,19 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use crate::domain::booking::Booking;
+use crate::domain::booking::{Booking, BookingStatus};
 use crate::domain::booking_change::BookingOutcome;
 use crate::domain::category_cadence::Watch;
 use crate::domain::client::ClientProfile;
 use crate::domain::day::Day;
+use crate::domain::enrollment::{self, Enrollment, Outcome, StopReason};
 use crate::domain::ids::{Category, ClientId};
 use crate::domain::money::Money;
 use crate::domain::stage::{Stage, StageThresholds};
 use crate::domain::tenant::Tenant;
-use crate::ports::{Clock, Erased, ProfileOutcome, Store, StoreError};
+use crate::ports::{
+    ClientRecord, Clock, Erased, Look, OutreachChange, ProfileOutcome, Store, StoreError, Written,
+};
 
 /// A client as the API shows them: profile, upcoming booking, and per category the cadence and
 /// the stage today.
@@ -69,15 +72,35 @@ impl Ingest {
         Day::from(tenant.config.timezone.zone().to_datetime(self.now()).date())
     }
 
+    /// Creates or updates a profile; a client who no longer consents on any channel they can
+    /// be reached on leaves their sequence at once (stopped, opted out).
     pub async fn upsert_client(
         &self,
         tenant: &Tenant,
         profile: &ClientProfile,
     ) -> Result<ProfileOutcome, StoreError> {
-        self.store.upsert_client(&tenant.id, profile).await
+        let outcome = self.store.upsert_client(&tenant.id, profile).await?;
+        let reachable = |email: bool, consent: Option<&crate::domain::client::Consent>| {
+            email && consent.is_some_and(|c| c.granted)
+        };
+        let can_message = reachable(profile.email.is_some(), profile.consent.email.as_ref())
+            || reachable(profile.phone.is_some(), profile.consent.sms.as_ref());
+        if outcome != ProfileOutcome::Stale && !can_message {
+            let today = self.today(tenant);
+            self.end_enrollment(tenant, &profile.id, today, |_| {
+                Some(Outcome::Stopped {
+                    reason: StopReason::OptedOut,
+                })
+            })
+            .await?;
+        }
+        Ok(outcome)
     }
 
     /// Applies validated bookings one by one (each is idempotent, so a retried batch converges).
+    /// A booking (made or kept) ends the client's active enrollment at once: converted if it is
+    /// in the enrollment's category, rebooked otherwise. A booking still to come takes the
+    /// client off the overdue list in every category.
     pub async fn apply_bookings(
         &self,
         tenant: &Tenant,
@@ -88,7 +111,109 @@ impl Ingest {
         for booking in bookings {
             outcomes.push(self.store.apply_booking(tenant, booking, today).await?);
         }
+        let timezone = &tenant.config.timezone;
+        let mut returning: Vec<&Booking> = bookings
+            .iter()
+            .filter(|b| matches!(b.status, BookingStatus::Booked | BookingStatus::Completed))
+            .collect();
+        returning.sort_by(|a, b| (&a.client_id, a.starts_at).cmp(&(&b.client_id, b.starts_at)));
+        returning.dedup_by(|a, b| a.client_id == b.client_id);
+        for booking in returning {
+            let record = self
+                .end_enrollment(tenant, &booking.client_id, today, |active| {
+                    // A visit or a booking made since the client was enrolled; an old visit
+                    // sent late is history, not a return.
+                    let day = booking.day(timezone);
+                    let made = Day::from(timezone.zone().to_datetime(booking.updated_at).date());
+                    (day >= active.started || made >= active.started).then(|| {
+                        let categories: Vec<&Category> = booking.categories().collect();
+                        enrollment::outcome_of_booking(active, &categories)
+                    })
+                })
+                .await?;
+            if booking.is_future_booking(today, timezone)
+                && let Some(record) = record
+            {
+                self.not_overdue_until(
+                    tenant,
+                    &booking.client_id,
+                    &record,
+                    booking.day(timezone),
+                    today,
+                )
+                .await?;
+            }
+        }
         Ok(outcomes)
+    }
+
+    /// Ends the client's active enrollment if `outcome` says how; returns the client's record
+    /// as read. Retried when a concurrent change (the detector, another request) got there
+    /// first.
+    async fn end_enrollment(
+        &self,
+        tenant: &Tenant,
+        client: &ClientId,
+        today: Day,
+        outcome: impl Fn(&Enrollment) -> Option<Outcome>,
+    ) -> Result<Option<ClientRecord>, StoreError> {
+        for _ in 0..5 {
+            let Some(record) = self.store.client(&tenant.id, client).await? else {
+                return Ok(None);
+            };
+            let Some(active) = &record.outreach.active else {
+                return Ok(Some(record));
+            };
+            let Some(outcome) = outcome(active) else {
+                return Ok(Some(record));
+            };
+            let mut outreach = record.outreach.clone();
+            let pending = outreach.pending_step.map(|step| (active.id.clone(), step));
+            let ended = outreach.end(outcome, today);
+            let change = OutreachChange {
+                client_id: client.clone(),
+                expected_version: record.outreach_version,
+                outreach,
+                enrollment: ended,
+                schedule: None,
+                unschedule: pending,
+                count: None,
+            };
+            if self.store.write_outreach(&tenant.id, &change).await? == Written::Done {
+                return Ok(Some(record));
+            }
+        }
+        Err(StoreError::Contention(format!("client {client}")))
+    }
+
+    /// Takes a client with a booking to come off the overdue index, until the day after it.
+    async fn not_overdue_until(
+        &self,
+        tenant: &Tenant,
+        client: &ClientId,
+        record: &ClientRecord,
+        booking_day: Day,
+        today: Day,
+    ) -> Result<(), StoreError> {
+        let config = &tenant.config;
+        for stored in &record.cadences {
+            let cadence = &stored.cadence;
+            if !cadence.stage(today, false, config).is_overdue() {
+                continue;
+            }
+            let after = booking_day.plus_days(1);
+            let look = Look {
+                stage: Stage::Active,
+                next: Some(Watch {
+                    on: after,
+                    stage: cadence.stage(after, false, config),
+                }),
+            };
+            self.store
+                .record_look(&tenant.id, client, &cadence.category, stored.watch, look)
+                .await?;
+        }
+        Ok(())
     }
 
     pub async fn client(

@@ -3,4 +3,6 @@
 
 pub mod audit;
 pub mod chunked;
+pub mod detect;
+pub mod enqueue;
 pub mod ingest;

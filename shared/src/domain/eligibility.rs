@@ -45,6 +45,8 @@ pub struct Candidate {
     pub last_appointment_no_show: bool,
     /// The client was already sent a re-permission message.
     pub asked_for_permission: bool,
+    /// On the long-game list (finished a sequence without returning): not before this day.
+    pub long_game_until: Option<Day>,
 }
 
 /// A business's eligibility settings.
@@ -91,6 +93,36 @@ pub enum Ineligible {
     NoShow,
     /// Past the maximum age and already asked for permission once.
     TooLongAgo,
+    /// On the long-game list, whose next check-in is not yet due.
+    LongGame {
+        until: Day,
+    },
+}
+
+impl Ineligible {
+    /// The reason as reports and logs name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Ineligible::FutureBooking => "future_booking",
+            Ineligible::NoUsableChannel => "no_usable_channel",
+            Ineligible::AlreadyInSequence => "already_in_sequence",
+            Ineligible::Cooldown { .. } => "cooldown",
+            Ineligible::FrequencyCap { .. } => "frequency_cap",
+            Ineligible::NoShow => "no_show",
+            Ineligible::TooLongAgo => "too_long_ago",
+            Ineligible::LongGame { .. } => "long_game",
+        }
+    }
+
+    /// The day the reason stops holding by itself, if it does.
+    pub fn until(&self) -> Option<Day> {
+        match *self {
+            Ineligible::Cooldown { until }
+            | Ineligible::FrequencyCap { until }
+            | Ineligible::LongGame { until } => Some(until),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +160,11 @@ pub fn decide(candidate: &Candidate, rules: &EligibilityRules) -> Decision {
         if candidate.today < until {
             return Decision::Skip(Cooldown { until });
         }
+    }
+    if let Some(until) = candidate.long_game_until
+        && candidate.today < until
+    {
+        return Decision::Skip(LongGame { until });
     }
     if let Some(last) = candidate.last_marketing_message {
         let until = last.plus_days(i32::from(rules.frequency_cap_days));
@@ -188,7 +225,27 @@ mod tests {
             last_marketing_message: None,
             last_appointment_no_show: false,
             asked_for_permission: false,
+            long_game_until: None,
         }
+    }
+
+    #[test]
+    fn a_client_on_the_long_game_list_waits_for_its_much_lower_cadence() {
+        let c = Candidate {
+            long_game_until: Some(today().plus_days(30)),
+            ..candidate()
+        };
+        assert_eq!(
+            decide(&c, &rules()),
+            Decision::Skip(Ineligible::LongGame {
+                until: today().plus_days(30)
+            })
+        );
+        let c = Candidate {
+            long_game_until: Some(today()),
+            ..candidate()
+        };
+        assert!(matches!(decide(&c, &rules()), Decision::Enrol { .. }));
     }
 
     fn rules() -> EligibilityRules {

@@ -582,14 +582,14 @@ mod tests {
 
     #[test]
     fn tiers_come_from_annual_spend_cut_points_or_are_medium_without_them() {
-        assert_eq!(TierCuts::default().tier(1_000_00, 100.0), Tier::Medium);
+        assert_eq!(TierCuts::default().tier(100_000, 100.0), Tier::Medium);
         let cuts = TierCuts {
             high_from_annual_spend: Some(600.0),
             medium_from_annual_spend: Some(200.0),
         };
-        assert_eq!(cuts.tier(700_00, 100.0), Tier::High);
-        assert_eq!(cuts.tier(300_00, 100.0), Tier::Medium);
-        assert_eq!(cuts.tier(100_00, 100.0), Tier::Low);
+        assert_eq!(cuts.tier(70_000, 100.0), Tier::High);
+        assert_eq!(cuts.tier(30_000, 100.0), Tier::Medium);
+        assert_eq!(cuts.tier(10_000, 100.0), Tier::Low);
     }
 
     #[test]

@@ -1,0 +1,821 @@
+//! Detecting lapses: once a day (or more often: runs overlap safely), look at the cadences
+//! whose watch day has come since the last run, and for each client decide, by the rules of
+//! [`eligibility`], whether to enroll them, in which sequence, on which channel, and when the
+//! first message goes out. The same planning serves manual mode's "contact all overdue".
+//!
+//! Work is proportional to what is due: the watch index says which cadences to look at, and
+//! each client costs one read of their partition and one conditional write. Every look moves
+//! the cadence's watch to the day something next happens (the next stage, the end of a
+//! sequence, tomorrow for a client held back by the daily cap), so nothing is read twice for
+//! nothing and nothing due is missed.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use crate::domain::booking::BookingStatus;
+use crate::domain::category_cadence::{CategoryCadence, Watch};
+use crate::domain::churn_signal::lengthening;
+use crate::domain::client::Channel;
+use crate::domain::contact::ContactHash;
+use crate::domain::control_group::is_control;
+use crate::domain::day::Day;
+use crate::domain::eligibility::{self, Candidate, ChannelState, Decision, Ineligible};
+use crate::domain::enrollment::{
+    self, Enrollment, EnrollmentId, Kind, Outcome, Outreach, ScheduledStep, Status, StepStatus,
+};
+use crate::domain::ids::{Category, ClientId};
+use crate::domain::lapse_score::StopModel;
+use crate::domain::outreach::{Mode, Segment};
+use crate::domain::rfm::{Tier, annual_spend_minor};
+use crate::domain::sequence::{Reason, Sequence};
+use crate::domain::stage::Stage;
+use crate::domain::tenant::Tenant;
+use crate::ports::{
+    ClientRecord, Clock, DailyCount, Look, OutreachChange, Store, StoreError, Written,
+};
+
+/// The horizon of the lapse score that orders clients held back by the daily cap.
+const PRIORITY_HORIZON_DAYS: f64 = 90.0;
+/// A first run looks back at most this far (to the tenant's creation, if later).
+const FIRST_RUN_DAYS: i32 = 3 * 366;
+/// Manual contact spreads first messages over at most this many days when the cap is reached.
+const MANUAL_SPREAD_DAYS: i32 = 60;
+
+/// What a run did, for logs and for the caller.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DetectionReport {
+    pub tenant: String,
+    pub from: Option<Day>,
+    pub through: Option<Day>,
+    /// Cadences read from the watch index.
+    pub looked_at: usize,
+    pub clients: usize,
+    pub enrolled: usize,
+    /// Enrolled in the control group: recorded, never messaged.
+    pub control: usize,
+    pub asked_permission: usize,
+    /// Held back by the daily cap: they come first tomorrow.
+    pub deferred: usize,
+    /// Sequences that ran their course.
+    pub completed: usize,
+    /// Another run or a booking got there first.
+    pub raced: usize,
+    /// Eligible-looking clients not enrolled, by reason.
+    pub skipped: BTreeMap<&'static str, usize>,
+}
+
+impl DetectionReport {
+    fn skip(&mut self, reason: &'static str) {
+        *self.skipped.entry(reason).or_default() += 1;
+    }
+}
+
+/// A client's overdue categories, as the "who is overdue" screen shows them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OverdueList {
+    /// The day of the detector's last finished run: stages are as of then.
+    pub as_of: Option<Day>,
+    pub categories: Vec<OverdueCategory>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OverdueCategory {
+    pub category: Category,
+    pub at_risk: usize,
+    pub lapsed: usize,
+    pub dormant: usize,
+    pub clients: Vec<OverdueClient>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OverdueClient {
+    pub client_id: ClientId,
+    pub stage: Stage,
+}
+
+pub struct Detector {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+/// One enrollment ready to be written, with what orders it against the others of the day.
+struct Planned {
+    change: OutreachChange,
+    tier: Tier,
+    lapse_score: f64,
+    control: bool,
+    permission: bool,
+    /// Channel of the first message (none for the control group).
+    channel: Option<Channel>,
+    /// The client's time zone, for send times.
+    zone: TimeZone,
+    /// The cadences looked at for this client, to move their watch once written.
+    looks: Vec<PendingLook>,
+    stage_now: Vec<(Category, Stage)>,
+}
+
+/// A look to record once the client's outcome is known.
+struct PendingLook {
+    category: Category,
+    seen: Option<Watch>,
+    stage: Stage,
+    next: Option<Watch>,
+}
+
+/// What a look may do: enroll or only look, from which stage, leading with which category.
+struct Scope<'a> {
+    trigger: Stage,
+    enrol: bool,
+    lead: Option<&'a Category>,
+}
+
+/// What looking at one client came to.
+enum Verdict {
+    Enrol(Box<Planned>),
+    /// Nothing to do now; record the looks as they are.
+    Rest(Vec<PendingLook>, Option<Ineligible>),
+}
+
+impl Detector {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Detector {
+        Detector { store, clock }
+    }
+
+    /// Today in the business's time zone.
+    pub fn today(&self, tenant: &Tenant) -> Day {
+        Day::from(
+            tenant
+                .config
+                .timezone
+                .zone()
+                .to_datetime(self.clock.now())
+                .date(),
+        )
+    }
+
+    /// One run for one tenant: the watch buckets from the day after the last finished run
+    /// through today (today's again if it already ran today), then the checkpoint.
+    pub async fn run(&self, tenant: &Tenant) -> Result<DetectionReport, StoreError> {
+        let today = self.today(tenant);
+        let from = match self.store.detector_checkpoint(&tenant.id).await? {
+            Some(last) => last.plus_days(1).min(today),
+            // Nothing is watched before the tenant existed: a first run starts there.
+            None => {
+                let created = Day::from(
+                    tenant
+                        .config
+                        .timezone
+                        .zone()
+                        .to_datetime(tenant.created_at)
+                        .date(),
+                );
+                created.max(today.plus_days(-FIRST_RUN_DAYS)).min(today)
+            }
+        };
+        let mut report = DetectionReport {
+            tenant: tenant.id.to_string(),
+            from: Some(from),
+            through: Some(today),
+            ..DetectionReport::default()
+        };
+        let watched = self.store.watched_cadences(&tenant.id, from, today).await?;
+        report.looked_at = watched.len();
+        let mut by_client: BTreeMap<ClientId, Vec<(Category, Watch)>> = BTreeMap::new();
+        for w in watched {
+            by_client
+                .entry(w.client_id)
+                .or_default()
+                .push((w.category, w.watch));
+        }
+        report.clients = by_client.len();
+        let automatic = tenant.config.outreach.mode == Mode::Automatic;
+        let mut planned = Vec::new();
+        for (client, seen) in by_client {
+            let Some(record) = self.store.client(&tenant.id, &client).await? else {
+                continue;
+            };
+            let record = self
+                .complete_if_due(tenant, &client, record, today, &mut report)
+                .await?;
+            let suppressed = self.suppressed(tenant, &record).await?;
+            let scope = Scope {
+                trigger: tenant.config.outreach.trigger_stage,
+                enrol: automatic,
+                lead: None,
+            };
+            match self.judge(tenant, &client, &record, &seen, today, &scope, suppressed) {
+                Verdict::Enrol(plan) => planned.push(*plan),
+                Verdict::Rest(looks, reason) => {
+                    if let Some(reason) = reason {
+                        report.skip(reason.name());
+                    }
+                    self.record_looks(tenant, &client, looks).await?;
+                }
+            }
+        }
+        // Highest tier first, then the likeliest to be lost: who goes first when the cap binds.
+        planned.sort_by(|a, b| {
+            (a.tier, b.lapse_score)
+                .partial_cmp(&(b.tier, a.lapse_score))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        for plan in planned {
+            self.write_plan(tenant, plan, today, None, &mut report)
+                .await?;
+        }
+        self.store
+            .set_detector_checkpoint(&tenant.id, today)
+            .await?;
+        Ok(report)
+    }
+
+    /// The business's "who is overdue" screen, from the overdue index.
+    pub async fn overdue(
+        &self,
+        tenant: &Tenant,
+        category: Option<&Category>,
+    ) -> Result<OverdueList, StoreError> {
+        let mut categories: BTreeMap<Category, OverdueCategory> = BTreeMap::new();
+        for entry in self.store.overdue(&tenant.id).await? {
+            if category.is_some_and(|c| *c != entry.category) {
+                continue;
+            }
+            let listed =
+                categories
+                    .entry(entry.category.clone())
+                    .or_insert_with(|| OverdueCategory {
+                        category: entry.category.clone(),
+                        at_risk: 0,
+                        lapsed: 0,
+                        dormant: 0,
+                        clients: Vec::new(),
+                    });
+            match entry.stage {
+                Stage::AtRisk => listed.at_risk += 1,
+                Stage::Lapsed => listed.lapsed += 1,
+                _ => listed.dormant += 1,
+            }
+            listed.clients.push(OverdueClient {
+                client_id: entry.client_id,
+                stage: entry.stage,
+            });
+        }
+        Ok(OverdueList {
+            as_of: self.store.detector_checkpoint(&tenant.id).await?,
+            categories: categories.into_values().collect(),
+        })
+    }
+
+    /// Manual mode's one action: enrolls every overdue client (of one category, or of all) who
+    /// is eligible, at once. Safe to repeat: clients already enrolled are skipped. When the
+    /// daily cap binds, first messages spread over the following days in priority order.
+    pub async fn contact_overdue(
+        &self,
+        tenant: &Tenant,
+        category: Option<&Category>,
+    ) -> Result<DetectionReport, StoreError> {
+        let today = self.today(tenant);
+        let mut report = DetectionReport {
+            tenant: tenant.id.to_string(),
+            through: Some(today),
+            ..DetectionReport::default()
+        };
+        let mut by_client: BTreeMap<ClientId, Vec<Category>> = BTreeMap::new();
+        for entry in self.store.overdue(&tenant.id).await? {
+            if category.is_none_or(|c| *c == entry.category) {
+                by_client
+                    .entry(entry.client_id)
+                    .or_default()
+                    .push(entry.category);
+            }
+        }
+        report.clients = by_client.len();
+        let mut planned = Vec::new();
+        for (client, _) in by_client {
+            let Some(record) = self.store.client(&tenant.id, &client).await? else {
+                continue;
+            };
+            let suppressed = self.suppressed(tenant, &record).await?;
+            // Every overdue category of the client counts; the one asked for leads.
+            let scope = Scope {
+                trigger: Stage::AtRisk,
+                enrol: true,
+                lead: category,
+            };
+            match self.judge(tenant, &client, &record, &[], today, &scope, suppressed) {
+                Verdict::Enrol(plan) => planned.push(*plan),
+                Verdict::Rest(_, reason) => {
+                    if let Some(reason) = reason {
+                        report.skip(reason.name());
+                    }
+                }
+            }
+        }
+        planned.sort_by(|a, b| {
+            (a.tier, b.lapse_score)
+                .partial_cmp(&(b.tier, a.lapse_score))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        for plan in planned {
+            self.write_plan(tenant, plan, today, Some(MANUAL_SPREAD_DAYS), &mut report)
+                .await?;
+        }
+        Ok(report)
+    }
+
+    /// Completes the client's active enrollment if its time is up, and returns the record as
+    /// it now stands.
+    async fn complete_if_due(
+        &self,
+        tenant: &Tenant,
+        client: &ClientId,
+        mut record: ClientRecord,
+        today: Day,
+        report: &mut DetectionReport,
+    ) -> Result<ClientRecord, StoreError> {
+        let Some(active) = &record.outreach.active else {
+            return Ok(record);
+        };
+        if active.ends_on > today {
+            return Ok(record);
+        }
+        let mut outreach = record.outreach.clone();
+        let pending = outreach.pending_step.map(|step| (active.id.clone(), step));
+        let ended = outreach.end(Outcome::Completed, today);
+        let change = OutreachChange {
+            client_id: client.clone(),
+            expected_version: record.outreach_version,
+            outreach: outreach.clone(),
+            enrollment: ended,
+            schedule: None,
+            unschedule: pending,
+            count: None,
+        };
+        if self.store.write_outreach(&tenant.id, &change).await? == Written::Done {
+            report.completed += 1;
+            record.outreach = outreach;
+            record.outreach_version += 1;
+        }
+        Ok(record)
+    }
+
+    /// Whether the client's email and phone are suppressed (erased before, bounced, ...).
+    async fn suppressed(
+        &self,
+        tenant: &Tenant,
+        record: &ClientRecord,
+    ) -> Result<[bool; 2], StoreError> {
+        let mut suppressed = [false, false];
+        if let Some(profile) = &record.profile {
+            if let Some(email) = &profile.email {
+                suppressed[0] = self
+                    .store
+                    .is_suppressed(&tenant.id, &ContactHash::of_email(email))
+                    .await?;
+            }
+            if let Some(phone) = &profile.phone {
+                suppressed[1] = self
+                    .store
+                    .is_suppressed(&tenant.id, &ContactHash::of_phone(phone))
+                    .await?;
+            }
+        }
+        Ok(suppressed)
+    }
+
+    /// Looks at one client: the stage of each category, whether and how to enroll them.
+    #[allow(clippy::too_many_arguments)]
+    fn judge(
+        &self,
+        tenant: &Tenant,
+        client: &ClientId,
+        record: &ClientRecord,
+        seen: &[(Category, Watch)],
+        today: Day,
+        scope: &Scope<'_>,
+        suppressed: [bool; 2],
+    ) -> Verdict {
+        let config = &tenant.config;
+        let outreach_config = &config.outreach;
+        let timezone = &config.timezone;
+        let next_booking = record
+            .bookings
+            .iter()
+            .filter(|b| b.is_future_booking(today, timezone))
+            .map(|b| b.day(timezone))
+            .min();
+        let active_ends = record.outreach.active.as_ref().map(|a| a.ends_on);
+        // A client on the long-game list stays watched (and contactable) once lost.
+        let long_game = record.outreach.long_game;
+
+        // The stage of every category now, and when each watched one is next looked at.
+        let stages: Vec<(&CategoryCadence, Stage)> = record
+            .cadences
+            .iter()
+            .map(|c| {
+                let stage = c.cadence.stage(today, next_booking.is_some(), config);
+                (&c.cadence, stage)
+            })
+            .collect();
+        let looks = |held_until: Option<Day>| -> Vec<PendingLook> {
+            seen.iter()
+                .filter_map(|(category, watch)| {
+                    let (cadence, stage) = stages.iter().find(|(c, _)| c.category == *category)?;
+                    let natural = match next_booking {
+                        // Look again the day after the booking: by then it happened, or not.
+                        Some(day) => Some(Watch {
+                            on: day.plus_days(1),
+                            stage: cadence.stage(day.plus_days(1), false, config),
+                        }),
+                        None => cadence.next_watch_after(today, config),
+                    };
+                    let next = match (natural, held_until) {
+                        (Some(n), Some(until)) if until > today => Some(Watch {
+                            on: n.on.min(until),
+                            stage: n.stage,
+                        }),
+                        (None, Some(until))
+                            if until > today && (*stage != Stage::Lost || long_game) =>
+                        {
+                            Some(Watch {
+                                on: until,
+                                stage: *stage,
+                            })
+                        }
+                        (natural, _) => natural,
+                    };
+                    Some(PendingLook {
+                        category: category.clone(),
+                        seen: Some(*watch),
+                        stage: *stage,
+                        next,
+                    })
+                })
+                .collect()
+        };
+
+        // Overdue categories at or past the trigger, the most valuable first.
+        let mut overdue: Vec<(&CategoryCadence, Stage, i64)> = stages
+            .iter()
+            .filter(|(_, stage)| {
+                (stage.is_overdue() && *stage >= scope.trigger)
+                    || (long_game && *stage == Stage::Lost)
+            })
+            .map(|(cadence, stage)| {
+                let rhythm = cadence.rhythm(config);
+                let value = annual_spend_minor(
+                    cadence.spend_minor,
+                    cadence.first_visit,
+                    cadence.last_visit,
+                    rhythm.interval_days,
+                );
+                (*cadence, *stage, value)
+            })
+            .collect();
+        overdue.sort_by(|a, b| {
+            let asked = |o: &(&CategoryCadence, Stage, i64)| scope.lead != Some(&o.0.category);
+            (asked(a), b.2, &a.0.category).cmp(&(asked(b), a.2, &b.0.category))
+        });
+        if scope
+            .lead
+            .is_some_and(|lead| overdue.first().is_none_or(|o| o.0.category != *lead))
+        {
+            return Verdict::Rest(looks(active_ends), None);
+        }
+        let Some(&(lead, stage, _)) = overdue.first() else {
+            return Verdict::Rest(looks(active_ends), None);
+        };
+        if !scope.enrol {
+            return Verdict::Rest(looks(active_ends), None);
+        }
+
+        let profile = record.profile.as_ref();
+        let senders = outreach_config.senders.senders();
+        let channel_state = |channel: Channel| {
+            let (reachable, consent, blocked) = match channel {
+                Channel::Email => (
+                    senders.email && profile.is_some_and(|p| p.email.is_some()),
+                    profile.and_then(|p| p.consent.email.as_ref()),
+                    suppressed[0],
+                ),
+                Channel::Sms => (
+                    senders.sms && profile.is_some_and(|p| p.phone.is_some()),
+                    profile.and_then(|p| p.consent.sms.as_ref()),
+                    suppressed[1],
+                ),
+            };
+            ChannelState {
+                channel,
+                reachable,
+                consented: consent.is_some_and(|c| c.granted),
+                blocked,
+            }
+        };
+        let outreach = &record.outreach;
+        let last_visit = record
+            .cadences
+            .iter()
+            .map(|c| c.cadence.last_visit)
+            .max()
+            .unwrap_or(lead.last_visit);
+        let last_appointment_no_show = record
+            .bookings
+            .iter()
+            .filter(|b| b.status != BookingStatus::Cancelled && b.day(timezone) <= today)
+            .max_by_key(|b| b.starts_at)
+            .is_some_and(|b| b.status == BookingStatus::NoShow);
+        let candidate = Candidate {
+            today,
+            last_visit,
+            has_future_booking: next_booking.is_some(),
+            channels: vec![channel_state(Channel::Email), channel_state(Channel::Sms)],
+            in_active_sequence: outreach.active.is_some(),
+            last_sequence_ended: outreach.last_ended,
+            last_marketing_message: outreach.last_message,
+            last_appointment_no_show,
+            asked_for_permission: outreach.asked_permission,
+            long_game_until: outreach
+                .long_game
+                .then_some(outreach.last_ended)
+                .flatten()
+                .map(|ended| ended.plus_days(i32::from(outreach_config.long_game_every_days))),
+        };
+        let (kind, usable) = match eligibility::decide(&candidate, &outreach_config.eligibility) {
+            Decision::Skip(reason) => {
+                return Verdict::Rest(looks(reason.until().or(active_ends)), Some(reason));
+            }
+            Decision::AskPermission { channel } => (Kind::RePermission, vec![channel]),
+            Decision::Enrol { channels } if outreach.long_game => (Kind::LongGame, channels),
+            Decision::Enrol { channels } => (Kind::Sequence, channels),
+        };
+
+        // The segment picks the sequence.
+        let rhythm = lead.rhythm(config);
+        let total_annual: i64 = stages
+            .iter()
+            .map(|(c, _)| {
+                annual_spend_minor(
+                    c.spend_minor,
+                    c.first_visit,
+                    c.last_visit,
+                    c.rhythm(config).interval_days,
+                )
+            })
+            .sum();
+        let tier = outreach_config
+            .tiers
+            .tier(total_annual, 10f64.powi(config.currency.exponent() as i32));
+        let gaps: Vec<i32> = lead
+            .recent
+            .windows(2)
+            .map(|w| w[1].days_since(w[0]))
+            .collect();
+        let reasons: Vec<Reason> = lengthening(&gaps)
+            .map(|_| Reason::IntervalsLengthening)
+            .into_iter()
+            .collect();
+        let segment = Segment {
+            tier,
+            stage,
+            category: &lead.category,
+            reasons: &reasons,
+        };
+        let sequence = match kind {
+            Kind::Sequence => match outreach_config.sequence_for(&segment) {
+                Some((_, sequence)) => sequence.clone(),
+                None => {
+                    return Verdict::Rest(looks(None), None);
+                }
+            },
+            Kind::LongGame => Sequence::long_game(),
+            Kind::RePermission => Sequence::re_permission(),
+        };
+        let first = &sequence.steps[0];
+        let Some(channel) = first
+            .channel
+            .channels()
+            .iter()
+            .copied()
+            .find(|c| usable.contains(c))
+        else {
+            return Verdict::Rest(looks(None), Some(Ineligible::NoUsableChannel));
+        };
+        let days_since = f64::from(today.days_since(lead.last_visit));
+        let lapse_score = StopModel::default().no_visit_probability(
+            &rhythm,
+            lead.visits,
+            days_since,
+            PRIORITY_HORIZON_DAYS,
+        );
+        let control = kind == Kind::Sequence
+            && is_control(
+                &tenant.id,
+                client,
+                &sequence.name,
+                outreach_config.control_share,
+            );
+        let started = today;
+        let ends_on = enrollment::ends_on(&sequence, started);
+        let enrollment = Enrollment {
+            id: EnrollmentId::new(started, &lead.category),
+            client_id: client.clone(),
+            category: lead.category.clone(),
+            also_overdue: overdue[1..].iter().map(|o| o.0.category.clone()).collect(),
+            kind,
+            sequence: sequence.name.clone(),
+            steps: sequence.steps.clone(),
+            tier,
+            stage,
+            lapse_score,
+            started,
+            control,
+            ends_on,
+            status: Status::Active,
+        };
+        let mut new_outreach = Outreach {
+            active: Some(enrollment.clone()),
+            pending_step: (!control).then_some(0),
+            ..outreach.clone()
+        };
+        if kind == Kind::RePermission {
+            new_outreach.asked_permission = true;
+        }
+        // The first message waits for the upper edge of the client's usual window.
+        let window_edge = lead
+            .last_visit
+            .plus_days(rhythm.window_high_days.ceil() as i32);
+        let step = (!control).then(|| ScheduledStep {
+            client_id: client.clone(),
+            enrollment: enrollment.id.clone(),
+            index: 0,
+            channel,
+            send_at: Timestamp::UNIX_EPOCH,
+            status: StepStatus::Scheduled,
+        });
+        let stage_now = stages
+            .iter()
+            .map(|(c, s)| (c.category.clone(), *s))
+            .collect();
+        Verdict::Enrol(Box::new(Planned {
+            change: OutreachChange {
+                client_id: client.clone(),
+                expected_version: record.outreach_version,
+                outreach: new_outreach,
+                enrollment: Some(enrollment),
+                schedule: step.map(|mut step| {
+                    step.send_at = self.first_send_at(tenant, record, window_edge, channel);
+                    step
+                }),
+                unschedule: None,
+                count: None,
+            },
+            tier,
+            lapse_score,
+            control,
+            permission: kind == Kind::RePermission,
+            channel: (!control).then_some(channel),
+            looks: looks(Some(ends_on)),
+            zone: client_zone(tenant, record),
+            stage_now,
+        }))
+    }
+
+    /// When a first message goes out: see [`enrollment::first_send_at`].
+    fn first_send_at(
+        &self,
+        tenant: &Tenant,
+        record: &ClientRecord,
+        not_before: Day,
+        channel: Channel,
+    ) -> Timestamp {
+        let outreach = &tenant.config.outreach;
+        let zone = client_zone(tenant, record);
+        enrollment::first_send_at(
+            self.clock.now(),
+            not_before,
+            outreach.landmark,
+            &outreach.windows.of(channel),
+            &zone,
+            record.outreach.last_message,
+        )
+    }
+
+    /// Writes a planned enrollment against the day's cap: deferred to tomorrow when the cap is
+    /// reached, or with `spread`, scheduled on the first of the following days with room.
+    async fn write_plan(
+        &self,
+        tenant: &Tenant,
+        mut plan: Planned,
+        today: Day,
+        spread: Option<i32>,
+        report: &mut DetectionReport,
+    ) -> Result<(), StoreError> {
+        let client = plan.change.client_id.clone();
+        let mut day = today;
+        loop {
+            plan.change.count = plan.channel.map(|channel| DailyCount {
+                day,
+                channel,
+                cap: tenant.config.outreach.daily_cap.of(channel),
+            });
+            if day > today
+                && let Some(step) = &mut plan.change.schedule
+            {
+                let start = start_of_day(day, &plan.zone);
+                let window = tenant.config.outreach.windows.of(step.channel);
+                step.send_at = window.next_send(step.send_at.max(start), &plan.zone, None);
+            }
+            match self.store.write_outreach(&tenant.id, &plan.change).await? {
+                Written::Done => {
+                    if plan.control {
+                        report.control += 1;
+                    } else if plan.permission {
+                        report.asked_permission += 1;
+                    } else {
+                        report.enrolled += 1;
+                    }
+                    let looks = std::mem::take(&mut plan.looks);
+                    return self.record_looks(tenant, &client, looks).await;
+                }
+                Written::Changed => {
+                    report.raced += 1;
+                    return Ok(());
+                }
+                Written::CapReached => match spread {
+                    Some(days) if day < today.plus_days(days) => day = day.plus_days(1),
+                    _ => {
+                        report.deferred += 1;
+                        let tomorrow = today.plus_days(1);
+                        let looks = plan
+                            .stage_now
+                            .iter()
+                            .filter_map(|(category, stage)| {
+                                let seen = plan.looks.iter().find(|l| l.category == *category)?;
+                                Some(PendingLook {
+                                    category: category.clone(),
+                                    seen: seen.seen,
+                                    stage: *stage,
+                                    next: Some(Watch {
+                                        on: tomorrow,
+                                        stage: *stage,
+                                    }),
+                                })
+                            })
+                            .collect();
+                        return self.record_looks(tenant, &client, looks).await;
+                    }
+                },
+            }
+        }
+    }
+
+    async fn record_looks(
+        &self,
+        tenant: &Tenant,
+        client: &ClientId,
+        looks: Vec<PendingLook>,
+    ) -> Result<(), StoreError> {
+        // This run has read every bucket through today: the next look is tomorrow at the
+        // earliest, or it would never come.
+        let tomorrow = self.today(tenant).plus_days(1);
+        for mut look in looks {
+            if let Some(next) = &mut look.next {
+                next.on = next.on.max(tomorrow);
+            }
+            // A `false` means a booking re-wrote the cadence meanwhile: its watch stands.
+            self.store
+                .record_look(
+                    &tenant.id,
+                    client,
+                    &look.category,
+                    look.seen,
+                    Look {
+                        stage: look.stage,
+                        next: look.next,
+                    },
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The client's own time zone, or the business's.
+fn client_zone(tenant: &Tenant, record: &ClientRecord) -> TimeZone {
+    record
+        .profile
+        .as_ref()
+        .and_then(|p| p.timezone.as_ref())
+        .unwrap_or(&tenant.config.timezone)
+        .zone()
+        .clone()
+}
+
+fn start_of_day(day: Day, zone: &TimeZone) -> Timestamp {
+    zone.to_ambiguous_timestamp(day.date().to_datetime(jiff::civil::Time::midnight()))
+        .compatible()
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+}

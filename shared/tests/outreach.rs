@@ -1,0 +1,516 @@
+//! Detection, enrollment, stop rules and the step queue, end to end on the SQLite store with a
+//! fixed clock per run. The same use cases run on DynamoDB in the system tests.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use shared::adapters::local::SqliteStore;
+use shared::app::detect::Detector;
+use shared::app::enqueue::Enqueuer;
+use shared::app::ingest::Ingest;
+use shared::domain::booking::{Booking, BookingStatus, ServiceLine};
+use shared::domain::client::{Channel, ClientProfile, Consent};
+use shared::domain::config::{BusinessConfig, TimeZoneName};
+use shared::domain::contact::EmailAddress;
+use shared::domain::day::Day;
+use shared::domain::enrollment::{Kind, Outcome, Status, StepStatus, StopReason};
+use shared::domain::ids::{BookingId, Category, ClientId, TenantId};
+use shared::domain::outreach::{Mode, TierCuts};
+use shared::domain::rfm::Tier;
+use shared::domain::stage::Stage;
+use shared::domain::tenant::Tenant;
+use shared::ports::{BoxError, EventPublisher, FixedClock, StepDue, Store};
+
+struct World {
+    store: Arc<dyn Store>,
+    tenant: Tenant,
+}
+
+fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+fn day(text: &str) -> Day {
+    Day::from(text.parse::<jiff::civil::Date>().unwrap())
+}
+
+fn client(id: &str) -> ClientId {
+    ClientId::parse(id).unwrap()
+}
+
+fn hair() -> Category {
+    Category::parse("hair").unwrap()
+}
+
+fn visit(id: &str, client_id: &str, on: &str, category: &str, price_minor: i64) -> Booking {
+    Booking {
+        id: BookingId::parse(id).unwrap(),
+        client_id: client(client_id),
+        status: BookingStatus::Completed,
+        starts_at: at(&format!("{on}T10:00:00Z")),
+        updated_at: at(&format!("{on}T18:00:00Z")),
+        location_id: None,
+        staff: Some("Maya".into()),
+        services: vec![ServiceLine {
+            category: Category::parse(category).unwrap(),
+            name: Some("Cut".into()),
+            price_minor,
+        }],
+    }
+}
+
+impl World {
+    async fn new(configure: impl FnOnce(&mut BusinessConfig)) -> World {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
+        let mut config = BusinessConfig {
+            timezone: TimeZoneName::parse("Europe/London").unwrap(),
+            ..BusinessConfig::default()
+        };
+        config.outreach.control_share = 0.0;
+        configure(&mut config);
+        config.validate().unwrap();
+        let tenant = Tenant {
+            id: TenantId::parse("salon").unwrap(),
+            name: "Salon".into(),
+            config,
+            created_at: at("2026-01-01T00:00:00Z"),
+            webhook_secrets: Vec::new(),
+        };
+        store.create_tenant(&tenant).await.unwrap();
+        World { store, tenant }
+    }
+
+    fn ingest(&self, now: &str) -> Ingest {
+        Ingest::new(Arc::clone(&self.store), Arc::new(FixedClock(at(now))))
+    }
+
+    fn detector(&self, now: &str) -> Detector {
+        Detector::new(Arc::clone(&self.store), Arc::new(FixedClock(at(now))))
+    }
+
+    /// A client with email consent who came for a haircut every four weeks, five times, the
+    /// last on `last` (at `price_minor` each).
+    async fn regular(&self, id: &str, last: &str, price_minor: i64) {
+        let mut profile = ClientProfile::new(client(id));
+        profile.name = Some("Ana Lopez".into());
+        profile.email = Some(EmailAddress::parse(&format!("{id}@example.com")).unwrap());
+        profile.consent.email = Some(Consent {
+            granted: true,
+            source: "booking form".into(),
+            at: at("2025-01-01T00:00:00Z"),
+        });
+        let ingest = self.ingest("2026-06-01T12:00:00Z");
+        ingest.upsert_client(&self.tenant, &profile).await.unwrap();
+        let last = day(last);
+        let visits: Vec<Booking> = (0..5)
+            .map(|i| {
+                let on = last.plus_days(-28 * (4 - i));
+                visit(
+                    &format!("{id}-v{i}"),
+                    id,
+                    &on.to_string(),
+                    "hair",
+                    price_minor,
+                )
+            })
+            .collect();
+        self.store
+            .import_history(&self.tenant, &client(id), &visits, last)
+            .await
+            .unwrap();
+    }
+
+    async fn outreach(&self, id: &str) -> shared::domain::enrollment::Outreach {
+        self.store
+            .client(&self.tenant.id, &client(id))
+            .await
+            .unwrap()
+            .unwrap()
+            .outreach
+    }
+
+    async fn due(&self, through: &str) -> Vec<shared::domain::enrollment::ScheduledStep> {
+        self.store
+            .due_steps(&self.tenant.id, at(through), 10_000)
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_lapsed_client_is_enrolled_once_and_the_first_step_lands_in_the_morning_window() {
+    let world = World::new(|_| {}).await;
+    world.regular("ana", "2026-03-02", 4500).await;
+    // Four-weekly: lapsed at about 1.5 intervals; 2026-06-01 is 91 days on.
+    let report = world
+        .detector("2026-06-01T05:00:00Z")
+        .run(&world.tenant)
+        .await
+        .unwrap();
+    assert_eq!(report.enrolled, 1, "{report:?}");
+    let outreach = world.outreach("ana").await;
+    let active = outreach.active.expect("enrolled");
+    assert_eq!(active.category, hair());
+    assert_eq!(active.kind, Kind::Sequence);
+    assert_eq!(active.sequence, "medium tier 30/60/90");
+    assert!(active.stage >= Stage::Lapsed);
+    assert_eq!(outreach.pending_step, Some(0));
+    let due = world.due("2026-06-30T00:00:00Z").await;
+    assert_eq!(due.len(), 1);
+    // 09:00 in London in summer is 08:00 UTC.
+    assert_eq!(due[0].send_at, at("2026-06-01T08:00:00Z"));
+    assert_eq!(due[0].channel, Channel::Email);
+
+    // The same day again, and the next day: nothing more.
+    let again = world
+        .detector("2026-06-01T15:00:00Z")
+        .run(&world.tenant)
+        .await
+        .unwrap();
+    assert_eq!(again.enrolled, 0);
+    let next = world
+        .detector("2026-06-02T05:00:00Z")
+        .run(&world.tenant)
+        .await
+        .unwrap();
+    assert_eq!(next.enrolled, 0);
+    assert_eq!(world.due("2026-06-30T00:00:00Z").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_client_not_yet_past_the_trigger_stage_or_with_a_future_booking_is_left_alone() {
+    let world = World::new(|_| {}).await;
+    world.regular("recent", "2026-05-20", 4500).await;
+    world.regular("booked", "2026-03-02", 4500).await;
+    let mut upcoming = visit("booked-next", "booked", "2026-06-20", "nails", 3000);
+    upcoming.status = BookingStatus::Booked;
+    upcoming.updated_at = at("2026-05-31T12:00:00Z");
+    world
+        .ingest("2026-06-01T04:00:00Z")
+        .apply_bookings(&world.tenant, &[upcoming])
+        .await
+        .unwrap();
+    let report = world
+        .detector("2026-06-01T05:00:00Z")
+        .run(&world.tenant)
+        .await
+        .unwrap();
+    assert_eq!(report.enrolled, 0, "{report:?}");
+    assert!(world.outreach("recent").await.active.is_none());
+    assert!(world.outreach("booked").await.active.is_none());
+    // The booked client is off the overdue list too.
+    let overdue = world
+        .detector("2026-06-01T05:00:00Z")
+        .overdue(&world.tenant, None)
+        .await
+        .unwrap();
+    assert!(overdue.categories.is_empty(), "{overdue:?}");
+}
+
+#[tokio::test]
+async fn two_detectors_at_once_enroll_each_client_once() {
+    let world = World::new(|_| {}).await;
+    for i in 0..10 {
+        world.regular(&format!("c{i}"), "2026-03-02", 4500).await;
+    }
+    let (a, b) = (
+        world.detector("2026-06-01T05:00:00Z"),
+        world.detector("2026-06-01T05:00:00Z"),
+    );
+    let (ra, rb) = tokio::join!(a.run(&world.tenant), b.run(&world.tenant));
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.enrolled + rb.enrolled, 10, "{ra:?} {rb:?}");
+    assert_eq!(world.due("2026-06-30T00:00:00Z").await.len(), 10);
+}
+
+#[tokio::test]
+async fn the_daily_cap_holds_back_the_rest_for_the_next_day_highest_tier_first() {
+    let world = World::new(|config| {
+        config.outreach.daily_cap.email = 2;
+        config.outreach.tiers = TierCuts {
+            high_from_annual_spend: Some(500.0),
+            medium_from_annual_spend: Some(200.0),
+        };
+    })
+    .await;
+    // Thirteen visits a year: 100.00 each is high, 30.00 medium, 10.00 low.
+    world.regular("low", "2026-03-02", 1000).await;
+    world.regular("high", "2026-03-02", 10_000).await;
+    world.regular("medium", "2026-03-02", 3000).await;
+    world.regular("high2", "2026-03-02", 9000).await;
+    let first = world
+        .detector("2026-06-01T05:00:00Z")
+        .run(&world.tenant)
+        .await
+        .unwrap();
+    assert_eq!((first.enrolled, first.deferred), (2, 2), "{first:?}");
+    assert!(world.outreach("high").await.active.is_some());
+    assert!(world.outreach("high2").await.active.is_some());
+    assert_eq!(
+        world.outreach("high").await.active.unwrap().tier,
+        Tier::High
+    );
+    let second = world
+        .detector("2026-06-02T05:00:00Z")
+        .run(&world.tenant)
+        .await
+        .unwrap();
+    assert_eq!((second.enrolled, second.deferred), (2, 0), "{second:?}");
+    let low = world.outreach("low").await.active.unwrap();
+    assert_eq!(low.tier, Tier::Low);
+    assert_eq!(low.sequence, "low tier light");
+}
+
+#[tokio::test]
+async fn control_group_clients_are_recorded_and_never_given_a_step() {
+    let world = World::new(|config| config.outreach.control_share = 0.5).await;
+    for i in 0..30 {
+        world.regular(&format!("c{i}"), "2026-03-02", 4500).await;
+    }
+    let report = world
+        .detector("2026-06-01T05:00:00Z")
+        .run(&world.tenant)
+        .await
+        .unwrap();
+    assert!(report.control > 5 && report.enrolled > 5, "{report:?}");
+    assert_eq!(report.control + report.enrolled, 30);
+    let due = world.due("2026-06-30T00:00:00Z").await;
+    assert_eq!(due.len(), report.enrolled);
+    for i in 0..30 {
+        let outreach = world.outreach(&format!("c{i}")).await;
+        let active = outreach.active.unwrap();
+        let has_step = due.iter().any(|s| s.client_id == active.client_id);
+        assert_eq!(has_step, !active.control);
+    }
+}
+
+#[tokio::test]
+async fn a_booking_ends_the_sequence_as_converted_and_an_opt_out_as_stopped() {
+    let world = World::new(|_| {}).await;
+    world.regular("back", "2026-03-02", 4500).await;
+    world.regular("gone", "2026-03-02", 4500).await;
+    world
+        .detector("2026-06-01T05:00:00Z")
+        .run(&world.tenant)
+        .await
+        .unwrap();
+    assert_eq!(world.due("2026-06-30T00:00:00Z").await.len(), 2);
+
+    let mut rebook = visit("back-new", "back", "2026-06-10", "hair", 4500);
+    rebook.status = BookingStatus::Booked;
+    rebook.updated_at = at("2026-06-02T09:00:00Z");
+    world
+        .ingest("2026-06-02T09:00:00Z")
+        .apply_bookings(&world.tenant, &[rebook])
+        .await
+        .unwrap();
+    let back = world.outreach("back").await;
+    assert!(back.active.is_none());
+    let id = shared::domain::enrollment::EnrollmentId::new(day("2026-06-01"), &hair());
+    let ended = world
+        .store
+        .enrollment(&world.tenant.id, &client("back"), &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ended.status,
+        Status::Ended {
+            outcome: Outcome::Converted,
+            on: day("2026-06-02")
+        }
+    );
+
+    let mut profile = ClientProfile::new(client("gone"));
+    profile.email = Some(EmailAddress::parse("gone@example.com").unwrap());
+    profile.consent.email = Some(Consent {
+        granted: false,
+        source: "unsubscribe".into(),
+        at: at("2026-06-02T10:00:00Z"),
+    });
+    world
+        .ingest("2026-06-02T10:00:00Z")
+        .upsert_client(&world.tenant, &profile)
+        .await
+        .unwrap();
+    let ended = world
+        .store
+        .enrollment(&world.tenant.id, &client("gone"), &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ended.status,
+        Status::Ended {
+            outcome: Outcome::Stopped {
+                reason: StopReason::OptedOut
+            },
+            on: day("2026-06-02")
+        }
+    );
+    assert!(world.due("2026-06-30T00:00:00Z").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_finished_sequence_moves_the_client_to_the_long_game_list() {
+    let world = World::new(|_| {}).await;
+    world.regular("ana", "2026-03-02", 4500).await;
+    world
+        .detector("2026-06-01T05:00:00Z")
+        .run(&world.tenant)
+        .await
+        .unwrap();
+    let active = world.outreach("ana").await.active.unwrap();
+    // Nothing happens until the sequence's time is up; the detector then completes it.
+    let report = world
+        .detector(&format!("{}T05:00:00Z", active.ends_on))
+        .run(&world.tenant)
+        .await
+        .unwrap();
+    assert_eq!(report.completed, 1, "{report:?}");
+    let outreach = world.outreach("ana").await;
+    assert!(outreach.active.is_none() && outreach.long_game);
+    // Not during the cooldown nor before the long-game interval; then once, one message.
+    let early = active.ends_on.plus_days(120);
+    let report = world
+        .detector(&format!("{early}T05:00:00Z"))
+        .run(&world.tenant)
+        .await
+        .unwrap();
+    assert_eq!(report.enrolled, 0, "{report:?}");
+    let due_day = active.ends_on.plus_days(180);
+    let report = world
+        .detector(&format!("{due_day}T05:00:00Z"))
+        .run(&world.tenant)
+        .await
+        .unwrap();
+    assert_eq!(report.enrolled, 1, "{report:?}");
+    let check_in = world.outreach("ana").await.active.unwrap();
+    assert_eq!(check_in.kind, Kind::LongGame);
+    assert_eq!(check_in.steps.len(), 1);
+}
+
+#[tokio::test]
+async fn manual_mode_lists_who_is_overdue_and_contacts_them_at_once_idempotently() {
+    let world = World::new(|config| config.outreach.mode = Mode::Manual).await;
+    for i in 0..4 {
+        world.regular(&format!("c{i}"), "2026-03-02", 4500).await;
+    }
+    let detector = world.detector("2026-06-01T05:00:00Z");
+    let report = detector.run(&world.tenant).await.unwrap();
+    assert_eq!(report.enrolled, 0, "manual mode never enrolls by itself");
+    let overdue = detector.overdue(&world.tenant, None).await.unwrap();
+    assert_eq!(overdue.as_of, Some(day("2026-06-01")));
+    assert_eq!(overdue.categories.len(), 1);
+    let listed = &overdue.categories[0];
+    assert_eq!(listed.category, hair());
+    assert_eq!(listed.clients.len(), 4);
+    assert_eq!(listed.at_risk + listed.lapsed + listed.dormant, 4);
+
+    let contacted = detector
+        .contact_overdue(&world.tenant, Some(&hair()))
+        .await
+        .unwrap();
+    assert_eq!(contacted.enrolled, 4, "{contacted:?}");
+    let again = detector.contact_overdue(&world.tenant, None).await.unwrap();
+    assert_eq!(again.enrolled, 0);
+    assert_eq!(again.skipped.get("already_in_sequence"), Some(&4));
+    let nails = Category::parse("nails").unwrap();
+    let none = detector
+        .contact_overdue(&world.tenant, Some(&nails))
+        .await
+        .unwrap();
+    assert_eq!(none.clients, 0);
+}
+
+/// A publisher that records every call and can refuse entries.
+#[derive(Default)]
+struct Recorder {
+    calls: Mutex<Vec<Vec<StepDue>>>,
+    refuse_first: Mutex<usize>,
+}
+
+#[async_trait]
+impl EventPublisher for Recorder {
+    async fn publish(&self, events: &[StepDue]) -> Result<Vec<usize>, BoxError> {
+        assert!(events.len() <= 10, "EventBridge takes at most 10 entries");
+        self.calls.lock().unwrap().push(events.to_vec());
+        let mut refuse = self.refuse_first.lock().unwrap();
+        let refused: Vec<usize> = (0..events.len()).take(*refuse).collect();
+        *refuse = refuse.saturating_sub(refused.len());
+        Ok(refused)
+    }
+}
+
+#[tokio::test]
+async fn due_steps_are_claimed_once_and_published_in_batches_of_ten_with_retries() {
+    let world = World::new(|_| {}).await;
+    for i in 0..25 {
+        world.regular(&format!("c{i:02}"), "2026-03-02", 4500).await;
+    }
+    world
+        .detector("2026-06-01T05:00:00Z")
+        .run(&world.tenant)
+        .await
+        .unwrap();
+    let recorder = Arc::new(Recorder::default());
+    *recorder.refuse_first.lock().unwrap() = 3;
+    let clock = Arc::new(FixedClock(at("2026-06-01T08:05:00Z")));
+    let enqueuer = Enqueuer::new(Arc::clone(&world.store), recorder.clone(), clock.clone());
+    let report = enqueuer.run().await.unwrap();
+    assert_eq!((report.claimed, report.published), (25, 25), "{report:?}");
+    assert_eq!(
+        report.publish_calls, 4,
+        "three batches and one retry of the refused"
+    );
+    let events: Vec<StepDue> = recorder.calls.lock().unwrap().concat();
+    let mut clients: Vec<&str> = events.iter().map(|e| e.client_id.as_str()).collect();
+    clients.sort_unstable();
+    clients.dedup();
+    assert_eq!(clients.len(), 25);
+    // The event carries ids only.
+    let json = serde_json::to_string(&events[0]).unwrap();
+    assert!(
+        !json.contains("example.com") && !json.contains("Ana"),
+        "{json}"
+    );
+
+    // Claimed steps are queued, out of the due index: a second run publishes nothing.
+    let again = Enqueuer::new(Arc::clone(&world.store), recorder.clone(), clock)
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(again.claimed, 0);
+    assert!(world.due("2026-06-30T00:00:00Z").await.is_empty());
+    let outreach = world.outreach("c00").await;
+    assert_eq!(outreach.pending_step, Some(0));
+    let _ = StepStatus::Scheduled;
+}
+
+#[tokio::test]
+async fn steps_the_bus_keeps_refusing_go_back_to_the_queue() {
+    let world = World::new(|_| {}).await;
+    world.regular("ana", "2026-03-02", 4500).await;
+    world
+        .detector("2026-06-01T05:00:00Z")
+        .run(&world.tenant)
+        .await
+        .unwrap();
+    let recorder = Arc::new(Recorder::default());
+    *recorder.refuse_first.lock().unwrap() = 100;
+    let clock = Arc::new(FixedClock(at("2026-06-01T08:05:00Z")));
+    let report = Enqueuer::new(Arc::clone(&world.store), recorder.clone(), clock.clone())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!((report.published, report.released), (0, 1), "{report:?}");
+    assert_eq!(world.due("2026-06-01T08:05:00Z").await.len(), 1);
+    *recorder.refuse_first.lock().unwrap() = 0;
+    let report = Enqueuer::new(Arc::clone(&world.store), recorder, clock)
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.published, 1);
+}
