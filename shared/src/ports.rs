@@ -167,7 +167,13 @@ pub trait Store: Send + Sync {
     async fn tenant_for_api_key(&self, key: &ApiKeyHash) -> Result<Option<TenantId>, StoreError>;
 
     /// Whether a webhook delivery with this `webhook-id` was already processed.
-    async fn webhook_seen(&self, tenant: &TenantId, webhook_id: &str) -> Result<bool, StoreError>;
+    /// (Not if its memory expired by `now`.)
+    async fn webhook_seen(
+        &self,
+        tenant: &TenantId,
+        webhook_id: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
 
     /// Records that a webhook delivery was processed, until `expires_at`. Idempotent.
     async fn remember_webhook(
@@ -175,6 +181,7 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         webhook_id: &str,
         expires_at: Timestamp,
+        now: Timestamp,
     ) -> Result<(), StoreError>;
 
     /// Creates or replaces a client's profile, unless the stored one is newer. Idempotent.

@@ -109,7 +109,7 @@ pub async fn authenticate(
         .map_err(signature_problem)?;
         let already_processed = api
             .store
-            .webhook_seen(&tenant.id, id)
+            .webhook_seen(&tenant.id, id, api.clock.now())
             .await
             .map_err(store_problem)?;
         return Ok(Caller {

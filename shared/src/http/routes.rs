@@ -135,7 +135,7 @@ async fn remember(api: &Api, caller: &Caller) -> Result<(), Problem> {
             .checked_add(WEBHOOK_ID_MEMORY)
             .unwrap_or_else(|_| api.clock.now());
         api.store
-            .remember_webhook(&caller.tenant.id, id, until)
+            .remember_webhook(&caller.tenant.id, id, until, api.clock.now())
             .await
             .map_err(store_problem)?;
     }

@@ -181,22 +181,48 @@ pub async fn an_api_key_resolves_to_its_own_tenant_only(store: &dyn Store) {
 pub async fn webhook_ids_are_remembered_per_tenant_until_they_expire(store: &dyn Store) {
     let a = tenant(store, "t-hook-a").await;
     let b = tenant(store, "t-hook-b").await;
-    assert!(!store.webhook_seen(&a.id, "msg_1").await.unwrap());
+    assert!(
+        !store
+            .webhook_seen(&a.id, "msg_1", Timestamp::now())
+            .await
+            .unwrap()
+    );
     let later = Timestamp::now()
         .checked_add(jiff::SignedDuration::from_mins(10))
         .unwrap();
-    store.remember_webhook(&a.id, "msg_1", later).await.unwrap();
-    store.remember_webhook(&a.id, "msg_1", later).await.unwrap();
-    assert!(store.webhook_seen(&a.id, "msg_1").await.unwrap());
-    assert!(!store.webhook_seen(&b.id, "msg_1").await.unwrap());
+    store
+        .remember_webhook(&a.id, "msg_1", later, Timestamp::now())
+        .await
+        .unwrap();
+    store
+        .remember_webhook(&a.id, "msg_1", later, Timestamp::now())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .webhook_seen(&a.id, "msg_1", Timestamp::now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .webhook_seen(&b.id, "msg_1", Timestamp::now())
+            .await
+            .unwrap()
+    );
     let past = Timestamp::now()
         .checked_sub(jiff::SignedDuration::from_secs(1))
         .unwrap();
     store
-        .remember_webhook(&a.id, "msg_old", past)
+        .remember_webhook(&a.id, "msg_old", past, Timestamp::now())
         .await
         .unwrap();
-    assert!(!store.webhook_seen(&a.id, "msg_old").await.unwrap());
+    assert!(
+        !store
+            .webhook_seen(&a.id, "msg_old", Timestamp::now())
+            .await
+            .unwrap()
+    );
 }
 
 pub async fn a_profile_is_upserted_and_an_older_version_never_overwrites_it(store: &dyn Store) {

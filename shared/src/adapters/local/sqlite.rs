@@ -466,9 +466,14 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn webhook_seen(&self, tenant: &TenantId, webhook_id: &str) -> Result<bool, StoreError> {
+    async fn webhook_seen(
+        &self,
+        tenant: &TenantId,
+        webhook_id: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         let (tenant, id) = (tenant.to_string(), webhook_id.to_owned());
-        let now = Timestamp::now().as_second();
+        let now = now.as_second();
         self.transact(move |tx| {
             let seen: Option<i64> = tx
                 .query_row(
@@ -489,9 +494,10 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         webhook_id: &str,
         expires_at: Timestamp,
+        now: Timestamp,
     ) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.to_string(), webhook_id.to_owned());
-        let now = Timestamp::now().as_second();
+        let now = now.as_second();
         self.transact(move |tx| {
             tx.execute(
                 "DELETE FROM webhook_deliveries WHERE expires_at <= ?1",

@@ -987,7 +987,12 @@ impl Store for DynamoStore {
             .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
-    async fn webhook_seen(&self, tenant: &TenantId, webhook_id: &str) -> Result<bool, StoreError> {
+    async fn webhook_seen(
+        &self,
+        tenant: &TenantId,
+        webhook_id: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         let Some(item) = self
             .get(keys::webhook(tenant, webhook_id), keys::WEBHOOK_SK)
             .await?
@@ -995,7 +1000,7 @@ impl Store for DynamoStore {
             return Ok(false);
         };
         // TTL deletes lag by up to days: an expired item is as good as gone.
-        Ok(number(&item, keys::EXPIRES_AT)? > Timestamp::now().as_second())
+        Ok(number(&item, keys::EXPIRES_AT)? > now.as_second())
     }
 
     async fn remember_webhook(
@@ -1003,6 +1008,7 @@ impl Store for DynamoStore {
         tenant: &TenantId,
         webhook_id: &str,
         expires_at: Timestamp,
+        _now: Timestamp,
     ) -> Result<(), StoreError> {
         self.put_plain(Item::from([
             (keys::PK.into(), s(keys::webhook(tenant, webhook_id))),
