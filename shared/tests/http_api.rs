@@ -458,3 +458,151 @@ async fn signed_webhook_deliveries_are_accepted_once_and_forgeries_refused() {
     assert_eq!(app.get_client(&key, "c-1").await.body["bookings"], 1);
     assert_problem(&app.get_client(&key, "c-2").await, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn settings_are_read_and_replaced_and_a_bad_field_is_named_with_nothing_stored() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    let current = app.call("GET", "/v1/config", &key, None).await;
+    assert_eq!(current.status, StatusCode::OK);
+    assert_eq!(current.body["outreach"]["trigger_stage"], "lapsed");
+    assert_eq!(current.body["outreach"]["control_share"], 0.1);
+
+    let mut steps_backwards = current.body.clone();
+    steps_backwards["outreach"]["sequences"][0]["steps"][2]["day"] = json!(5);
+    let reply = app
+        .call("PUT", "/v1/config", &key, Some(steps_backwards))
+        .await;
+    assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(pointers(&reply), ["/outreach/sequences/0/steps/2/day"]);
+    let detail = reply.body["errors"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("day is 5") && detail.contains("(day 7)"), "{detail}");
+
+    let reply = app
+        .call(
+            "PUT",
+            "/v1/config",
+            &key,
+            Some(json!({"outreach": {"windows": {"sms": {"start": "07:00", "end": "20:00"}}}})),
+        )
+        .await;
+    assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(pointers(&reply), ["/outreach/windows/sms"]);
+
+    let reply = app
+        .call(
+            "PUT",
+            "/v1/config",
+            &key,
+            Some(json!({"outreach": {"sequences": [{"name": "x", "steps": [{"day": 0, "channel": "sms", "template": "soft_check_in"}]}]}})),
+        )
+        .await;
+    assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(pointers(&reply), ["/outreach/sequences/0/steps/0/channel"]);
+    assert!(
+        reply.body["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no sender")
+    );
+
+    let reply = app
+        .call(
+            "PUT",
+            "/v1/config",
+            &key,
+            Some(json!({"outreach": {"mood": "cheerful"}})),
+        )
+        .await;
+    assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(pointers(&reply), ["/outreach"]);
+    assert!(
+        reply.body["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("mood")
+    );
+
+    let unchanged = app.call("GET", "/v1/config", &key, None).await;
+    assert_eq!(unchanged.body, current.body, "nothing was stored");
+
+    let reply = app
+        .call(
+            "PUT",
+            "/v1/config",
+            &key,
+            Some(json!({"timezone": "Europe/London", "outreach": {"mode": "manual", "trigger_stage": "at-risk"}})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let stored = app.call("GET", "/v1/config", &key, None).await;
+    assert_eq!(stored.body["outreach"]["mode"], "manual");
+    assert_eq!(stored.body["outreach"]["trigger_stage"], "at-risk");
+}
+
+#[tokio::test]
+async fn the_overdue_screen_lists_clients_and_one_action_contacts_them_all_once() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    let reply = app
+        .call(
+            "PUT",
+            "/v1/config",
+            &key,
+            Some(json!({"timezone": "Europe/London", "outreach": {"mode": "manual"}})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    for client in ["c-1", "c-2"] {
+        let reply = app
+            .put_client(
+                &key,
+                client,
+                json!({"name": "Ana Lopez", "email": format!("{client}@example.com"),
+                       "consent": {"email": {"granted": true, "source": "booking form", "at": "2026-01-01T00:00:00Z"}}}),
+            )
+            .await;
+        assert!(reply.status.is_success(), "{}", reply.body);
+        let visits: Vec<Value> = ["2026-05-04", "2026-06-01", "2026-06-29", "2026-07-27"]
+            .iter()
+            .enumerate()
+            .map(|(i, on)| booking(&format!("{client}-{i}"), client, &format!("{on}T10:00:00Z")))
+            .collect();
+        let reply = app.post_bookings(&key, json!({"bookings": visits})).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let overdue = app.call("GET", "/v1/overdue", &key, None).await;
+    assert_eq!(overdue.status, StatusCode::OK, "{}", overdue.body);
+    let categories = overdue.body["categories"].as_array().unwrap();
+    assert_eq!(categories.len(), 1, "{}", overdue.body);
+    assert_eq!(categories[0]["category"], "hair");
+    assert_eq!(categories[0]["clients"].as_array().unwrap().len(), 2);
+    let filtered = app
+        .call("GET", "/v1/overdue?category=nails", &key, None)
+        .await;
+    assert_eq!(filtered.body["categories"], json!([]));
+
+    let contacted = app
+        .call(
+            "POST",
+            "/v1/overdue/contact",
+            &key,
+            Some(json!({"category": "hair"})),
+        )
+        .await;
+    assert_eq!(contacted.status, StatusCode::OK, "{}", contacted.body);
+    assert_eq!(contacted.body["enrolled"], 2, "{}", contacted.body);
+    let again = app.call("POST", "/v1/overdue/contact", &key, None).await;
+    assert_eq!(again.body["enrolled"], 0, "{}", again.body);
+    assert_eq!(again.body["skipped"]["already_in_sequence"], 2);
+    let bad = app
+        .call(
+            "POST",
+            "/v1/overdue/contact",
+            &key,
+            Some(json!({"category": 7})),
+        )
+        .await;
+    assert_problem(&bad, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(pointers(&bad), ["/category"]);
+}

@@ -9,6 +9,7 @@ pub mod wire;
 
 use std::sync::Arc;
 
+use crate::app::detect::Detector;
 use crate::app::ingest::Ingest;
 use crate::ports::{Clock, Store};
 
@@ -17,6 +18,7 @@ pub use routes::router;
 /// What the routes need: the use cases and the store (for credentials).
 pub struct Api {
     pub ingest: Ingest,
+    pub detector: Detector,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
 }
@@ -25,6 +27,7 @@ impl Api {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Arc<Api> {
         Arc::new(Api {
             ingest: Ingest::new(Arc::clone(&store), Arc::clone(&clock)),
+            detector: Detector::new(Arc::clone(&store), Arc::clone(&clock)),
             store,
             clock,
         })

@@ -14,7 +14,8 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use crate::domain::booking_change::BookingOutcome;
-use crate::domain::ids::ClientId;
+use crate::domain::config::BusinessConfig;
+use crate::domain::ids::{Category, ClientId};
 use crate::http::Api;
 use crate::http::auth::{self, Caller, WEBHOOK_ID_MEMORY, store_problem};
 use crate::http::problem::{FieldError, Problem};
@@ -26,11 +27,15 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Every route the router serves, as (method, path template): the API reference
 /// (`docs/openapi.yaml`) is checked against this list, and this list against the router.
-pub const ROUTES: [(&str, &str); 4] = [
+pub const ROUTES: [(&str, &str); 8] = [
     ("PUT", "/v1/clients/{id}"),
     ("GET", "/v1/clients/{id}"),
     ("DELETE", "/v1/clients/{id}"),
     ("POST", "/v1/bookings"),
+    ("GET", "/v1/config"),
+    ("PUT", "/v1/config"),
+    ("GET", "/v1/overdue"),
+    ("POST", "/v1/overdue/contact"),
 ];
 
 /// The API as one router, for API Gateway (through `lambda_http`) and for `winback serve`.
@@ -41,6 +46,9 @@ pub fn router(api: Arc<Api>) -> Router {
             get(get_client).put(put_client).delete(delete_client),
         )
         .route("/v1/bookings", post(post_bookings))
+        .route("/v1/config", get(get_config).put(put_config))
+        .route("/v1/overdue", get(get_overdue))
+        .route("/v1/overdue/contact", post(post_overdue_contact))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(log_request))
@@ -70,7 +78,7 @@ async fn log_request(request: Request, next: Next) -> Response {
 async fn not_found() -> Problem {
     Problem::not_found(
         "there is no such route",
-        "The routes are PUT, GET and DELETE /v1/clients/{id} and POST /v1/bookings.",
+        "The routes are PUT, GET and DELETE /v1/clients/{id}, POST /v1/bookings, GET and PUT /v1/config, GET /v1/overdue and POST /v1/overdue/contact.",
     )
 }
 
@@ -78,14 +86,16 @@ async fn method_not_allowed() -> Problem {
     Problem::method_not_allowed("this route does not take that method")
 }
 
+/// A parameter of the query string, decoded, if present.
+fn query_param(query: &Option<String>, name: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).unwrap_or_default();
+    pairs.into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
+}
+
 /// `?tenant=` from the query string, if any.
 fn tenant_param(query: &Option<String>) -> Option<String> {
-    query.as_deref().and_then(|q| {
-        q.split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .find(|(name, _)| *name == "tenant")
-            .map(|(_, value)| value.to_owned())
-    })
+    query_param(query, "tenant")
 }
 
 fn require_json(headers: &HeaderMap) -> Result<(), Problem> {
@@ -284,6 +294,133 @@ async fn delete_client(
         Some(_) => Ok(StatusCode::NO_CONTENT.into_response()),
         None => Err(unknown_client(&id)),
     }
+}
+
+async fn get_config(
+    State(api): State<Arc<Api>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), b"").await?;
+    Ok(axum::Json(&caller.tenant.config).into_response())
+}
+
+/// Replaces the business's settings with the document sent (fields left out take their
+/// defaults), validated first: a bad field is named and nothing is stored.
+async fn put_config(
+    State(api): State<Arc<Api>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let Some((caller, body)) = json_write(&api, &query, &headers, body).await? else {
+        return Ok(already_processed());
+    };
+    let config = parse_config(&body)?;
+    api.store
+        .update_config(&caller.tenant.id, &config)
+        .await
+        .map_err(store_problem)?;
+    remember(&api, &caller).await?;
+    Ok(axum::Json(&config).into_response())
+}
+
+fn parse_config(body: &[u8]) -> Result<BusinessConfig, Problem> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let config: BusinessConfig =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                return Problem::malformed(inner.to_string());
+            }
+            let pointer = if path == "." {
+                String::new()
+            } else {
+                format!("/{}", path.replace('.', "/").replace('[', "/").replace(']', ""))
+            };
+            Problem::invalid(vec![FieldError {
+                pointer,
+                detail: inner.to_string(),
+                fix: "Correct the value (see the settings reference in the README), or leave the field out for its default.".into(),
+            }])
+        })?;
+    config.validate().map_err(|error| {
+        Problem::invalid(vec![FieldError {
+            pointer: error.pointer(),
+            detail: error.to_string(),
+            fix: "Correct this setting and send the whole document again; nothing was stored."
+                .into(),
+        }])
+    })?;
+    Ok(config)
+}
+
+async fn get_overdue(
+    State(api): State<Arc<Api>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), b"").await?;
+    let category = query_param(&query, "category")
+        .map(|raw| category_param(&raw, ""))
+        .transpose()?;
+    let list = api
+        .detector
+        .overdue(&caller.tenant, category.as_ref())
+        .await
+        .map_err(store_problem)?;
+    Ok(axum::Json(list).into_response())
+}
+
+/// Enrolls every eligible overdue client (of `category`, or of all) at once. Safe to repeat.
+async fn post_overdue_contact(
+    State(api): State<Arc<Api>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let body = read_body(body).await?;
+    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), &body).await?;
+    if caller.already_processed {
+        return Ok(already_processed());
+    }
+    let category = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        require_json(&headers)?;
+        let value = wire::json(&body).map_err(Problem::malformed)?;
+        match value.get("category") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(raw)) => Some(category_param(raw, "/category")?),
+            Some(_) => {
+                return Err(Problem::invalid(vec![FieldError {
+                    pointer: "/category".into(),
+                    detail: "category must be a string".into(),
+                    fix:
+                        "Send {\"category\": \"hair\"}, or no body to contact every overdue client."
+                            .into(),
+                }]));
+            }
+        }
+    };
+    let report = api
+        .detector
+        .contact_overdue(&caller.tenant, category.as_ref())
+        .await
+        .map_err(store_problem)?;
+    remember(&api, &caller).await?;
+    Ok(axum::Json(report).into_response())
+}
+
+fn category_param(raw: &str, pointer: &str) -> Result<Category, Problem> {
+    Category::parse(raw).map_err(|e| {
+        Problem::invalid(vec![FieldError {
+            pointer: pointer.to_owned(),
+            detail: format!("the category is not valid: {e}"),
+            fix: "Name a service category as your bookings do, for example hair.".into(),
+        }])
+    })
 }
 
 fn unknown_client(id: &ClientId) -> Problem {
