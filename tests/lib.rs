@@ -2,6 +2,7 @@
 //! workspace, the store contract on both stores, and the function binaries driven end to end
 //! through [`runtime_api`] against moto.
 
+pub mod api_gateway;
 pub mod runtime_api;
 
 use std::path::{Path, PathBuf};

@@ -476,7 +476,10 @@ async fn settings_are_read_and_replaced_and_a_bad_field_is_named_with_nothing_st
     assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(pointers(&reply), ["/outreach/sequences/0/steps/2/day"]);
     let detail = reply.body["errors"][0]["detail"].as_str().unwrap();
-    assert!(detail.contains("day is 5") && detail.contains("(day 7)"), "{detail}");
+    assert!(
+        detail.contains("day is 5") && detail.contains("(day 7)"),
+        "{detail}"
+    );
 
     let reply = app
         .call(

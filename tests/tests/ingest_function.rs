@@ -13,46 +13,8 @@ use shared::domain::ids::TenantId;
 use shared::domain::tenant::{ApiKey, Tenant};
 use shared::ports::Store;
 use shared::testing::moto;
-use system_tests::runtime_api::{Harness, Outcome, build_binary};
-
-/// The request `sam local generate-event apigateway http-api-proxy` writes, made into `method
-/// path` with these headers and body.
-fn request(method: &str, path_and_query: &str, key: &str, body: Option<&Value>) -> Value {
-    let fixture = std::fs::read_to_string(
-        system_tests::repo().join("functions/ingest/events/http-api-proxy.json"),
-    )
-    .unwrap();
-    let mut event: Value = serde_json::from_str(&fixture).unwrap();
-    let (path, query) = path_and_query
-        .split_once('?')
-        .unwrap_or((path_and_query, ""));
-    event["rawPath"] = json!(path);
-    event["rawQueryString"] = json!(query);
-    event["requestContext"]["http"]["method"] = json!(method);
-    event["requestContext"]["http"]["path"] = json!(path);
-    let object = event.as_object_mut().unwrap();
-    for unused in [
-        "cookies",
-        "queryStringParameters",
-        "pathParameters",
-        "stageVariables",
-    ] {
-        object.remove(unused);
-    }
-    event["headers"] = json!({"authorization": format!("Bearer {key}")});
-    match body {
-        Some(body) => {
-            event["headers"]["content-type"] = json!("application/json");
-            event["body"] = json!(body.to_string());
-            event["isBase64Encoded"] = json!(false);
-        }
-        None => {
-            event.as_object_mut().unwrap().remove("body");
-            event["isBase64Encoded"] = json!(false);
-        }
-    }
-    event
-}
+use system_tests::api_gateway::{reply, request};
+use system_tests::runtime_api::{Harness, build_binary};
 
 /// The items of client c-1's partition, as the table holds them.
 async fn client_items(
@@ -72,21 +34,6 @@ async fn client_items(
         .unwrap()
         .items
         .unwrap_or_default()
-}
-
-/// The status and JSON body of an API Gateway v2 response.
-fn reply(outcome: Outcome) -> (u64, Value) {
-    let Outcome::Response(response) = outcome else {
-        panic!("the function failed: {outcome:?}")
-    };
-    let status = response["statusCode"].as_u64().unwrap();
-    let body = response["body"].as_str().unwrap_or_default();
-    let body = if body.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(body).unwrap()
-    };
-    (status, body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

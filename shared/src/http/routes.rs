@@ -337,7 +337,7 @@ fn parse_config(body: &[u8]) -> Result<BusinessConfig, Problem> {
             let pointer = if path == "." {
                 String::new()
             } else {
-                format!("/{}", path.replace('.', "/").replace('[', "/").replace(']', ""))
+                format!("/{}", path.replace(['.', '['], "/").replace(']', ""))
             };
             Problem::invalid(vec![FieldError {
                 pointer,

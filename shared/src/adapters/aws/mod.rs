@@ -1,6 +1,8 @@
 //! The AWS adapters (the `aws` feature): one folder or file per service.
 
 pub mod dynamo;
+pub mod env;
+pub mod eventbridge;
 
 use std::time::Duration;
 
@@ -14,6 +16,30 @@ pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https()
+}
+
+/// The clock of a scheduled run: the `time` of the EventBridge schedule event that started it
+/// (so a late or retried tick still runs as of its own time), or the machine's clock.
+pub fn tick_clock(event: &serde_json::Value) -> std::sync::Arc<dyn crate::ports::Clock> {
+    match event
+        .get("time")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+    {
+        Some(time) => std::sync::Arc::new(crate::ports::FixedClock(time)),
+        None => std::sync::Arc::new(crate::ports::SystemClock),
+    }
+}
+
+/// The JSON log lines every function writes: one object per line, no ANSI, no timestamps
+/// (CloudWatch adds them).
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_current_span(false)
+        .with_target(false)
+        .without_time()
+        .init();
 }
 
 /// The one SDK configuration a process builds at start: region, credentials and endpoint from
