@@ -139,3 +139,114 @@ fn the_industry_choices_match_the_presets_the_code_knows() {
         .collect();
     assert_eq!(allowed, known);
 }
+
+#[test]
+fn the_http_api_routes_in_the_template_are_the_routes_the_router_serves() {
+    let template = template();
+    let mut deployed = BTreeSet::new();
+    for resource in template["Resources"].as_hash().unwrap().values() {
+        for event in resource["Properties"]["Events"]
+            .as_hash()
+            .into_iter()
+            .flatten()
+            .map(|(_, e)| e)
+        {
+            if event["Type"].as_str() == Some("HttpApi") {
+                deployed.insert((
+                    event["Properties"]["Method"].as_str().unwrap().to_owned(),
+                    event["Properties"]["Path"].as_str().unwrap().to_owned(),
+                ));
+            }
+        }
+    }
+    let served: BTreeSet<(String, String)> = shared::http::routes::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(deployed, served);
+}
+
+#[test]
+fn the_table_s_indexes_are_the_ones_the_store_queries() {
+    use shared::adapters::aws::dynamo::{keys, schema};
+    let template = template();
+    let indexes = template["Resources"]["Table"]["Properties"]["GlobalSecondaryIndexes"]
+        .as_vec()
+        .unwrap();
+    let expected: [(&str, &str, &str, &[&str]); 3] = [
+        (
+            keys::WATCH_INDEX,
+            keys::WATCH_PK,
+            keys::WATCH_SK,
+            &schema::WATCH_PROJECTION,
+        ),
+        (
+            keys::OVERDUE_INDEX,
+            keys::OVERDUE_PK,
+            keys::OVERDUE_SK,
+            &schema::OVERDUE_PROJECTION,
+        ),
+        (
+            keys::DUE_INDEX,
+            keys::DUE_PK,
+            keys::DUE_SK,
+            &schema::DUE_PROJECTION,
+        ),
+    ];
+    assert_eq!(indexes.len(), expected.len());
+    for (name, pk, sk, projected) in expected {
+        let index = indexes
+            .iter()
+            .find(|i| i["IndexName"].as_str() == Some(name))
+            .unwrap_or_else(|| panic!("no index {name} in the template"));
+        assert_eq!(index["KeySchema"][0]["AttributeName"].as_str(), Some(pk));
+        assert_eq!(index["KeySchema"][1]["AttributeName"].as_str(), Some(sk));
+        let attributes: BTreeSet<&str> = index["Projection"]["NonKeyAttributes"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .filter_map(Yaml::as_str)
+            .collect();
+        assert_eq!(attributes, projected.iter().copied().collect(), "{name}");
+    }
+}
+
+#[test]
+fn the_scheduled_functions_run_on_schedules_with_a_dead_letter_queue_and_the_bus_routes_by_channel()
+{
+    let template = template();
+    let resources = &template["Resources"];
+    for function in ["DetectLapsesFunction", "EnqueueStepsFunction"] {
+        let properties = &resources[function]["Properties"];
+        let events = properties["Events"].as_hash().unwrap();
+        assert!(
+            events
+                .values()
+                .any(|e| e["Type"].as_str() == Some("Schedule")),
+            "{function} runs on an EventBridge schedule (the envelope it reads)"
+        );
+        assert_eq!(properties["DeadLetterQueue"]["Type"].as_str(), Some("SQS"));
+    }
+    assert_eq!(
+        resources["DeadLetterAlarm"]["Type"].as_str(),
+        Some("AWS::CloudWatch::Alarm")
+    );
+    use shared::domain::client::Channel;
+    for (rule, channel) in [
+        ("EmailStepsRule", Channel::Email),
+        ("SmsStepsRule", Channel::Sms),
+    ] {
+        let pattern = &resources[rule]["Properties"]["EventPattern"];
+        assert_eq!(
+            pattern["detail-type"][0].as_str(),
+            Some(shared::ports::StepDue::DETAIL_TYPE)
+        );
+        assert_eq!(
+            pattern["source"][0].as_str(),
+            Some(shared::ports::StepDue::SOURCE)
+        );
+        // The rule matches the channel as the event's detail spells it.
+        let spelled = serde_json::to_value(channel).unwrap();
+        assert_eq!(pattern["detail"]["channel"][0].as_str(), spelled.as_str());
+    }
+}

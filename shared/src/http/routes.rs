@@ -390,6 +390,14 @@ async fn post_overdue_contact(
     } else {
         require_json(&headers)?;
         let value = wire::json(&body).map_err(Problem::malformed)?;
+        if !value.is_object() {
+            return Err(Problem::invalid(vec![FieldError {
+                pointer: String::new(),
+                detail: "the body must be a JSON object".into(),
+                fix: "Send {\"category\": \"hair\"}, or no body to contact every overdue client."
+                    .into(),
+            }]));
+        }
         match value.get("category") {
             None | Some(serde_json::Value::Null) => None,
             Some(serde_json::Value::String(raw)) => Some(category_param(raw, "/category")?),
