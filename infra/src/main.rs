@@ -53,6 +53,10 @@ struct ServeArgs {
     /// The folder of the local store (made if missing).
     #[arg(long, value_name = "DIR", default_value = "winback-data")]
     data: PathBuf,
+    /// Seconds between runs of lapse detection and the step queue (the deployed stack runs
+    /// them hourly and every five minutes).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    tick_seconds: u64,
 }
 
 #[derive(Subcommand)]
@@ -463,7 +467,11 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
         .with_target(false)
         .init();
     runtime()?
-        .block_on(serve::serve(args.port, &args.data))
+        .block_on(serve::serve(
+            args.port,
+            &args.data,
+            std::time::Duration::from_secs(args.tick_seconds),
+        ))
         .map_err(Failure::other)
 }
 

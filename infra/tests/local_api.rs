@@ -59,8 +59,13 @@ impl Drop for Server {
 }
 
 fn serve(data: &std::path::Path) -> Server {
+    serve_with(data, &[])
+}
+
+fn serve_with(data: &std::path::Path, extra: &[&str]) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_winback"))
         .args(["serve", "--port", "0", "--data", data.to_str().unwrap()])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -117,11 +122,89 @@ fn serve_makes_a_demo_tenant_on_first_start_and_answers_the_api() {
 
     // A second start keeps the data and makes no second demo tenant.
     let again = serve(data.path());
-    assert!(again.banner.is_empty(), "{:?}", again.banner);
+    assert!(
+        !again.banner.iter().any(|l| l.contains("demo tenant")),
+        "{:?}",
+        again.banner
+    );
     assert_eq!(
         http(again.port, "GET", "/v1/clients/c-1", &key, None).0,
         200
     );
+}
+
+#[test]
+fn serve_runs_lapse_detection_and_the_step_queue_on_its_own_timer() {
+    let data = tempfile::tempdir().unwrap();
+    let server = serve_with(data.path(), &["--tick-seconds", "1"]);
+    let key_line = server
+        .banner
+        .iter()
+        .find(|l| l.starts_with("Its API key"))
+        .expect("the demo key is printed");
+    let key = key_line.rsplit(' ').next().unwrap().to_owned();
+    // Send email at any hour, so the first message is due at once whenever this runs.
+    let (status, body) = http(
+        server.port,
+        "PUT",
+        "/v1/config",
+        &key,
+        Some(
+            r#"{"outreach": {"windows": {"email": {"start": "00:00", "end": "23:59:59"}}, "control_share": 0}}"#,
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http(
+        server.port,
+        "PUT",
+        "/v1/clients/c-1",
+        &key,
+        Some(
+            r#"{"name": "Ana", "email": "ana@example.com",
+                "consent": {"email": {"granted": true, "source": "booking form", "at": "2026-01-01T00:00:00Z"}}}"#,
+        ),
+    );
+    assert_eq!(status, 201, "{body}");
+    // A four-weekly client last seen fifty days ago: lapsed today.
+    let today = jiff::tz::TimeZone::UTC.to_datetime(jiff::Timestamp::now()).date();
+    let visits: Vec<String> = [106, 78, 50]
+        .iter()
+        .enumerate()
+        .map(|(i, ago)| {
+            let on = today.checked_sub(jiff::Span::new().days(*ago)).unwrap();
+            format!(
+                r#"{{"id": "b{i}", "client_id": "c-1", "status": "completed",
+                    "starts_at": "{on}T10:00:00Z", "updated_at": "{on}T12:00:00Z",
+                    "services": [{{"category": "hair", "price": "45.00"}}]}}"#
+            )
+        })
+        .collect();
+    let (status, body) = http(
+        server.port,
+        "POST",
+        "/v1/bookings",
+        &key,
+        Some(&format!(r#"{{"bookings": [{}]}}"#, visits.join(","))),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    let outbox = data.path().join("outbox/due-steps.jsonl");
+    let mut waited = 0;
+    while !outbox.exists() || std::fs::read_to_string(&outbox).unwrap().is_empty() {
+        assert!(waited < 100, "no due step reached the outbox in 10 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += 1;
+    }
+    let line = std::fs::read_to_string(&outbox).unwrap();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(line.contains(r#""client_id":"c-1""#) && line.contains(r#""channel":"email""#));
+    assert!(!line.contains("ana@example.com"), "ids only: {line}");
+    let (_, body) = http(server.port, "GET", "/v1/clients/c-1", &key, None);
+    assert!(
+        body.contains(r#""sequence":"medium tier 30/60/90""#),
+        "{body}"
+    );
+    assert!(body.contains(r#""next_step":0"#), "{body}");
 }
 
 #[test]

@@ -31,6 +31,26 @@ pub struct ClientView {
     pub upcoming_booking: Option<Day>,
     pub bookings: usize,
     pub categories: Vec<CategoryView>,
+    /// The sequence the client is in, if any.
+    pub enrollment: Option<EnrollmentView>,
+}
+
+/// A client's active enrollment, as the API shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EnrollmentView {
+    pub id: String,
+    pub category: Category,
+    pub also_overdue: Vec<Category>,
+    pub sequence: String,
+    pub kind: enrollment::Kind,
+    pub tier: crate::domain::rfm::Tier,
+    pub stage: Stage,
+    pub started: Day,
+    pub ends_on: Day,
+    /// In the control group: tracked, never messaged.
+    pub control: bool,
+    /// The step waiting to go out (its index in the sequence), if any.
+    pub next_step: Option<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -268,11 +288,25 @@ impl Ingest {
         let profile = record
             .profile
             .unwrap_or_else(|| ClientProfile::new(id.clone()));
+        let enrollment = record.outreach.active.as_ref().map(|e| EnrollmentView {
+            id: e.id.to_string(),
+            category: e.category.clone(),
+            also_overdue: e.also_overdue.clone(),
+            sequence: e.sequence.clone(),
+            kind: e.kind,
+            tier: e.tier,
+            stage: e.stage,
+            started: e.started,
+            ends_on: e.ends_on,
+            control: e.control,
+            next_step: record.outreach.pending_step,
+        });
         Ok(Some(ClientView {
             profile,
             upcoming_booking,
             bookings: record.bookings.len(),
             categories,
+            enrollment,
         }))
     }
 
