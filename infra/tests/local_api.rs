@@ -166,7 +166,9 @@ fn serve_runs_lapse_detection_and_the_step_queue_on_its_own_timer() {
     );
     assert_eq!(status, 201, "{body}");
     // A four-weekly client last seen fifty days ago: lapsed today.
-    let today = jiff::tz::TimeZone::UTC.to_datetime(jiff::Timestamp::now()).date();
+    let today = jiff::tz::TimeZone::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date();
     let visits: Vec<String> = [106, 78, 50]
         .iter()
         .enumerate()

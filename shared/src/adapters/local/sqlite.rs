@@ -6,7 +6,9 @@
 //! serialised by SQLite itself and a failed request leaves nothing half-written. The
 //! connection lives behind a mutex and runs on tokio's blocking pool.
 
+use std::cell::Cell;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -127,6 +129,17 @@ CREATE INDEX IF NOT EXISTS cadences_overdue ON cadences (tenant, stage)
 #[derive(Clone)]
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
+    rows_read: Arc<AtomicU64>,
+}
+
+thread_local! {
+    /// Rows read by the transaction running on this thread.
+    static ROWS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts `n` rows read (records returned by a lookup), for [`SqliteStore::rows_read`].
+fn count(n: usize) {
+    ROWS.with(|rows| rows.set(rows.get() + n as u64));
 }
 
 impl SqliteStore {
@@ -145,6 +158,8 @@ impl SqliteStore {
             .busy_timeout(std::time::Duration::from_secs(10))
             .map_err(unavailable)?;
         connection.execute_batch(SCHEMA).map_err(unavailable)?;
+        // Every statement the store runs stays prepared.
+        connection.set_prepared_statement_cache_capacity(64);
         let version: i64 = connection
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .map_err(unavailable)?;
@@ -158,30 +173,66 @@ impl SqliteStore {
         }
         Ok(SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
+            rows_read: Arc::new(AtomicU64::new(0)),
         })
     }
 
-    /// Runs `work` in one immediate transaction on the blocking pool; commits if it succeeds.
+    /// Rows read so far (records returned by lookups): the instrumentation behind the
+    /// "a detector run reads what is due, not what is stored" benchmark.
+    pub fn rows_read(&self) -> u64 {
+        self.rows_read.load(Ordering::Relaxed)
+    }
+
+    /// Runs `work` in one immediate transaction off the async workers; commits if it succeeds.
     async fn transact<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let connection = Arc::clone(&self.connection);
-        tokio::task::spawn_blocking(move || {
+        let rows_read = Arc::clone(&self.rows_read);
+        let run = move || {
+            ROWS.with(|rows| rows.set(0));
             // A panic while holding the lock cannot leave a transaction open (it rolls back on
             // drop), so a poisoned lock is still a consistent connection.
             let mut connection = connection.lock().unwrap_or_else(|p| p.into_inner());
             let tx = connection
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
-            let value = work(&tx)?;
+            let value = work(&tx);
+            rows_read.fetch_add(ROWS.with(Cell::get), Ordering::Relaxed);
+            let value = value?;
             tx.commit().map_err(unavailable)?;
             Ok(value)
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(Box::new(e)))?
+        };
+        // On a multi-threaded runtime the work runs on this worker (its other tasks move to
+        // another), saving a hand-over to the blocking pool per transaction.
+        match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(run),
+            _ => tokio::task::spawn_blocking(run)
+                .await
+                .map_err(|e| StoreError::Unavailable(Box::new(e)))?,
+        }
     }
+}
+
+/// Runs a statement, prepared once per connection and cached.
+fn exec(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached(sql)?.execute(params)
+}
+
+/// One row of a query, prepared once per connection and cached.
+fn query_row<T>(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    tx.prepare_cached(sql)?.query_row(params, f)
 }
 
 fn unavailable(error: rusqlite::Error) -> StoreError {
@@ -206,11 +257,11 @@ fn read_one<T: serde::de::DeserializeOwned>(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Option<T>, StoreError> {
-    tx.query_row(sql, params, |row| row.get::<_, String>(0))
+    let text = query_row(tx, sql, params, |row| row.get::<_, String>(0))
         .optional()
-        .map_err(unavailable)?
-        .map(|text| from_json(&text))
-        .transpose()
+        .map_err(unavailable)?;
+    count(usize::from(text.is_some()));
+    text.map(|text| from_json(&text)).transpose()
 }
 
 fn read_tenant(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<Option<Tenant>, StoreError> {
@@ -265,8 +316,11 @@ fn read_all<T: serde::de::DeserializeOwned>(
     let rows = statement
         .query_map(params, |row| row.get::<_, String>(0))
         .map_err(unavailable)?;
-    rows.map(|row| from_json(&row.map_err(unavailable)?))
-        .collect()
+    rows.map(|row| {
+        count(1);
+        from_json(&row.map_err(unavailable)?)
+    })
+    .collect()
 }
 
 fn read_cadence(
@@ -288,14 +342,15 @@ fn read_outreach(
     tenant: &str,
     client: &str,
 ) -> Result<(Outreach, u64), StoreError> {
-    let row: Option<(i64, String)> = tx
-        .query_row(
-            "SELECT version, record FROM outreach WHERE tenant = ?1 AND client = ?2",
-            params![tenant, client],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()
-        .map_err(unavailable)?;
+    let row: Option<(i64, String)> = query_row(
+        tx,
+        "SELECT version, record FROM outreach WHERE tenant = ?1 AND client = ?2",
+        params![tenant, client],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .optional()
+    .map_err(unavailable)?;
+    count(usize::from(row.is_some()));
     match row {
         None => Ok((Outreach::default(), 0)),
         Some((version, record)) => Ok((from_json(&record)?, version as u64)),
@@ -325,7 +380,8 @@ fn write_booking(
     tenant: &str,
     booking: &Booking,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO bookings (tenant, client, booking, starts_at, record)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT DO UPDATE SET starts_at = excluded.starts_at, record = excluded.record",
@@ -353,7 +409,8 @@ fn write_cadence(
     let tenant_id = tenant.id.as_str();
     match cadence {
         None => {
-            tx.execute(
+            exec(
+                tx,
                 "DELETE FROM cadences WHERE tenant = ?1 AND client = ?2 AND category = ?3",
                 params![tenant_id, client, category.as_str()],
             )
@@ -363,7 +420,8 @@ fn write_cadence(
             let watch = cadence.watch(today, &tenant.config);
             let stage = cadence.stage(today, false, &tenant.config);
             let stored = StoredCadence { cadence, watch };
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO cadences
                      (tenant, client, category, record, watch_day, watch_stage, stage)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -392,12 +450,12 @@ impl Store for SqliteStore {
         let id = tenant.id.to_string();
         let record = to_json(tenant)?;
         self.transact(move |tx| {
-            let inserted = tx
-                .execute(
-                    "INSERT INTO tenants (id, record) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                    params![id, record],
-                )
-                .map_err(unavailable)?;
+            let inserted = exec(
+                tx,
+                "INSERT INTO tenants (id, record) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![id, record],
+            )
+            .map_err(unavailable)?;
             if inserted == 0 {
                 return Err(StoreError::AlreadyExists(format!("tenant {id}")));
             }
@@ -425,7 +483,8 @@ impl Store for SqliteStore {
             if !tenant.webhook_secrets.contains(&secret) {
                 tenant.webhook_secrets.push(secret);
             }
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE tenants SET record = ?2 WHERE id = ?1",
                 params![id, to_json(&tenant)?],
             )
@@ -438,7 +497,8 @@ impl Store for SqliteStore {
     async fn add_api_key(&self, tenant: &TenantId, key: &ApiKeyHash) -> Result<(), StoreError> {
         let (tenant, key) = (tenant.to_string(), key.as_str().to_owned());
         self.transact(move |tx| {
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO api_keys (hash, tenant) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                 params![key, tenant],
             )
@@ -451,14 +511,14 @@ impl Store for SqliteStore {
     async fn tenant_for_api_key(&self, key: &ApiKeyHash) -> Result<Option<TenantId>, StoreError> {
         let key = key.as_str().to_owned();
         self.transact(move |tx| {
-            let tenant: Option<String> = tx
-                .query_row(
-                    "SELECT tenant FROM api_keys WHERE hash = ?1",
-                    params![key],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(unavailable)?;
+            let tenant: Option<String> = query_row(
+                tx,
+                "SELECT tenant FROM api_keys WHERE hash = ?1",
+                params![key],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(unavailable)?;
             tenant
                 .map(|t| TenantId::parse(&t).map_err(|e| StoreError::Corrupt(e.to_string())))
                 .transpose()
@@ -475,15 +535,15 @@ impl Store for SqliteStore {
         let (tenant, id) = (tenant.to_string(), webhook_id.to_owned());
         let now = now.as_second();
         self.transact(move |tx| {
-            let seen: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM webhook_deliveries
+            let seen: Option<i64> = query_row(
+                tx,
+                "SELECT 1 FROM webhook_deliveries
                      WHERE tenant = ?1 AND id = ?2 AND expires_at > ?3",
-                    params![tenant, id, now],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(unavailable)?;
+                params![tenant, id, now],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(unavailable)?;
             Ok(seen.is_some())
         })
         .await
@@ -499,12 +559,14 @@ impl Store for SqliteStore {
         let (tenant, id) = (tenant.to_string(), webhook_id.to_owned());
         let now = now.as_second();
         self.transact(move |tx| {
-            tx.execute(
+            exec(
+                tx,
                 "DELETE FROM webhook_deliveries WHERE expires_at <= ?1",
                 params![now],
             )
             .map_err(unavailable)?;
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO webhook_deliveries (tenant, id, expires_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT DO UPDATE SET expires_at = excluded.expires_at",
                 params![tenant, id, expires_at.as_second()],
@@ -533,7 +595,8 @@ impl Store for SqliteStore {
                     ProfileOutcome::Updated
                 }
             };
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO clients (tenant, client, profile) VALUES (?1, ?2, ?3)
                  ON CONFLICT DO UPDATE SET profile = excluded.profile",
                 params![tenant, client, to_json(&profile)?],
@@ -673,18 +736,19 @@ impl Store for SqliteStore {
                 "enrollments",
                 "steps",
             ] {
-                items += tx
-                    .execute(
-                        &format!("DELETE FROM {table} WHERE tenant = ?1 AND client = ?2"),
-                        params![tenant, client],
-                    )
-                    .map_err(unavailable)?;
+                items += exec(
+                    tx,
+                    &format!("DELETE FROM {table} WHERE tenant = ?1 AND client = ?2"),
+                    params![tenant, client],
+                )
+                .map_err(unavailable)?;
             }
             if items == 0 {
                 return Ok(None);
             }
             for hash in profile.iter().flat_map(ClientProfile::contact_hashes) {
-                tx.execute(
+                exec(
+                    tx,
                     "INSERT INTO suppressions (tenant, hash, reason, at)
                      VALUES (?1, ?2, 'erased', ?3) ON CONFLICT DO NOTHING",
                     params![tenant, hash.as_str(), now],
@@ -703,14 +767,15 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         let (tenant, hash) = (tenant.to_string(), contact.as_str().to_owned());
         self.transact(move |tx| {
-            let found: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM suppressions WHERE tenant = ?1 AND hash = ?2",
-                    params![tenant, hash],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(unavailable)?;
+            let found: Option<i64> = query_row(
+                tx,
+                "SELECT 1 FROM suppressions WHERE tenant = ?1 AND hash = ?2",
+                params![tenant, hash],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(unavailable)?;
+            count(usize::from(found.is_some()));
             Ok(found.is_some())
         })
         .await
@@ -746,6 +811,7 @@ impl Store for SqliteStore {
                 .map_err(unavailable)?;
             rows.map(|row| {
                 let (client, category, day, stage) = row.map_err(unavailable)?;
+                count(1);
                 let corrupt = |what: String| StoreError::Corrupt(what);
                 Ok(WatchedCadence {
                     client_id: ClientId::parse(&client).map_err(|e| corrupt(e.to_string()))?,
@@ -788,7 +854,8 @@ impl Store for SqliteStore {
                 return Err(StoreError::Corrupt(format!("tenant {id} does not exist")));
             };
             tenant.config = config;
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE tenants SET record = ?2 WHERE id = ?1",
                 params![id, to_json(&tenant)?],
             )
@@ -801,14 +868,14 @@ impl Store for SqliteStore {
     async fn detector_checkpoint(&self, tenant: &TenantId) -> Result<Option<Day>, StoreError> {
         let tenant = tenant.to_string();
         self.transact(move |tx| {
-            let day: Option<i64> = tx
-                .query_row(
-                    "SELECT day FROM checkpoints WHERE tenant = ?1",
-                    params![tenant],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(unavailable)?;
+            let day: Option<i64> = query_row(
+                tx,
+                "SELECT day FROM checkpoints WHERE tenant = ?1",
+                params![tenant],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(unavailable)?;
             Ok(day.map(|d| Day::EPOCH.plus_days(d as i32)))
         })
         .await
@@ -817,7 +884,8 @@ impl Store for SqliteStore {
     async fn set_detector_checkpoint(&self, tenant: &TenantId, day: Day) -> Result<(), StoreError> {
         let tenant = tenant.to_string();
         self.transact(move |tx| {
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO checkpoints (tenant, day) VALUES (?1, ?2)
                  ON CONFLICT DO UPDATE SET day = max(day, excluded.day)",
                 params![tenant, day_number(day)],
@@ -842,18 +910,19 @@ impl Store for SqliteStore {
             category.as_str().to_owned(),
         );
         self.transact(move |tx| {
-            let row: Option<(String, Option<i64>, Option<String>)> = tx
-                .query_row(
-                    "SELECT record, watch_day, watch_stage FROM cadences
+            let row: Option<(String, Option<i64>, Option<String>)> = query_row(
+                tx,
+                "SELECT record, watch_day, watch_stage FROM cadences
                      WHERE tenant = ?1 AND client = ?2 AND category = ?3",
-                    params![tenant, client, category],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-                )
-                .optional()
-                .map_err(unavailable)?;
+                params![tenant, client, category],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()
+            .map_err(unavailable)?;
             let Some((record, day, stage)) = row else {
                 return Ok(false);
             };
+            count(1);
             let stored_watch = match (day, stage) {
                 (Some(day), Some(stage)) => Some(Watch {
                     on: Day::EPOCH.plus_days(day as i32),
@@ -866,7 +935,8 @@ impl Store for SqliteStore {
             }
             let mut stored: StoredCadence = from_json(&record)?;
             stored.watch = look.next;
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE cadences SET record = ?4, watch_day = ?5, watch_stage = ?6, stage = ?7
                  WHERE tenant = ?1 AND client = ?2 AND category = ?3",
                 params![
@@ -906,6 +976,7 @@ impl Store for SqliteStore {
                 .map_err(unavailable)?;
             rows.map(|row| {
                 let (client, category, stage) = row.map_err(unavailable)?;
+                count(1);
                 Ok(OverdueCadence {
                     client_id: parse_id(&client, ClientId::parse)?,
                     category: parse_id(&category, Category::parse)?,
@@ -933,27 +1004,29 @@ impl Store for SqliteStore {
             if let Some(count) = change.count {
                 let channel = channel_name(count.channel);
                 let day = day_number(count.day);
-                let so_far: i64 = tx
-                    .query_row(
-                        "SELECT count FROM daily_counts
+                let so_far: i64 = query_row(
+                    tx,
+                    "SELECT count FROM daily_counts
                          WHERE tenant = ?1 AND day = ?2 AND channel = ?3",
-                        params![tenant, day, channel],
-                        |row| row.get(0),
-                    )
-                    .optional()
-                    .map_err(unavailable)?
-                    .unwrap_or(0);
+                    params![tenant, day, channel],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?
+                .unwrap_or(0);
                 if so_far >= i64::from(count.cap) {
                     return Ok(Written::CapReached);
                 }
-                tx.execute(
+                exec(
+                    tx,
                     "INSERT INTO daily_counts (tenant, day, channel, count) VALUES (?1, ?2, ?3, 1)
                      ON CONFLICT DO UPDATE SET count = count + 1",
                     params![tenant, day, channel],
                 )
                 .map_err(unavailable)?;
             }
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO outreach (tenant, client, version, record) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT DO UPDATE SET version = excluded.version, record = excluded.record",
                 params![
@@ -965,7 +1038,8 @@ impl Store for SqliteStore {
             )
             .map_err(unavailable)?;
             if let Some(enrollment) = &change.enrollment {
-                tx.execute(
+                exec(
+                    tx,
                     "INSERT INTO enrollments (tenant, client, id, record) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT DO UPDATE SET record = excluded.record",
                     params![tenant, client, enrollment.id.as_str(), to_json(enrollment)?],
@@ -973,7 +1047,8 @@ impl Store for SqliteStore {
                 .map_err(unavailable)?;
             }
             if let Some((enrollment, step)) = &change.unschedule {
-                tx.execute(
+                exec(
+                    tx,
                     "DELETE FROM steps
                      WHERE tenant = ?1 AND client = ?2 AND enrollment = ?3 AND step = ?4",
                     params![tenant, client, enrollment.as_str(), step],
@@ -1100,7 +1175,8 @@ fn write_step(
     tenant: &str,
     step: &ScheduledStep,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO steps (tenant, client, enrollment, step, send_at, scheduled, record)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT DO UPDATE SET send_at = excluded.send_at,
