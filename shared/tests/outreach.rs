@@ -514,3 +514,33 @@ async fn steps_the_bus_keeps_refusing_go_back_to_the_queue() {
         .unwrap();
     assert_eq!(report.published, 1);
 }
+
+#[tokio::test]
+async fn a_segment_no_sequence_serves_or_a_channel_the_client_cannot_get_is_skipped_with_its_reason()
+ {
+    use shared::domain::sequence::{ChannelPreference, Sequence};
+    let world = World::new(|config| {
+        // Only high-tier clients get a sequence, and it is SMS only.
+        let mut sms = Sequence::default_for(Tier::High);
+        for step in &mut sms.steps {
+            step.channel = ChannelPreference::Sms;
+        }
+        config.outreach.sequences = vec![sms];
+        config.outreach.senders.sms_sender = Some("Salon".into());
+        config.outreach.tiers = TierCuts {
+            high_from_annual_spend: Some(500.0),
+            medium_from_annual_spend: Some(200.0),
+        };
+    })
+    .await;
+    world.regular("medium", "2026-03-02", 3000).await;
+    world.regular("high", "2026-03-02", 10_000).await;
+    let report = world
+        .detector("2026-06-01T05:00:00Z")
+        .run(&world.tenant)
+        .await
+        .unwrap();
+    assert_eq!(report.enrolled, 0, "{report:?}");
+    assert_eq!(report.skipped.get("no_sequence_for_segment"), Some(&1));
+    assert_eq!(report.skipped.get("no_channel_for_sequence"), Some(&1));
+}

@@ -32,13 +32,8 @@ async fn detect(store: Arc<dyn Store>, event: Value) -> Result<Value, Error> {
     let detector = Detector::new(Arc::clone(&store), tick_clock(&event));
     let mut reports = Vec::new();
     let mut failed = Vec::new();
-    for id in store.tenants().await? {
-        let result = match store.tenant(&id).await {
-            Ok(Some(tenant)) => detector.run(&tenant).await,
-            Ok(None) => continue,
-            Err(error) => Err(error),
-        };
-        match result {
+    for (id, run) in detector.run_every_tenant().await? {
+        match run {
             Ok(report) => {
                 tracing::info!(
                     tenant = %id,

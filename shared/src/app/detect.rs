@@ -22,11 +22,11 @@ use crate::domain::client::Channel;
 use crate::domain::contact::ContactHash;
 use crate::domain::control_group::is_control;
 use crate::domain::day::Day;
-use crate::domain::eligibility::{self, Candidate, ChannelState, Decision, Ineligible};
+use crate::domain::eligibility::{self, Candidate, ChannelState, Decision};
 use crate::domain::enrollment::{
     self, Enrollment, EnrollmentId, Kind, Outcome, Outreach, ScheduledStep, Status, StepStatus,
 };
-use crate::domain::ids::{Category, ClientId};
+use crate::domain::ids::{Category, ClientId, TenantId};
 use crate::domain::lapse_score::StopModel;
 use crate::domain::outreach::{Mode, Segment};
 use crate::domain::rfm::{Tier, annual_spend_minor};
@@ -135,8 +135,8 @@ struct Scope<'a> {
 /// What looking at one client came to.
 enum Verdict {
     Enrol(Box<Planned>),
-    /// Nothing to do now; record the looks as they are.
-    Rest(Vec<PendingLook>, Option<Ineligible>),
+    /// Nothing to do now, and why if the client was overdue; record the looks as they are.
+    Rest(Vec<PendingLook>, Option<&'static str>),
 }
 
 impl Detector {
@@ -210,7 +210,7 @@ impl Detector {
                 Verdict::Enrol(plan) => planned.push(*plan),
                 Verdict::Rest(looks, reason) => {
                     if let Some(reason) = reason {
-                        report.skip(reason.name());
+                        report.skip(reason);
                     }
                     self.record_looks(tenant, &client, looks).await?;
                 }
@@ -230,6 +230,23 @@ impl Detector {
             .set_detector_checkpoint(&tenant.id, today)
             .await?;
         Ok(report)
+    }
+
+    /// One run for every tenant. A tenant whose run fails does not stop the others: each
+    /// tenant's result is returned (an `Err` only when the tenants cannot be listed).
+    pub async fn run_every_tenant(
+        &self,
+    ) -> Result<Vec<(TenantId, Result<DetectionReport, StoreError>)>, StoreError> {
+        let mut runs = Vec::new();
+        for id in self.store.tenants().await? {
+            let result = match self.store.tenant(&id).await {
+                Ok(Some(tenant)) => self.run(&tenant).await,
+                Ok(None) => continue,
+                Err(error) => Err(error),
+            };
+            runs.push((id, result));
+        }
+        Ok(runs)
     }
 
     /// The business's "who is overdue" screen, from the overdue index.
@@ -309,7 +326,7 @@ impl Detector {
                 Verdict::Enrol(plan) => planned.push(*plan),
                 Verdict::Rest(_, reason) => {
                     if let Some(reason) = reason {
-                        report.skip(reason.name());
+                        report.skip(reason);
                     }
                 }
             }
@@ -545,7 +562,7 @@ impl Detector {
         };
         let (kind, usable) = match eligibility::decide(&candidate, &outreach_config.eligibility) {
             Decision::Skip(reason) => {
-                return Verdict::Rest(looks(reason.until().or(active_ends)), Some(reason));
+                return Verdict::Rest(looks(reason.until().or(active_ends)), Some(reason.name()));
             }
             Decision::AskPermission { channel } => (Kind::RePermission, vec![channel]),
             Decision::Enrol { channels } if outreach.long_game => (Kind::LongGame, channels),
@@ -586,9 +603,8 @@ impl Detector {
         let sequence = match kind {
             Kind::Sequence => match outreach_config.sequence_for(&segment) {
                 Some((_, sequence)) => sequence.clone(),
-                None => {
-                    return Verdict::Rest(looks(None), None);
-                }
+                // The business's sequences leave this segment out on purpose.
+                None => return Verdict::Rest(looks(None), Some("no_sequence_for_segment")),
             },
             Kind::LongGame => Sequence::long_game(),
             Kind::RePermission => Sequence::re_permission(),
@@ -601,7 +617,7 @@ impl Detector {
             .copied()
             .find(|c| usable.contains(c))
         else {
-            return Verdict::Rest(looks(None), Some(Ineligible::NoUsableChannel));
+            return Verdict::Rest(looks(None), Some("no_channel_for_sequence"));
         };
         let days_since = f64::from(today.days_since(lead.last_visit));
         let lapse_score = StopModel::default().no_visit_probability(

@@ -33,12 +33,11 @@ pub async fn tick(
     clock: &Arc<dyn Clock>,
 ) -> Result<(), StoreError> {
     let detector = Detector::new(Arc::clone(store), Arc::clone(clock));
-    for id in store.tenants().await? {
-        if let Some(tenant) = store.tenant(&id).await? {
-            let report = detector.run(&tenant).await?;
-            if report.enrolled + report.control + report.completed + report.deferred > 0 {
+    for (tenant, run) in detector.run_every_tenant().await? {
+        match run {
+            Ok(report) if report.enrolled + report.control + report.completed > 0 => {
                 tracing::info!(
-                    tenant = %id,
+                    %tenant,
                     enrolled = report.enrolled,
                     control = report.control,
                     deferred = report.deferred,
@@ -46,6 +45,8 @@ pub async fn tick(
                     "detection run"
                 );
             }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%tenant, %error, "detection run failed"),
         }
     }
     let report = Enqueuer::new(Arc::clone(store), Arc::clone(publisher), Arc::clone(clock))

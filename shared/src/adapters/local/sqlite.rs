@@ -177,6 +177,29 @@ impl SqliteStore {
         })
     }
 
+    /// Changes a tenant's record in one transaction.
+    async fn update_tenant(
+        &self,
+        tenant: &TenantId,
+        change: impl FnOnce(&mut Tenant) + Send + 'static,
+    ) -> Result<(), StoreError> {
+        let id = tenant.to_string();
+        self.transact(move |tx| {
+            let Some(mut tenant) = read_tenant(tx, &id)? else {
+                return Err(StoreError::Corrupt(format!("tenant {id} does not exist")));
+            };
+            change(&mut tenant);
+            exec(
+                tx,
+                "UPDATE tenants SET record = ?2 WHERE id = ?1",
+                params![id, to_json(&tenant)?],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Rows read so far (records returned by lookups): the instrumentation behind the
     /// "a detector run reads what is due, not what is stored" benchmark.
     pub fn rows_read(&self) -> u64 {
@@ -474,22 +497,11 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         secret: &WebhookSecret,
     ) -> Result<(), StoreError> {
-        let id = tenant.to_string();
         let secret = secret.clone();
-        self.transact(move |tx| {
-            let Some(mut tenant) = read_tenant(tx, &id)? else {
-                return Err(StoreError::Corrupt(format!("tenant {id} does not exist")));
-            };
+        self.update_tenant(tenant, move |tenant| {
             if !tenant.webhook_secrets.contains(&secret) {
                 tenant.webhook_secrets.push(secret);
             }
-            exec(
-                tx,
-                "UPDATE tenants SET record = ?2 WHERE id = ?1",
-                params![id, to_json(&tenant)?],
-            )
-            .map_err(unavailable)?;
-            Ok(())
         })
         .await
     }
@@ -847,22 +859,9 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         config: &BusinessConfig,
     ) -> Result<(), StoreError> {
-        let id = tenant.to_string();
         let config = config.clone();
-        self.transact(move |tx| {
-            let Some(mut tenant) = read_tenant(tx, &id)? else {
-                return Err(StoreError::Corrupt(format!("tenant {id} does not exist")));
-            };
-            tenant.config = config;
-            exec(
-                tx,
-                "UPDATE tenants SET record = ?2 WHERE id = ?1",
-                params![id, to_json(&tenant)?],
-            )
-            .map_err(unavailable)?;
-            Ok(())
-        })
-        .await
+        self.update_tenant(tenant, move |tenant| tenant.config = config)
+            .await
     }
 
     async fn detector_checkpoint(&self, tenant: &TenantId) -> Result<Option<Day>, StoreError> {

@@ -607,6 +607,40 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
+    /// Changes a tenant's record with `change` (which says whether it changed anything), on
+    /// condition that its revision is still the one read; re-read and retried on a clash.
+    async fn update_tenant(
+        &self,
+        tenant: &TenantId,
+        change: impl Fn(&mut Tenant) -> bool,
+    ) -> Result<(), StoreError> {
+        for attempt in 1..=ATTEMPTS {
+            let item = self
+                .get(keys::tenant(tenant), keys::TENANT_SK)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("tenant {tenant} does not exist")))?;
+            let mut record_value: Tenant = read_record(&item)?;
+            if !change(&mut record_value) {
+                return Ok(());
+            }
+            let revision = number(&item, "revision")?;
+            let mut new = item.clone();
+            new.insert("record".into(), record(&record_value)?);
+            new.insert("revision".into(), n(revision + 1));
+            match self
+                .transact(vec![
+                    self.put(new, Condition::Equals("revision", n(revision)))?,
+                ])
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(Clash::Changed) => backoff(attempt).await,
+                Err(Clash::Failed(error)) => return Err(error),
+            }
+        }
+        Err(StoreError::Contention(format!("tenant {tenant}")))
+    }
+
     /// Writes a booking, on condition that the version read (`stored`) is still the stored one.
     fn booking_write(
         &self,
@@ -940,32 +974,14 @@ impl Store for DynamoStore {
         tenant: &TenantId,
         secret: &WebhookSecret,
     ) -> Result<(), StoreError> {
-        for attempt in 1..=ATTEMPTS {
-            let item = self
-                .get(keys::tenant(tenant), keys::TENANT_SK)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt(format!("tenant {tenant} does not exist")))?;
-            let mut record_value: Tenant = read_record(&item)?;
-            if record_value.webhook_secrets.contains(secret) {
-                return Ok(());
+        self.update_tenant(tenant, |record| {
+            let new = !record.webhook_secrets.contains(secret);
+            if new {
+                record.webhook_secrets.push(secret.clone());
             }
-            let revision = number(&item, "revision")?;
-            record_value.webhook_secrets.push(secret.clone());
-            let mut new = item.clone();
-            new.insert("record".into(), record(&record_value)?);
-            new.insert("revision".into(), n(revision + 1));
-            match self
-                .transact(vec![
-                    self.put(new, Condition::Equals("revision", n(revision)))?,
-                ])
-                .await
-            {
-                Ok(()) => return Ok(()),
-                Err(Clash::Changed) => backoff(attempt).await,
-                Err(Clash::Failed(error)) => return Err(error),
-            }
-        }
-        Err(StoreError::Contention(format!("tenant {tenant}")))
+            new
+        })
+        .await
     }
 
     async fn add_api_key(&self, tenant: &TenantId, key: &ApiKeyHash) -> Result<(), StoreError> {
@@ -1232,29 +1248,11 @@ impl Store for DynamoStore {
         tenant: &TenantId,
         config: &BusinessConfig,
     ) -> Result<(), StoreError> {
-        for attempt in 1..=ATTEMPTS {
-            let item = self
-                .get(keys::tenant(tenant), keys::TENANT_SK)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt(format!("tenant {tenant} does not exist")))?;
-            let mut record_value: Tenant = read_record(&item)?;
-            let revision = number(&item, "revision")?;
-            record_value.config = config.clone();
-            let mut new = item.clone();
-            new.insert("record".into(), record(&record_value)?);
-            new.insert("revision".into(), n(revision + 1));
-            match self
-                .transact(vec![
-                    self.put(new, Condition::Equals("revision", n(revision)))?,
-                ])
-                .await
-            {
-                Ok(()) => return Ok(()),
-                Err(Clash::Changed) => backoff(attempt).await,
-                Err(Clash::Failed(error)) => return Err(error),
-            }
-        }
-        Err(StoreError::Contention(format!("tenant {tenant}")))
+        self.update_tenant(tenant, |record| {
+            record.config = config.clone();
+            true
+        })
+        .await
     }
 
     async fn detector_checkpoint(&self, tenant: &TenantId) -> Result<Option<Day>, StoreError> {
