@@ -29,5 +29,6 @@ pub mod send_window;
 pub mod sequence;
 pub mod sms;
 pub mod stage;
+pub mod template;
 pub mod tenant;
 pub mod webhook_signature;

@@ -52,9 +52,7 @@ pub fn segments(text: &str) -> Segments {
         ),
     };
     let total: usize = units.iter().sum();
-    let segments = if total == 0 {
-        1
-    } else if total <= single {
+    let segments = if total <= single {
         1
     } else {
         // Fill parts greedily; a character's units never straddle two parts.
