@@ -4,6 +4,7 @@
 //!
 //! Time always comes in as a parameter (`as_of`, `today`); nothing here reads a clock.
 
+pub mod attribution;
 pub mod booking;
 pub mod booking_change;
 pub mod cadence;
@@ -17,6 +18,7 @@ pub mod day;
 pub mod eligibility;
 pub mod enrollment;
 pub mod explanation;
+pub mod feedback;
 pub mod ids;
 pub mod industry;
 pub mod lapse_score;

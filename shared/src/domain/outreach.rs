@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use jiff::civil::{Date, Time, Weekday, time};
 
 use crate::domain::client::Channel;
+use crate::domain::day::Day;
 use crate::domain::eligibility::EligibilityRules;
 use crate::domain::ids::Category;
 use crate::domain::rfm::Tier;
@@ -228,6 +229,8 @@ pub struct OutreachConfig {
     pub attribution_window_days: u16,
     /// Days between long-game check-ins once a client finished a sequence without returning.
     pub long_game_every_days: u16,
+    /// At most one discounted offer per client in this many days.
+    pub discount_every_days: u16,
     pub senders: SenderSettings,
     pub tiers: TierCuts,
 }
@@ -263,6 +266,7 @@ impl Default for OutreachConfig {
             control_share: crate::domain::control_group::DEFAULT_SHARE,
             attribution_window_days: 90,
             long_game_every_days: 180,
+            discount_every_days: 180,
             senders: SenderSettings::default(),
             tiers: TierCuts::default(),
         }
@@ -298,6 +302,8 @@ pub enum OutreachError {
         "outreach.control_share is {0}; it must be between 0 and 0.5 (0.1 holds back one eligible client in ten)"
     )]
     ControlShare(f64),
+    #[error("outreach.discount_every_days is {0}; it must be between 30 and 730")]
+    DiscountEvery(u16),
     #[error("outreach.attribution_window_days is {0}; it must be between 1 and 365")]
     AttributionWindow(u16),
     #[error(
@@ -336,6 +342,7 @@ impl OutreachError {
             }
             OutreachError::ControlShare(_) => "control_share".to_owned(),
             OutreachError::AttributionWindow(_) => "attribution_window_days".to_owned(),
+            OutreachError::DiscountEvery(_) => "discount_every_days".to_owned(),
             OutreachError::LongGame(_) => "long_game_every_days".to_owned(),
             OutreachError::Cooldown(_) => "cooldown_days".to_owned(),
             OutreachError::MaxAge(_) => "max_age_days".to_owned(),
@@ -412,6 +419,9 @@ impl OutreachConfig {
                 self.attribution_window_days,
             ));
         }
+        if !(30..=730).contains(&self.discount_every_days) {
+            return Err(OutreachError::DiscountEvery(self.discount_every_days));
+        }
         if self.long_game_every_days < 30 {
             return Err(OutreachError::LongGame(self.long_game_every_days));
         }
@@ -444,6 +454,39 @@ impl OutreachConfig {
         self.offers
             .get(key)
             .filter(|offer| offer.tiers.is_empty() || offer.tiers.contains(&tier))
+    }
+
+    /// The offer a step actually carries for a client, by the guardrails: never in the first
+    /// message; only offers meant for the client's tier; at most one discount per client per
+    /// `discount_every_days` (`last_discount` is the day of their last one); and a high-tier
+    /// client is offered a non-price incentive before any discount. `None`: the step goes out
+    /// without an offer.
+    pub fn guarded_offer(
+        &self,
+        step_index: usize,
+        key: &str,
+        tier: Tier,
+        last_discount: Option<Day>,
+        non_price_offered: bool,
+        today: Day,
+    ) -> Option<(&str, &Offer)> {
+        if step_index == 0 {
+            return None;
+        }
+        let (key, offer) = self.offers.get_key_value(key)?;
+        let for_tier = |offer: &Offer| offer.tiers.is_empty() || offer.tiers.contains(&tier);
+        let discount_allowed = last_discount
+            .is_none_or(|day| today.days_since(day) >= i32::from(self.discount_every_days));
+        if offer.discount && tier == Tier::High && !non_price_offered {
+            // A non-price incentive first, if the business has one for high-value clients.
+            if let Some((k, o)) = self.offers.iter().find(|(_, o)| !o.discount && for_tier(o)) {
+                return Some((k.as_str(), o));
+            }
+        }
+        if !for_tier(offer) || (offer.discount && !discount_allowed) {
+            return None;
+        }
+        Some((key.as_str(), offer))
     }
 }
 
@@ -534,6 +577,51 @@ mod tests {
         assert!(config.offer_for("loyalty", Tier::Low).is_none());
         // Higher-value tiers get a non-price incentive first.
         assert!(!config.offer_for("loyalty", Tier::High).unwrap().discount);
+    }
+
+    #[test]
+    fn offers_follow_the_guardrails() {
+        let config = OutreachConfig::default();
+        let today = Day::from_date(date(2026, 11, 30));
+        // Never in the first message.
+        assert_eq!(
+            config.guarded_offer(0, "welcome_back", Tier::Low, None, false, today),
+            None
+        );
+        let (key, offer) = config
+            .guarded_offer(1, "welcome_back", Tier::Low, None, false, today)
+            .unwrap();
+        assert_eq!(key, "welcome_back");
+        assert!(offer.discount);
+        // At most one discount per period.
+        let recent = Some(today.plus_days(-30));
+        assert_eq!(
+            config.guarded_offer(1, "welcome_back", Tier::Low, recent, false, today),
+            None
+        );
+        let long_ago = Some(today.plus_days(-200));
+        assert!(
+            config
+                .guarded_offer(1, "welcome_back", Tier::Low, long_ago, false, today)
+                .is_some()
+        );
+        // Offers are by tier: a low-tier client gets no loyalty add-on.
+        assert_eq!(
+            config.guarded_offer(2, "loyalty", Tier::Low, None, false, today),
+            None
+        );
+        // High-value clients get a non-price incentive before any discount.
+        let mut config = OutreachConfig::default();
+        config.offers.get_mut("welcome_back").unwrap().tiers.clear();
+        let (key, offer) = config
+            .guarded_offer(2, "welcome_back", Tier::High, None, false, today)
+            .unwrap();
+        assert_eq!(key, "loyalty");
+        assert!(!offer.discount);
+        let (key, _) = config
+            .guarded_offer(3, "welcome_back", Tier::High, None, true, today)
+            .unwrap();
+        assert_eq!(key, "welcome_back");
     }
 
     #[test]
