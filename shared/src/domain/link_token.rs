@@ -373,6 +373,40 @@ mod tests {
     }
 
     #[test]
+    fn random_and_mutated_tokens_never_verify_and_never_panic() {
+        // The stable-toolchain cousin of the fuzz target in shared/fuzz.
+        use rand::{Rng, SeedableRng};
+        let keys = keys("k1", 7);
+        let genuine = keys.sign(&claims(Purpose::Rebook));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+        let alphabet: Vec<char> = "AZaz09-_.k1=+/ ".chars().collect();
+        for _ in 0..20_000 {
+            let mut token: Vec<char> = genuine.chars().collect();
+            for _ in 0..rng.random_range(1..4) {
+                let i = rng.random_range(0..token.len());
+                match rng.random_range(0..3) {
+                    0 => token[i] = alphabet[rng.random_range(0..alphabet.len())],
+                    1 => {
+                        token.remove(i);
+                    }
+                    _ => token.insert(i, alphabet[rng.random_range(0..alphabet.len())]),
+                }
+            }
+            let token: String = token.into_iter().collect();
+            if token != genuine {
+                assert!(
+                    keys.verify(&token, Purpose::Rebook, now()).is_err(),
+                    "{token}"
+                );
+            }
+            let random: String = (0..rng.random_range(0..120))
+                .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+                .collect();
+            assert!(keys.verify(&random, Purpose::Rebook, now()).is_err());
+        }
+    }
+
+    #[test]
     fn any_string_is_refused_or_accepted_without_panicking() {
         let keys = keys("k1", 7);
         let token = keys.sign(&claims(Purpose::Rebook));
