@@ -1,6 +1,8 @@
 //! The product's rules, with no I/O: every rule of PRODUCT.md's Detection and Segmentation
-//! sections, and of Outreach as it arrives (eligibility, sequences, send windows, the control
-//! group), lives in one of these files, next to the unit test that names it.
+//! sections, and of Outreach and Measurement as they arrive (eligibility, sequences and
+//! enrollments, send windows, the control group, offers, templates and SMS segments, link
+//! tokens, SMS keywords, attribution and lift), lives in one of these files, next to the unit
+//! test that names it.
 //!
 //! Time always comes in as a parameter (`as_of`, `today`); nothing here reads a clock.
 
@@ -25,6 +27,7 @@ pub mod lapse_score;
 pub mod link_token;
 pub mod money;
 pub mod outreach;
+pub mod rebook_link;
 pub mod rfm;
 pub mod rhythm;
 pub mod send_window;
