@@ -108,6 +108,8 @@ pub struct OutreachChange {
     pub schedule: Option<ScheduledStep>,
     /// A scheduled step to remove: the pending step of an enrollment that ended.
     pub unschedule: Option<(EnrollmentId, u16)>,
+    /// A step to record as it is given (sent, with its message id), outside the due index.
+    pub sent: Option<ScheduledStep>,
     /// Counts the change against a day's cap, and refuses it if the cap is reached.
     pub count: Option<DailyCount>,
 }
@@ -319,6 +321,74 @@ pub trait Store: Send + Sync {
     /// tries again. Does nothing if the step is not queued.
     async fn release_step(&self, tenant: &TenantId, step: &ScheduledStep)
     -> Result<(), StoreError>;
+
+    /// A step as stored, if it is.
+    async fn step(
+        &self,
+        tenant: &TenantId,
+        client: &ClientId,
+        enrollment: &EnrollmentId,
+        index: u16,
+    ) -> Result<Option<ScheduledStep>, StoreError>;
+
+    /// Takes a step for sending (queued, or sending with a lease run out → sending until
+    /// `lease_until`): `false` if another delivery has it or it was sent or removed.
+    async fn claim_for_sending(
+        &self,
+        tenant: &TenantId,
+        step: &ScheduledStep,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<bool, StoreError>;
+}
+
+/// An email ready to go: what the email sender needs, already rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingEmail {
+    pub from: String,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    /// The one-click unsubscribe address (RFC 8058), also in the List-Unsubscribe header.
+    pub unsubscribe_url: String,
+    /// A mailto unsubscribe address, if the business has one.
+    pub unsubscribe_mailto: Option<String>,
+    /// Opaque ids for the provider's events: tenant, sequence, step.
+    pub tags: Vec<(String, String)>,
+}
+
+/// An SMS ready to go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingSms {
+    /// E.164.
+    pub to: String,
+    pub text: String,
+    /// The sender id or origination number.
+    pub sender: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The provider refused this message for good (a bad address, an opted-out number).
+    #[error("the message was refused: {0}")]
+    Refused(String),
+    /// Throttled, a 5xx, a network error: worth retrying.
+    #[error("the provider is unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+}
+
+/// Sends email (SES; the outbox folder locally).
+#[async_trait]
+pub trait EmailSender: Send + Sync {
+    /// Sends one email; the provider's message id.
+    async fn send_email(&self, email: &OutgoingEmail) -> Result<String, SendError>;
+}
+
+/// Sends SMS (SNS; the outbox folder locally).
+#[async_trait]
+pub trait SmsSender: Send + Sync {
+    async fn send_sms(&self, sms: &OutgoingSms) -> Result<String, SendError>;
 }
 
 /// EventBridge's limit of entries per PutEvents call, which every publisher keeps to.

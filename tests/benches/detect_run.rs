@@ -188,6 +188,7 @@ async fn enqueue(steps: usize) -> (usize, usize, f64) {
                 status: StepStatus::Scheduled,
             }),
             unschedule: None,
+            sent: None,
             count: None,
         };
         store.write_outreach(&tenant.id, &change).await.unwrap();

@@ -57,6 +57,7 @@ contract!(
     a_client_has_one_active_enrollment_and_ending_it_unschedules_its_step,
     the_daily_cap_refuses_enrollments_once_reached,
     due_steps_are_found_by_time_and_claimed_once,
+    a_queued_step_is_taken_for_sending_once_until_its_lease_runs_out,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -369,6 +369,7 @@ impl Detector {
             enrollment: ended,
             schedule: None,
             unschedule: pending,
+            sent: None,
             count: None,
         };
         if self.store.write_outreach(&tenant.id, &change).await? == Written::Done {
@@ -686,6 +687,7 @@ impl Detector {
                     step
                 }),
                 unschedule: None,
+                sent: None,
                 count: None,
             },
             tier,

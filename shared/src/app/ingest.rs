@@ -197,6 +197,7 @@ impl Ingest {
                 enrollment: ended,
                 schedule: None,
                 unschedule: pending,
+                sent: None,
                 count: None,
             };
             if self.store.write_outreach(&tenant.id, &change).await? == Written::Done {

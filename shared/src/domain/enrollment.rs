@@ -128,13 +128,39 @@ impl Enrollment {
 }
 
 /// Where a step is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum StepStatus {
     /// Waiting for its send time.
     Scheduled,
     /// Handed to the bus for delivery.
     Queued { at: Timestamp },
+    /// A delivery function is sending it; another may take over once the lease has run out
+    /// (the first one crashed).
+    Sending { lease_until: Timestamp },
+    /// Sent: the provider's message id.
+    Sent { at: Timestamp, message_id: String },
+}
+
+impl StepStatus {
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepStatus::Scheduled => "scheduled",
+            StepStatus::Queued { .. } => "queued",
+            StepStatus::Sending { .. } => "sending",
+            StepStatus::Sent { .. } => "sent",
+        }
+    }
+
+    /// Whether a delivery may take the step at `now`: queued, or left sending by one whose
+    /// lease has run out.
+    pub fn claimable(&self, now: Timestamp) -> bool {
+        match self {
+            StepStatus::Queued { .. } => true,
+            StepStatus::Sending { lease_until } => *lease_until <= now,
+            _ => false,
+        }
+    }
 }
 
 /// A step waiting to go out.
@@ -220,6 +246,29 @@ pub fn first_send_at(
     window.next_send(earliest, zone, last_message.map(Day::date))
 }
 
+/// When step `index` of an enrollment goes out: on its day of the sequence (counted from the
+/// day it started), inside the channel's window in the client's zone, never on the day of the
+/// last message and never before `now`.
+pub fn step_send_at(
+    enrollment: &Enrollment,
+    index: usize,
+    now: Timestamp,
+    window: &SendWindow,
+    zone: &TimeZone,
+    last_message: Option<Day>,
+) -> Option<Timestamp> {
+    let step = enrollment.steps.get(index)?;
+    let day = enrollment.started.plus_days(i32::from(step.day));
+    Some(first_send_at(
+        now,
+        day,
+        Landmark::None,
+        window,
+        zone,
+        last_message,
+    ))
+}
+
 /// The day a sequence started on `started` completes if nothing ends it sooner: a week after
 /// its last step, so a reply to the last message still counts.
 pub fn ends_on(sequence: &Sequence, started: Day) -> Day {
@@ -251,6 +300,33 @@ mod tests {
             ends_on: ends_on(&sequence, started),
             status: Status::Active,
         }
+    }
+
+    #[test]
+    fn a_step_lease_lets_another_delivery_take_over_only_once_it_has_run_out() {
+        let now: Timestamp = "2026-12-01T09:00:00Z".parse().unwrap();
+        let later: Timestamp = "2026-12-01T09:05:00Z".parse().unwrap();
+        assert!(StepStatus::Queued { at: now }.claimable(now));
+        assert!(!StepStatus::Sending { lease_until: later }.claimable(now));
+        assert!(StepStatus::Sending { lease_until: later }.claimable(later));
+        assert!(!StepStatus::Scheduled.claimable(now));
+        let sent = StepStatus::Sent {
+            at: now,
+            message_id: "m".into(),
+        };
+        assert!(!sent.claimable(later));
+    }
+
+    #[test]
+    fn later_steps_go_out_on_their_day_of_the_sequence_in_the_window() {
+        let e = enrollment("hair");
+        let zone = TimeZone::get("Europe/London").unwrap();
+        let window = SendWindow::new(time(9, 0, 0, 0), time(19, 0, 0, 0)).unwrap();
+        let now: Timestamp = "2026-11-30T10:00:00Z".parse().unwrap();
+        // Step 1 is day 7: 7 December, 09:00 London.
+        let at = step_send_at(&e, 1, now, &window, &zone, Some(e.started)).unwrap();
+        assert_eq!(at, "2026-12-07T09:00:00Z".parse::<Timestamp>().unwrap());
+        assert_eq!(step_send_at(&e, 9, now, &window, &zone, None), None);
     }
 
     #[test]

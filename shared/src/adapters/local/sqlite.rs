@@ -1054,7 +1054,7 @@ impl Store for SqliteStore {
                 )
                 .map_err(unavailable)?;
             }
-            if let Some(step) = &change.schedule {
+            for step in change.schedule.iter().chain(&change.sent) {
                 write_step(tx, &tenant, step)?;
             }
             Ok(Written::Done)
@@ -1119,6 +1119,52 @@ impl Store for SqliteStore {
                 }
                 _ => Ok(false),
             }
+        })
+        .await
+    }
+
+    async fn step(
+        &self,
+        tenant: &TenantId,
+        client: &ClientId,
+        enrollment: &EnrollmentId,
+        index: u16,
+    ) -> Result<Option<ScheduledStep>, StoreError> {
+        let (tenant, client, enrollment) = (
+            tenant.to_string(),
+            client.to_string(),
+            enrollment.to_string(),
+        );
+        self.transact(move |tx| {
+            read_one(
+                tx,
+                "SELECT record FROM steps
+                 WHERE tenant = ?1 AND client = ?2 AND enrollment = ?3 AND step = ?4",
+                params![tenant, client, enrollment, index],
+            )
+        })
+        .await
+    }
+
+    async fn claim_for_sending(
+        &self,
+        tenant: &TenantId,
+        step: &ScheduledStep,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let tenant = tenant.to_string();
+        let step = step.clone();
+        self.transact(move |tx| match read_step(tx, &tenant, &step)? {
+            Some(current) if current.status.claimable(now) => {
+                let sending = ScheduledStep {
+                    status: StepStatus::Sending { lease_until },
+                    ..current
+                };
+                write_step(tx, &tenant, &sending)?;
+                Ok(true)
+            }
+            _ => Ok(false),
         })
         .await
     }

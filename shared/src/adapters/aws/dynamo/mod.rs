@@ -830,10 +830,12 @@ fn step_item(tenant: &TenantId, step: &ScheduledStep) -> Result<Item, StoreError
             );
             item.insert(keys::DUE_SK.into(), s(keys::due_sort(step)));
         }
-        StepStatus::Queued { .. } => {
-            item.insert("status".into(), s("queued"));
+        ref other => {
+            item.insert("status".into(), s(other.name()));
         }
     }
+    // The status as a whole (with its lease): what taking a step for sending is conditional on.
+    item.insert("lease".into(), record(&step.status)?);
     item.insert("record".into(), record(step)?);
     Ok(item)
 }
@@ -1427,7 +1429,7 @@ impl Store for DynamoStore {
         if let Some((enrollment, index)) = &change.unschedule {
             items.push(self.delete(pk.clone(), keys::step(enrollment, *index), Condition::None)?);
         }
-        if let Some(step) = &change.schedule {
+        for step in change.schedule.iter().chain(&change.sent) {
             items.push(self.put(step_item(tenant, step)?, Condition::None)?);
         }
         match self.transact_with_reasons(items).await? {
@@ -1508,6 +1510,55 @@ impl Store for DynamoStore {
             .transact(vec![self.put(
                 step_item(tenant, &queued)?,
                 Condition::Equals("status", s("scheduled")),
+            )?])
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(Clash::Changed) => Ok(false),
+            Err(Clash::Failed(error)) => Err(error),
+        }
+    }
+
+    async fn step(
+        &self,
+        tenant: &TenantId,
+        client: &ClientId,
+        enrollment: &EnrollmentId,
+        index: u16,
+    ) -> Result<Option<ScheduledStep>, StoreError> {
+        self.get(keys::client(tenant, client), &keys::step(enrollment, index))
+            .await?
+            .as_ref()
+            .map(read_record)
+            .transpose()
+    }
+
+    async fn claim_for_sending(
+        &self,
+        tenant: &TenantId,
+        step: &ScheduledStep,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let Some(current) = self
+            .step(tenant, &step.client_id, &step.enrollment, step.index)
+            .await?
+        else {
+            return Ok(false);
+        };
+        if !current.status.claimable(now) {
+            return Ok(false);
+        }
+        // On condition that the status read, lease and all, is still the stored one.
+        let read = record(&current.status)?;
+        let sending = ScheduledStep {
+            status: StepStatus::Sending { lease_until },
+            ..current
+        };
+        match self
+            .transact(vec![self.put(
+                step_item(tenant, &sending)?,
+                Condition::Equals("lease", read),
             )?])
             .await
         {
