@@ -1,18 +1,20 @@
 //! `winback serve`: the same HTTP routes as the deployed API, on localhost, on the SQLite
 //! store, so a booking-tool developer can integrate with no AWS account.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use shared::adapters::local::InProcessBus;
+use shared::adapters::local::outbox::Outbox;
 use shared::adapters::local::scheduler::run_schedules;
+use shared::app::deliver::{Deliverer, DeliverySettings};
 use shared::domain::config::BusinessConfig;
 use shared::domain::ids::TenantId;
+use shared::domain::link_token::{LinkKey, LinkKeys};
 use shared::http::{Api, router};
-use shared::ports::{Clock, StepDue, Store, SystemClock};
+use shared::ports::{Clock, Store, SystemClock};
 
 use crate::stores::{DATABASE_FILE, open_local};
 use crate::tenant_admin;
@@ -32,8 +34,10 @@ pub enum ServeError {
     Server(std::io::Error),
 }
 
-/// Where due steps wait, one JSON line each, until delivery picks them up.
-pub const DUE_STEPS_FILE: &str = "outbox/due-steps.jsonl";
+/// Where messages go: `.eml` files and `sms.jsonl`.
+pub const OUTBOX: &str = "outbox";
+/// The key that signs the links in local messages.
+const LINK_KEY_FILE: &str = "link-signing.key";
 
 pub async fn serve(port: u16, data: &Path, tick: Duration) -> Result<(), ServeError> {
     let fresh = !data.join(DATABASE_FILE).exists();
@@ -60,21 +64,31 @@ pub async fn serve(port: u16, data: &Path, tick: Duration) -> Result<(), ServeEr
         .map_err(|source| ServeError::Listen { port, source })?;
     let bound = listener.local_addr().map_err(ServeError::Server)?;
     println!(
-        "Lapse detection and the step queue run every {} s; due steps go to {}",
+        "Lapse detection and the step queue run every {} s; messages go to {}",
         tick.as_secs(),
-        data.join(DUE_STEPS_FILE).display()
+        data.join(OUTBOX).display()
     );
     println!("winback is listening on http://{bound} (Ctrl-C stops it)");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (bus, mut due) = InProcessBus::new();
-    let outbox = data.join(DUE_STEPS_FILE);
-    if let Some(folder) = outbox.parent() {
-        std::fs::create_dir_all(folder).map_err(ServeError::Server)?;
-    }
+    let outbox = Arc::new(Outbox::new(data.join(OUTBOX)).map_err(ServeError::Server)?);
+    let deliverer = Deliverer::new(
+        Arc::clone(&store),
+        outbox.clone(),
+        outbox,
+        link_keys(data)?,
+        Arc::clone(&clock),
+        DeliverySettings {
+            links_base: format!("http://{bound}"),
+            email_from: "winback <winback@localhost>".into(),
+            unsubscribe_mailto: None,
+        },
+    );
     tokio::spawn(async move {
         while let Some(event) = due.recv().await {
-            if let Err(error) = append_line(&outbox, &event) {
-                tracing::error!(%error, "a due step could not be written to the outbox");
+            match deliverer.deliver(&event).await {
+                Ok(result) => tracing::info!(?result, "step delivered"),
+                Err(error) => tracing::warn!(%error, "a step could not be delivered"),
             }
         }
     });
@@ -93,12 +107,18 @@ pub async fn serve(port: u16, data: &Path, tick: Duration) -> Result<(), ServeEr
         .map_err(ServeError::Server)
 }
 
-fn append_line(path: &Path, event: &StepDue) -> std::io::Result<()> {
-    let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
-    line.push(b'\n');
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?
-        .write_all(&line)
+/// The local link-signing key: made once, kept in the data folder.
+fn link_keys(data: &Path) -> Result<LinkKeys, ServeError> {
+    let path = data.join(LINK_KEY_FILE);
+    let secret = match std::fs::read(&path) {
+        Ok(secret) => secret,
+        Err(_) => {
+            let secret: [u8; 32] = rand::random();
+            std::fs::write(&path, secret).map_err(ServeError::Server)?;
+            secret.to_vec()
+        }
+    };
+    let key =
+        LinkKey::new("local", secret).map_err(|e| ServeError::Server(std::io::Error::other(e)))?;
+    LinkKeys::new(vec![key]).map_err(|e| ServeError::Server(std::io::Error::other(e)))
 }

@@ -190,23 +190,46 @@ fn serve_runs_lapse_detection_and_the_step_queue_on_its_own_timer() {
     );
     assert_eq!(status, 200, "{body}");
 
-    let outbox = data.path().join("outbox/due-steps.jsonl");
+    // The first message lands in the outbox as an email a mail client opens.
+    let outbox = data.path().join("outbox");
+    let emails = || -> Vec<String> {
+        std::fs::read_dir(&outbox)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    .map(|e| std::fs::read_to_string(e.path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let mut waited = 0;
-    while !outbox.exists() || std::fs::read_to_string(&outbox).unwrap().is_empty() {
-        assert!(waited < 100, "no due step reached the outbox in 10 s");
+    while emails().is_empty() {
+        assert!(waited < 100, "no email reached the outbox in 10 s");
         std::thread::sleep(std::time::Duration::from_millis(100));
         waited += 1;
     }
-    let line = std::fs::read_to_string(&outbox).unwrap();
-    assert_eq!(line.lines().count(), 1, "{line}");
-    assert!(line.contains(r#""client_id":"c-1""#) && line.contains(r#""channel":"email""#));
-    assert!(!line.contains("ana@example.com"), "ids only: {line}");
+    let email = emails().remove(0).replace("\r\n ", " ");
+    assert!(email.contains("To: ana@example.com"), "{email}");
+    assert!(
+        email.contains("Subject: Time for your next visit, Ana?"),
+        "{email}"
+    );
+    assert!(
+        email.contains(&format!(
+            "List-Unsubscribe: <http://127.0.0.1:{}/u/local.",
+            server.port
+        )),
+        "{email}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(emails().len(), 1, "sent once, whatever the ticks");
     let (_, body) = http(server.port, "GET", "/v1/clients/c-1", &key, None);
     assert!(
         body.contains(r#""sequence":"medium tier 30/60/90""#),
         "{body}"
     );
-    assert!(body.contains(r#""next_step":0"#), "{body}");
+    assert!(body.contains(r#""next_step":1"#), "{body}");
 }
 
 #[test]

@@ -544,3 +544,173 @@ async fn a_segment_no_sequence_serves_or_a_channel_the_client_cannot_get_is_skip
     assert_eq!(report.skipped.get("no_sequence_for_segment"), Some(&1));
     assert_eq!(report.skipped.get("no_channel_for_sequence"), Some(&1));
 }
+
+mod delivery {
+    use super::*;
+    use shared::adapters::local::outbox::Outbox;
+    use shared::app::deliver::{Delivered, Deliverer, DeliverySettings};
+    use shared::domain::link_token::{LinkKey, LinkKeys, Purpose};
+
+    /// A lapsed client enrolled and their first step queued: the world, the event, the outbox.
+    async fn queued() -> (World, StepDue, tempfile::TempDir) {
+        let world = World::new(|_| {}).await;
+        world.regular("ana", "2026-03-02", 4500).await;
+        world
+            .detector("2026-06-01T05:00:00Z")
+            .run(&world.tenant)
+            .await
+            .unwrap();
+        let recorder = Arc::new(Recorder::default());
+        Enqueuer::new(
+            Arc::clone(&world.store),
+            recorder.clone(),
+            Arc::new(FixedClock(at("2026-06-01T08:05:00Z"))),
+        )
+        .run()
+        .await
+        .unwrap();
+        let event = recorder.calls.lock().unwrap().concat().remove(0);
+        (world, event, tempfile::tempdir().unwrap())
+    }
+
+    fn keys() -> LinkKeys {
+        LinkKeys::new(vec![LinkKey::new("k1", vec![3; 32]).unwrap()]).unwrap()
+    }
+
+    fn deliverer(world: &World, outbox: &tempfile::TempDir, now: &str) -> Deliverer {
+        let outbox = Arc::new(Outbox::new(outbox.path().to_owned()).unwrap());
+        Deliverer::new(
+            Arc::clone(&world.store),
+            outbox.clone(),
+            outbox,
+            keys(),
+            Arc::new(FixedClock(at(now))),
+            DeliverySettings {
+                links_base: "https://api.salon.example".into(),
+                email_from: "Salon <hello@salon.example>".into(),
+                unsubscribe_mailto: None,
+            },
+        )
+    }
+
+    fn emails(outbox: &tempfile::TempDir) -> Vec<String> {
+        std::fs::read_dir(outbox.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .map(|e| {
+                std::fs::read_to_string(e.path())
+                    .unwrap()
+                    .replace("\r\n ", " ")
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_due_step_is_sent_once_with_signed_links_and_the_next_step_scheduled() {
+        let (world, event, outbox) = queued().await;
+        let deliverer = deliverer(&world, &outbox, "2026-06-01T08:06:00Z");
+        let result = deliverer.deliver(&event).await.unwrap();
+        assert!(matches!(result, Delivered::Sent { .. }), "{result:?}");
+        let sent = emails(&outbox);
+        assert_eq!(sent.len(), 1);
+        let email = &sent[0];
+        assert!(email.contains("To: ana@example.com"), "{email}");
+        assert!(
+            email.contains("Subject: Time for your next Cut, Ana?"),
+            "{email}"
+        );
+        assert!(email.contains("List-Unsubscribe: <https://api.salon.example/u/k1."));
+        assert!(email.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        // The links are genuine: the opt-out token verifies for this client and step.
+        let token = email
+            .split("https://api.salon.example/u/")
+            .nth(1)
+            .unwrap()
+            .split(['>', ' ', '\r', '\n'])
+            .next()
+            .unwrap();
+        let claims = keys()
+            .verify(token, Purpose::OptOut, at("2026-06-02T00:00:00Z"))
+            .unwrap();
+        assert_eq!(claims.client.as_str(), "ana");
+        assert_eq!(claims.step, 0);
+
+        // Redelivered: nothing more is sent.
+        assert_eq!(
+            deliverer.deliver(&event).await.unwrap(),
+            Delivered::AlreadySent
+        );
+        assert_eq!(emails(&outbox).len(), 1);
+        let outreach = world.outreach("ana").await;
+        assert_eq!(outreach.pending_step, Some(1));
+        assert_eq!(outreach.last_message, Some(day("2026-06-01")));
+        let next = world.due("2026-06-30T00:00:00Z").await;
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].index, 1);
+        // Day 7 of the sequence, 09:00 in London.
+        assert_eq!(next[0].send_at, at("2026-06-08T08:00:00Z"));
+    }
+
+    #[tokio::test]
+    async fn the_same_event_delivered_at_once_several_times_sends_one_message() {
+        let (world, event, outbox) = queued().await;
+        let deliverers: Vec<Deliverer> = (0..4)
+            .map(|_| deliverer(&world, &outbox, "2026-06-01T08:06:00Z"))
+            .collect();
+        // Polled together on one thread: each awaits the store in turn, so their steps
+        // interleave as concurrent Lambda invocations' would.
+        let results = futures::future::join_all(deliverers.iter().map(|d| d.deliver(&event))).await;
+        let sent = results
+            .iter()
+            .filter(|r| matches!(r, Ok(Delivered::Sent { .. })))
+            .count();
+        assert_eq!(sent, 1, "{results:?}");
+        assert_eq!(emails(&outbox).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_booking_or_an_opt_out_a_moment_before_wins() {
+        let (world, event, outbox) = queued().await;
+        let mut rebook = visit("ana-new", "ana", "2026-06-20", "hair", 4500);
+        rebook.status = BookingStatus::Booked;
+        rebook.updated_at = at("2026-06-01T08:05:30Z");
+        world
+            .ingest("2026-06-01T08:05:30Z")
+            .apply_bookings(&world.tenant, &[rebook])
+            .await
+            .unwrap();
+        let result = deliverer(&world, &outbox, "2026-06-01T08:06:00Z")
+            .deliver(&event)
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                result,
+                Delivered::Skipped { .. } | Delivered::Stopped { .. }
+            ),
+            "{result:?}"
+        );
+        assert!(emails(&outbox).is_empty());
+
+        let (world, event, outbox) = queued().await;
+        let mut profile = ClientProfile::new(client("ana"));
+        profile.email = Some(EmailAddress::parse("ana@example.com").unwrap());
+        profile.consent.email = Some(Consent {
+            granted: false,
+            source: "front desk".into(),
+            at: at("2026-06-01T08:05:50Z"),
+        });
+        world
+            .ingest("2026-06-01T08:05:50Z")
+            .upsert_client(&world.tenant, &profile)
+            .await
+            .unwrap();
+        let result = deliverer(&world, &outbox, "2026-06-01T08:06:00Z")
+            .deliver(&event)
+            .await
+            .unwrap();
+        assert!(!matches!(result, Delivered::Sent { .. }), "{result:?}");
+        assert!(emails(&outbox).is_empty());
+    }
+}

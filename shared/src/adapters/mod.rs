@@ -1,8 +1,10 @@
-//! Adapters: each talks to one outside system. The bookings-export reader; the embedded store
-//! (`local`, behind the `sqlite` feature); the AWS services (`aws`, behind the `aws` feature).
+//! Adapters: each talks to one outside system. The bookings-export reader; email as MIME bytes;
+//! the embedded store and outbox (`local`, behind the `sqlite` feature); the AWS services
+//! (`aws`, behind the `aws` feature).
 
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod bookings_csv;
 #[cfg(feature = "sqlite")]
 pub mod local;
+pub mod mime;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod chunked;
+pub mod deliver;
 pub mod detect;
 pub mod enqueue;
 pub mod ingest;

@@ -189,6 +189,8 @@ pub struct Outreach {
     pub asked_permission: bool,
     /// The client finished a sequence without returning: only long-game check-ins from now on.
     pub long_game: bool,
+    /// The day the client was last offered a discount.
+    pub last_discount: Option<Day>,
 }
 
 impl Outreach {

@@ -1,0 +1,486 @@
+//! Delivering a step: the work behind `send-email` and `send-sms` (and the local server's
+//! outbox). A step event may arrive twice, late, or at the same time as another copy of itself;
+//! a booking or an opt-out may land a second before. So delivery takes the step under a lease
+//! (one conditional write), reads the client's partition again and re-checks that the
+//! enrollment is still on, the client still consents, is not suppressed and was not messaged
+//! today, renders the message with signed links, sends it, and records it as sent together
+//! with the next step, in one transaction.
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::domain::client::Channel;
+use crate::domain::contact::ContactHash;
+use crate::domain::day::Day;
+use crate::domain::enrollment::{self, Outcome, ScheduledStep, StepStatus, StopReason};
+use crate::domain::link_token::{LinkClaims, LinkKeys, Purpose};
+use crate::domain::template::{self, Values};
+use crate::domain::tenant::Tenant;
+use crate::ports::{
+    ClientRecord, Clock, EmailSender, OutgoingEmail, OutgoingSms, OutreachChange, SendError,
+    SmsSender, StepDue, Store, StoreError, Written,
+};
+
+/// How long a delivery holds a step before another may take over.
+const LEASE: SignedDuration = SignedDuration::from_mins(5);
+/// How long a step waits in the queue after the provider failed to take it.
+const RETRY_AFTER: SignedDuration = SignedDuration::from_mins(5);
+/// How long the links in a message work.
+const LINK_DAYS: i64 = 120;
+
+/// What the deployment sends from and links to.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    /// Where `/r/{token}` and `/u/{token}` are served: the API's base URL.
+    pub links_base: String,
+    /// The verified sender address, unless the business set its own.
+    pub email_from: String,
+    pub unsubscribe_mailto: Option<String>,
+}
+
+/// What became of a step event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "result")]
+pub enum Delivered {
+    Sent {
+        message_id: String,
+    },
+    /// A copy of this event already sent it.
+    AlreadySent,
+    /// Another delivery holds the step.
+    Busy,
+    /// Moved to the next window day: the client was already messaged today.
+    Deferred {
+        until: Timestamp,
+    },
+    /// Nothing to send any more (the enrollment ended, the client was erased, ...).
+    Skipped {
+        reason: &'static str,
+    },
+    /// The enrollment ended here: the client can no longer be reached, or booked.
+    Stopped {
+        reason: &'static str,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Send(SendError),
+    #[error("the message could not be rendered: {0}")]
+    Template(#[from] template::TemplateError),
+}
+
+impl DeliverError {
+    /// Worth trying again (the event is redelivered or retried, then dead-lettered).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            DeliverError::Store(e) => e.is_retryable(),
+            DeliverError::Send(SendError::Unavailable(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+pub struct Deliverer {
+    store: Arc<dyn Store>,
+    email: Arc<dyn EmailSender>,
+    sms: Arc<dyn SmsSender>,
+    keys: LinkKeys,
+    clock: Arc<dyn Clock>,
+    settings: DeliverySettings,
+}
+
+impl Deliverer {
+    pub fn new(
+        store: Arc<dyn Store>,
+        email: Arc<dyn EmailSender>,
+        sms: Arc<dyn SmsSender>,
+        keys: LinkKeys,
+        clock: Arc<dyn Clock>,
+        settings: DeliverySettings,
+    ) -> Deliverer {
+        Deliverer {
+            store,
+            email,
+            sms,
+            keys,
+            clock,
+            settings,
+        }
+    }
+
+    pub async fn deliver(&self, event: &StepDue) -> Result<Delivered, DeliverError> {
+        let store = &self.store;
+        let Some(tenant) = store.tenant(&event.tenant_id).await? else {
+            return Ok(Delivered::Skipped {
+                reason: "unknown_tenant",
+            });
+        };
+        let Some(step) = store
+            .step(
+                &tenant.id,
+                &event.client_id,
+                &event.enrollment_id,
+                event.step,
+            )
+            .await?
+        else {
+            return Ok(Delivered::Skipped {
+                reason: "step_removed",
+            });
+        };
+        if matches!(step.status, StepStatus::Sent { .. }) {
+            return Ok(Delivered::AlreadySent);
+        }
+        let now = self.clock.now();
+        let lease_until = now.checked_add(LEASE).unwrap_or(now);
+        if !store
+            .claim_for_sending(&tenant.id, &step, now, lease_until)
+            .await?
+        {
+            return Ok(Delivered::Busy);
+        }
+        let Some(record) = store.client(&tenant.id, &event.client_id).await? else {
+            return Ok(Delivered::Skipped {
+                reason: "client_erased",
+            });
+        };
+        let is_this_step = record.outreach.active.as_ref().is_some_and(|a| {
+            a.id == step.enrollment
+                && !a.control
+                && record.outreach.pending_step == Some(step.index)
+        });
+        if !is_this_step {
+            return Ok(Delivered::Skipped {
+                reason: "enrollment_ended",
+            });
+        }
+        let zone = client_zone(&tenant, &record);
+        let today = Day::from(zone.to_datetime(now).date());
+        let timezone = &tenant.config.timezone;
+
+        // A booking a moment ago wins.
+        if record.bookings.iter().any(|b| {
+            b.is_future_booking(Day::from(timezone.zone().to_datetime(now).date()), timezone)
+        }) {
+            self.end(&tenant, &record, &step, Outcome::Rebooked, today)
+                .await?;
+            return Ok(Delivered::Stopped { reason: "booked" });
+        }
+        // Consent and suppression, as they are now.
+        if !self.reachable(&tenant, &record, step.channel).await? {
+            let reason = StopReason::OptedOut;
+            self.end(&tenant, &record, &step, Outcome::Stopped { reason }, today)
+                .await?;
+            return Ok(Delivered::Stopped {
+                reason: "no_consent_or_suppressed",
+            });
+        }
+        // Never two messages on one local day.
+        if record.outreach.last_message == Some(today) {
+            let window = tenant.config.outreach.windows.of(step.channel);
+            let until = window.next_send(now, &zone, Some(today.date()));
+            let again = ScheduledStep {
+                send_at: until,
+                status: StepStatus::Scheduled,
+                ..step.clone()
+            };
+            let change = OutreachChange {
+                client_id: step.client_id.clone(),
+                expected_version: record.outreach_version,
+                outreach: record.outreach.clone(),
+                enrollment: None,
+                schedule: Some(again),
+                unschedule: None,
+                sent: None,
+                count: None,
+            };
+            store.write_outreach(&tenant.id, &change).await?;
+            return Ok(Delivered::Deferred { until });
+        }
+
+        let active = record.outreach.active.as_ref().expect("checked above");
+        let index = usize::from(step.index);
+        let plan = &active.steps[index];
+        let outreach_config = &tenant.config.outreach;
+        let offer = plan.offer.as_deref().and_then(|key| {
+            outreach_config.guarded_offer(
+                index,
+                key,
+                active.tier,
+                record.outreach.last_discount,
+                false,
+                today,
+            )
+        });
+        let cadence = record
+            .cadences
+            .iter()
+            .find(|c| c.cadence.category == active.category)
+            .map(|c| &c.cadence);
+        let profile = record.profile.as_ref();
+        let link = |purpose| {
+            let claims = LinkClaims {
+                purpose,
+                tenant: tenant.id.clone(),
+                client: step.client_id.clone(),
+                enrollment: step.enrollment.clone(),
+                step: step.index,
+                channel: step.channel,
+                expires_at: now
+                    .checked_add(SignedDuration::from_hours(24 * LINK_DAYS))
+                    .unwrap_or(now),
+            };
+            let path = match purpose {
+                Purpose::Rebook => "r",
+                Purpose::OptOut => "u",
+            };
+            format!(
+                "{}/{path}/{}",
+                self.settings.links_base.trim_end_matches('/'),
+                self.keys.sign(&claims)
+            )
+        };
+        let values = Values {
+            first_name: profile.and_then(|p| p.first_name()).map(str::to_owned),
+            business_name: tenant.name.clone(),
+            last_service: cadence.and_then(|c| c.last_service.clone()),
+            staff: cadence.and_then(|c| c.last_staff.clone()),
+            days_since_last_visit: cadence.map(|c| today.days_since(c.last_visit)),
+            offer: offer.map(|(_, o)| o.text.clone()),
+            rebook_link: link(Purpose::Rebook),
+            opt_out_link: link(Purpose::OptOut),
+        };
+        let template = template::built_in(&plan.template, step.channel)
+            .or_else(|| template::built_in("soft_check_in", step.channel))
+            .expect("the soft check-in is built in on every channel");
+        let message = template.render(&values)?;
+        let sent = match step.channel {
+            Channel::Email => {
+                let to = profile
+                    .and_then(|p| p.email.as_ref())
+                    .map(|e| e.as_str().to_owned())
+                    .unwrap_or_default();
+                self.email
+                    .send_email(&OutgoingEmail {
+                        from: outreach_config
+                            .senders
+                            .email_from
+                            .clone()
+                            .unwrap_or_else(|| self.settings.email_from.clone()),
+                        to,
+                        subject: message.subject.unwrap_or_default(),
+                        text: message.text,
+                        html: message.html,
+                        unsubscribe_url: values.opt_out_link.clone(),
+                        unsubscribe_mailto: self.settings.unsubscribe_mailto.clone(),
+                        tags: vec![
+                            ("tenant".into(), tenant.id.to_string()),
+                            ("sequence".into(), tag(&active.sequence)),
+                            ("step".into(), step.index.to_string()),
+                        ],
+                    })
+                    .await
+            }
+            Channel::Sms => {
+                let to = profile
+                    .and_then(|p| p.phone.as_ref())
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default();
+                self.sms
+                    .send_sms(&OutgoingSms {
+                        to,
+                        text: message.text,
+                        sender: outreach_config
+                            .senders
+                            .sms_sender
+                            .clone()
+                            .unwrap_or_default(),
+                    })
+                    .await
+            }
+        };
+        let message_id = match sent {
+            Ok(id) => id,
+            Err(SendError::Refused(why)) => {
+                tracing::warn!(tenant = %tenant.id, reason = %why, "a message was refused");
+                let reason = StopReason::Suppressed;
+                self.end(&tenant, &record, &step, Outcome::Stopped { reason }, today)
+                    .await?;
+                return Ok(Delivered::Stopped {
+                    reason: "refused_by_provider",
+                });
+            }
+            Err(error) => {
+                // The provider is down or throttling: the step goes back in the queue a few
+                // minutes on (the queue publishes it again), and the failure is reported.
+                let again = ScheduledStep {
+                    send_at: now.checked_add(RETRY_AFTER).unwrap_or(now),
+                    status: StepStatus::Scheduled,
+                    ..step.clone()
+                };
+                let change = OutreachChange {
+                    client_id: step.client_id.clone(),
+                    expected_version: record.outreach_version,
+                    outreach: record.outreach.clone(),
+                    enrollment: None,
+                    schedule: Some(again),
+                    unschedule: None,
+                    sent: None,
+                    count: None,
+                };
+                store.write_outreach(&tenant.id, &change).await?;
+                return Err(DeliverError::Send(error));
+            }
+        };
+
+        // Sent: record it with the next step, in one write.
+        let sent_step = ScheduledStep {
+            status: StepStatus::Sent {
+                at: now,
+                message_id: message_id.clone(),
+            },
+            ..step.clone()
+        };
+        let mut record = record;
+        for _ in 0..5 {
+            let mut outreach = record.outreach.clone();
+            outreach.last_message = Some(today);
+            if offer.is_some_and(|(_, o)| o.discount) {
+                outreach.last_discount = Some(today);
+            }
+            let still_on = outreach
+                .active
+                .as_ref()
+                .is_some_and(|a| a.id == step.enrollment);
+            let next = still_on
+                .then(|| {
+                    let active = outreach.active.as_ref()?;
+                    let next_index = index + 1;
+                    let plan = active.steps.get(next_index)?;
+                    let channel = plan.channel.channels()[0];
+                    let send_at = enrollment::step_send_at(
+                        active,
+                        next_index,
+                        now,
+                        &outreach_config.windows.of(channel),
+                        &zone,
+                        Some(today),
+                    )?;
+                    Some(ScheduledStep {
+                        client_id: step.client_id.clone(),
+                        enrollment: step.enrollment.clone(),
+                        index: next_index as u16,
+                        channel,
+                        send_at,
+                        status: StepStatus::Scheduled,
+                    })
+                })
+                .flatten();
+            if still_on {
+                outreach.pending_step = next.as_ref().map(|s| s.index);
+            }
+            let change = OutreachChange {
+                client_id: step.client_id.clone(),
+                expected_version: record.outreach_version,
+                outreach,
+                enrollment: None,
+                schedule: next,
+                unschedule: None,
+                sent: Some(sent_step.clone()),
+                count: None,
+            };
+            match store.write_outreach(&tenant.id, &change).await? {
+                Written::Done | Written::CapReached => return Ok(Delivered::Sent { message_id }),
+                Written::Changed => {
+                    // A booking or opt-out landed while sending: read again, record the send.
+                    match store.client(&tenant.id, &step.client_id).await? {
+                        Some(again) => record = again,
+                        None => return Ok(Delivered::Sent { message_id }),
+                    }
+                }
+            }
+        }
+        Err(StoreError::Contention(format!("client {}", step.client_id)).into())
+    }
+
+    /// Whether the step's channel can still be used for this client.
+    async fn reachable(
+        &self,
+        tenant: &Tenant,
+        record: &ClientRecord,
+        channel: Channel,
+    ) -> Result<bool, StoreError> {
+        let Some(profile) = &record.profile else {
+            return Ok(false);
+        };
+        let (hash, consent) = match channel {
+            Channel::Email => (
+                profile.email.as_ref().map(ContactHash::of_email),
+                profile.consent.email.as_ref(),
+            ),
+            Channel::Sms => (
+                profile.phone.as_ref().map(ContactHash::of_phone),
+                profile.consent.sms.as_ref(),
+            ),
+        };
+        let (Some(hash), Some(consent)) = (hash, consent) else {
+            return Ok(false);
+        };
+        Ok(consent.granted && !self.store.is_suppressed(&tenant.id, &hash).await?)
+    }
+
+    /// Ends the enrollment the step belongs to.
+    async fn end(
+        &self,
+        tenant: &Tenant,
+        record: &ClientRecord,
+        step: &ScheduledStep,
+        outcome: Outcome,
+        today: Day,
+    ) -> Result<(), StoreError> {
+        let mut outreach = record.outreach.clone();
+        let ended = outreach.end(outcome, today);
+        let change = OutreachChange {
+            client_id: step.client_id.clone(),
+            expected_version: record.outreach_version,
+            outreach,
+            enrollment: ended,
+            schedule: None,
+            unschedule: Some((step.enrollment.clone(), step.index)),
+            sent: None,
+            count: None,
+        };
+        // A `Changed` means a booking or another change ended it first: nothing left to do.
+        self.store.write_outreach(&tenant.id, &change).await?;
+        Ok(())
+    }
+}
+
+/// A tag value as providers take it: letters, digits, `_`, `-`, `.`.
+fn tag(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_-.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn client_zone(tenant: &Tenant, record: &ClientRecord) -> jiff::tz::TimeZone {
+    record
+        .profile
+        .as_ref()
+        .and_then(|p| p.timezone.as_ref())
+        .unwrap_or(&tenant.config.timezone)
+        .zone()
+        .clone()
+}
