@@ -3,6 +3,8 @@
 pub mod dynamo;
 pub mod env;
 pub mod eventbridge;
+pub mod ses;
+pub mod sns;
 
 use std::time::Duration;
 

@@ -1,0 +1,130 @@
+//! The SES and SNS senders against moto: an email goes out as Raw MIME with its one-click
+//! unsubscribe headers and tags, an SMS with its type and sender; both are read back from
+//! moto's record of what was sent.
+
+use std::io::{Read, Write};
+
+use serde_json::Value;
+
+use shared::adapters::aws::ses::SesSender;
+use shared::adapters::aws::sns::SnsSender;
+use shared::ports::{EmailSender, OutgoingEmail, OutgoingSms, SendError, SmsSender};
+use shared::testing::moto;
+
+/// What moto recorded, from `GET /moto-api/data.json`.
+fn moto_data() -> Value {
+    let address = moto::endpoint().trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET /moto-api/data.json HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        // Chunked: join the chunks.
+        let mut out = String::new();
+        let mut rest = body;
+        while let Some((size, after)) = rest.split_once("\r\n") {
+            let size = usize::from_str_radix(size.trim(), 16).unwrap();
+            if size == 0 {
+                break;
+            }
+            out.push_str(&after[..size]);
+            rest = &after[size + 2..];
+        }
+        out
+    } else {
+        body.to_owned()
+    };
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Every string anywhere in a JSON value.
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn an_email_goes_out_as_raw_mime_with_one_click_unsubscribe() {
+    let sdk = moto::sdk_config().await;
+    let ses = aws_sdk_sesv2::Client::new(&sdk);
+    ses.create_email_identity()
+        .email_identity("hello@salon.example")
+        .send()
+        .await
+        .unwrap();
+    let sender = SesSender::new(ses, None);
+    let email = OutgoingEmail {
+        from: "Maple Street <hello@salon.example>".into(),
+        to: "ana-ses-test@example.com".into(),
+        subject: "Time for your next cut, Ana?".into(),
+        text: "Hi Ana".into(),
+        html: Some("<p>Hi Ana</p>".into()),
+        unsubscribe_url: "https://api.example/u/k1.sestoken".into(),
+        unsubscribe_mailto: None,
+        tags: vec![("tenant".into(), "salon".into())],
+    };
+    let id = sender.send_email(&email).await.unwrap();
+    assert!(!id.is_empty());
+    let mut sent = Vec::new();
+    strings(&moto_data()["ses"], &mut sent);
+    let raw = sent
+        .iter()
+        .find(|s| s.contains("ana-ses-test@example.com") && s.contains("List-Unsubscribe"))
+        .unwrap_or_else(|| panic!("no raw email in moto's record: {sent:?}"))
+        .replace("\r\n ", " ");
+    assert!(
+        raw.contains("List-Unsubscribe: <https://api.example/u/k1.sestoken>"),
+        "{raw}"
+    );
+    assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+
+    // A malformed address is refused for good, not retried.
+    let bad = OutgoingEmail {
+        to: "not an address".into(),
+        ..email
+    };
+    assert!(matches!(
+        sender.send_email(&bad).await,
+        Err(SendError::Refused(_))
+    ));
+}
+
+#[tokio::test]
+async fn an_sms_goes_to_e164_numbers_only_with_its_sender() {
+    let sdk = moto::sdk_config().await;
+    let sender = SnsSender::new(aws_sdk_sns::Client::new(&sdk));
+    let sms = OutgoingSms {
+        to: "+447700900777".into(),
+        text: "Hi Ana, it's Maple Street. Reply STOP to opt out".into(),
+        sender: "MapleSt".into(),
+    };
+    let id = sender.send_sms(&sms).await.unwrap();
+    assert!(!id.is_empty());
+    let mut sent = Vec::new();
+    strings(&moto_data()["sns"], &mut sent);
+    assert!(
+        sent.iter().any(|s| s.contains("Hi Ana, it's Maple Street")),
+        "no SMS in moto's record: {sent:?}"
+    );
+    // Moto takes any number; winback does not.
+    let local = OutgoingSms {
+        to: "07700 900777".into(),
+        ..sms
+    };
+    assert!(matches!(
+        sender.send_sms(&local).await,
+        Err(SendError::Refused(_))
+    ));
+}
