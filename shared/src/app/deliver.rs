@@ -184,22 +184,7 @@ impl Deliverer {
         if record.outreach.last_message == Some(today) {
             let window = tenant.config.outreach.windows.of(step.channel);
             let until = window.next_send(now, &zone, Some(today.date()));
-            let again = ScheduledStep {
-                send_at: until,
-                status: StepStatus::Scheduled,
-                ..step.clone()
-            };
-            let change = OutreachChange {
-                client_id: step.client_id.clone(),
-                expected_version: record.outreach_version,
-                outreach: record.outreach.clone(),
-                enrollment: None,
-                schedule: Some(again),
-                unschedule: None,
-                sent: None,
-                count: None,
-            };
-            store.write_outreach(&tenant.id, &change).await?;
+            self.requeue(&tenant, &record, &step, until).await?;
             return Ok(Delivered::Deferred { until });
         }
 
@@ -318,22 +303,8 @@ impl Deliverer {
             Err(error) => {
                 // The provider is down or throttling: the step goes back in the queue a few
                 // minutes on (the queue publishes it again), and the failure is reported.
-                let again = ScheduledStep {
-                    send_at: now.checked_add(RETRY_AFTER).unwrap_or(now),
-                    status: StepStatus::Scheduled,
-                    ..step.clone()
-                };
-                let change = OutreachChange {
-                    client_id: step.client_id.clone(),
-                    expected_version: record.outreach_version,
-                    outreach: record.outreach.clone(),
-                    enrollment: None,
-                    schedule: Some(again),
-                    unschedule: None,
-                    sent: None,
-                    count: None,
-                };
-                store.write_outreach(&tenant.id, &change).await?;
+                let at = now.checked_add(RETRY_AFTER).unwrap_or(now);
+                self.requeue(&tenant, &record, &step, at).await?;
                 return Err(DeliverError::Send(error));
             }
         };
@@ -432,6 +403,33 @@ impl Deliverer {
             return Ok(false);
         };
         Ok(consent.granted && !self.store.is_suppressed(&tenant.id, &hash).await?)
+    }
+
+    /// Puts the step back in the queue, due at `at`.
+    async fn requeue(
+        &self,
+        tenant: &Tenant,
+        record: &ClientRecord,
+        step: &ScheduledStep,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let again = ScheduledStep {
+            send_at: at,
+            status: StepStatus::Scheduled,
+            ..step.clone()
+        };
+        let change = OutreachChange {
+            client_id: step.client_id.clone(),
+            expected_version: record.outreach_version,
+            outreach: record.outreach.clone(),
+            enrollment: None,
+            schedule: Some(again),
+            unschedule: None,
+            sent: None,
+            count: None,
+        };
+        self.store.write_outreach(&tenant.id, &change).await?;
+        Ok(())
     }
 
     /// Ends the enrollment the step belongs to.
