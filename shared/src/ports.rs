@@ -12,10 +12,10 @@ use crate::domain::booking::Booking;
 use crate::domain::booking_change::BookingOutcome;
 use crate::domain::category_cadence::{CategoryCadence, Watch};
 use crate::domain::client::{Channel, ClientProfile};
-use crate::domain::config::BusinessConfig;
+use crate::domain::config::{BusinessConfig, TimeZoneName};
 use crate::domain::contact::ContactHash;
 use crate::domain::day::Day;
-use crate::domain::enrollment::{Enrollment, EnrollmentId, Outreach, ScheduledStep};
+use crate::domain::enrollment::{Enrollment, EnrollmentId, Outcome, Outreach, ScheduledStep};
 use crate::domain::ids::{Category, ClientId, TenantId};
 use crate::domain::stage::Stage;
 use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
@@ -68,6 +68,51 @@ pub struct ClientRecord {
     /// at, which a change to it is conditional on.
     pub outreach: Outreach,
     pub outreach_version: u64,
+}
+
+impl ClientRecord {
+    /// The change that ends the client's active enrollment with `outcome` and removes its
+    /// pending step; `None` when nothing is active.
+    pub fn ending(&self, client: &ClientId, outcome: Outcome, on: Day) -> Option<OutreachChange> {
+        let active = self.outreach.active.as_ref()?;
+        let mut outreach = self.outreach.clone();
+        let pending = outreach.pending_step.map(|step| (active.id.clone(), step));
+        let ended = outreach.end(outcome, on);
+        Some(OutreachChange {
+            client_id: client.clone(),
+            expected_version: self.outreach_version,
+            outreach,
+            enrollment: ended,
+            schedule: None,
+            unschedule: pending,
+            sent: None,
+            count: None,
+        })
+    }
+
+    /// The change that puts `step` (back) in the queue as given, the outreach unchanged.
+    pub fn requeuing(&self, step: ScheduledStep) -> OutreachChange {
+        OutreachChange {
+            client_id: step.client_id.clone(),
+            expected_version: self.outreach_version,
+            outreach: self.outreach.clone(),
+            enrollment: None,
+            schedule: Some(step),
+            unschedule: None,
+            sent: None,
+            count: None,
+        }
+    }
+
+    /// The client's time zone: their own, or the business's.
+    pub fn zone(&self, business: &TimeZoneName) -> jiff::tz::TimeZone {
+        self.profile
+            .as_ref()
+            .and_then(|p| p.timezone.as_ref())
+            .unwrap_or(business)
+            .zone()
+            .clone()
+    }
 }
 
 /// What the detector (or ingest) saw when it looked at a cadence: the stage it is in now and

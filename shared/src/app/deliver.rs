@@ -13,6 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::domain::client::Channel;
 use crate::domain::contact::ContactHash;
 use crate::domain::day::Day;
+use crate::domain::eligibility::ChannelState;
 use crate::domain::enrollment::{self, Outcome, ScheduledStep, StepStatus, StopReason};
 use crate::domain::link_token::{LinkClaims, LinkKeys, Purpose};
 use crate::domain::template::{self, Values};
@@ -159,7 +160,7 @@ impl Deliverer {
                 reason: "enrollment_ended",
             });
         }
-        let zone = client_zone(&tenant, &record);
+        let zone = record.zone(&tenant.config.timezone);
         let today = Day::from(zone.to_datetime(now).date());
         let timezone = &tenant.config.timezone;
 
@@ -184,7 +185,14 @@ impl Deliverer {
         if record.outreach.last_message == Some(today) {
             let window = tenant.config.outreach.windows.of(step.channel);
             let until = window.next_send(now, &zone, Some(today.date()));
-            self.requeue(&tenant, &record, &step, until).await?;
+            let again = ScheduledStep {
+                send_at: until,
+                status: StepStatus::Scheduled,
+                ..step.clone()
+            };
+            store
+                .write_outreach(&tenant.id, &record.requeuing(again))
+                .await?;
             return Ok(Delivered::Deferred { until });
         }
 
@@ -303,8 +311,14 @@ impl Deliverer {
             Err(error) => {
                 // The provider is down or throttling: the step goes back in the queue a few
                 // minutes on (the queue publishes it again), and the failure is reported.
-                let at = now.checked_add(RETRY_AFTER).unwrap_or(now);
-                self.requeue(&tenant, &record, &step, at).await?;
+                let again = ScheduledStep {
+                    send_at: now.checked_add(RETRY_AFTER).unwrap_or(now),
+                    status: StepStatus::Scheduled,
+                    ..step.clone()
+                };
+                store
+                    .write_outreach(&tenant.id, &record.requeuing(again))
+                    .await?;
                 return Err(DeliverError::Send(error));
             }
         };
@@ -386,53 +400,24 @@ impl Deliverer {
         record: &ClientRecord,
         channel: Channel,
     ) -> Result<bool, StoreError> {
-        let Some(profile) = &record.profile else {
-            return Ok(false);
+        let profile = record.profile.as_ref();
+        let hash = match channel {
+            Channel::Email => profile
+                .and_then(|p| p.email.as_ref())
+                .map(ContactHash::of_email),
+            Channel::Sms => profile
+                .and_then(|p| p.phone.as_ref())
+                .map(ContactHash::of_phone),
         };
-        let (hash, consent) = match channel {
-            Channel::Email => (
-                profile.email.as_ref().map(ContactHash::of_email),
-                profile.consent.email.as_ref(),
-            ),
-            Channel::Sms => (
-                profile.phone.as_ref().map(ContactHash::of_phone),
-                profile.consent.sms.as_ref(),
-            ),
+        let suppressed = match &hash {
+            Some(hash) => self.store.is_suppressed(&tenant.id, hash).await?,
+            None => false,
         };
-        let (Some(hash), Some(consent)) = (hash, consent) else {
-            return Ok(false);
-        };
-        Ok(consent.granted && !self.store.is_suppressed(&tenant.id, &hash).await?)
+        Ok(ChannelState::of(profile, channel, true, suppressed).usable())
     }
 
-    /// Puts the step back in the queue, due at `at`.
-    async fn requeue(
-        &self,
-        tenant: &Tenant,
-        record: &ClientRecord,
-        step: &ScheduledStep,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        let again = ScheduledStep {
-            send_at: at,
-            status: StepStatus::Scheduled,
-            ..step.clone()
-        };
-        let change = OutreachChange {
-            client_id: step.client_id.clone(),
-            expected_version: record.outreach_version,
-            outreach: record.outreach.clone(),
-            enrollment: None,
-            schedule: Some(again),
-            unschedule: None,
-            sent: None,
-            count: None,
-        };
-        self.store.write_outreach(&tenant.id, &change).await?;
-        Ok(())
-    }
-
-    /// Ends the enrollment the step belongs to.
+    /// Ends the enrollment the step belongs to. A `Changed` from the store means a booking or
+    /// another change ended it first: nothing left to do.
     async fn end(
         &self,
         tenant: &Tenant,
@@ -441,20 +426,9 @@ impl Deliverer {
         outcome: Outcome,
         today: Day,
     ) -> Result<(), StoreError> {
-        let mut outreach = record.outreach.clone();
-        let ended = outreach.end(outcome, today);
-        let change = OutreachChange {
-            client_id: step.client_id.clone(),
-            expected_version: record.outreach_version,
-            outreach,
-            enrollment: ended,
-            schedule: None,
-            unschedule: Some((step.enrollment.clone(), step.index)),
-            sent: None,
-            count: None,
-        };
-        // A `Changed` means a booking or another change ended it first: nothing left to do.
-        self.store.write_outreach(&tenant.id, &change).await?;
+        if let Some(change) = record.ending(&step.client_id, outcome, today) {
+            self.store.write_outreach(&tenant.id, &change).await?;
+        }
         Ok(())
     }
 }
@@ -471,14 +445,4 @@ fn tag(value: &str) -> String {
             }
         })
         .collect()
-}
-
-fn client_zone(tenant: &Tenant, record: &ClientRecord) -> jiff::tz::TimeZone {
-    record
-        .profile
-        .as_ref()
-        .and_then(|p| p.timezone.as_ref())
-        .unwrap_or(&tenant.config.timezone)
-        .zone()
-        .clone()
 }

@@ -30,8 +30,9 @@ use crate::domain::ids::{Category, ClientId, TenantId};
 use crate::domain::lapse_score::StopModel;
 use crate::domain::outreach::{Mode, Segment};
 use crate::domain::rfm::{Tier, annual_spend_minor};
+use crate::domain::rhythm::Rhythm;
 use crate::domain::sequence::{Reason, Sequence};
-use crate::domain::stage::Stage;
+use crate::domain::stage::{Stage, StageThresholds};
 use crate::domain::tenant::Tenant;
 use crate::ports::{
     ClientRecord, Clock, DailyCount, Look, OutreachChange, Store, StoreError, Written,
@@ -114,7 +115,6 @@ struct Planned {
     zone: TimeZone,
     /// The cadences looked at for this client, to move their watch once written.
     looks: Vec<PendingLook>,
-    stage_now: Vec<(Category, Stage)>,
 }
 
 /// A look to record once the client's outcome is known.
@@ -123,6 +123,16 @@ struct PendingLook {
     seen: Option<Watch>,
     stage: Stage,
     next: Option<Watch>,
+}
+
+/// A category of a client as one look sees it.
+struct Looked<'a> {
+    cadence: &'a CategoryCadence,
+    rhythm: Rhythm,
+    thresholds: StageThresholds,
+    stage: Stage,
+    /// What the client spends a year in it.
+    annual_minor: i64,
 }
 
 /// What a look may do: enroll or only look, from which stage, leading with which category.
@@ -216,12 +226,7 @@ impl Detector {
                 }
             }
         }
-        // Highest tier first, then the likeliest to be lost: who goes first when the cap binds.
-        planned.sort_by(|a, b| {
-            (a.tier, b.lapse_score)
-                .partial_cmp(&(b.tier, a.lapse_score))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
+        by_priority(&mut planned);
         for plan in planned {
             self.write_plan(tenant, plan, today, None, &mut report)
                 .await?;
@@ -331,11 +336,7 @@ impl Detector {
                 }
             }
         }
-        planned.sort_by(|a, b| {
-            (a.tier, b.lapse_score)
-                .partial_cmp(&(b.tier, a.lapse_score))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
+        by_priority(&mut planned);
         for plan in planned {
             self.write_plan(tenant, plan, today, Some(MANUAL_SPREAD_DAYS), &mut report)
                 .await?;
@@ -353,28 +354,20 @@ impl Detector {
         today: Day,
         report: &mut DetectionReport,
     ) -> Result<ClientRecord, StoreError> {
-        let Some(active) = &record.outreach.active else {
-            return Ok(record);
-        };
-        if active.ends_on > today {
+        if record
+            .outreach
+            .active
+            .as_ref()
+            .is_none_or(|a| a.ends_on > today)
+        {
             return Ok(record);
         }
-        let mut outreach = record.outreach.clone();
-        let pending = outreach.pending_step.map(|step| (active.id.clone(), step));
-        let ended = outreach.end(Outcome::Completed, today);
-        let change = OutreachChange {
-            client_id: client.clone(),
-            expected_version: record.outreach_version,
-            outreach: outreach.clone(),
-            enrollment: ended,
-            schedule: None,
-            unschedule: pending,
-            sent: None,
-            count: None,
+        let Some(change) = record.ending(client, Outcome::Completed, today) else {
+            return Ok(record);
         };
         if self.store.write_outreach(&tenant.id, &change).await? == Written::Done {
             report.completed += 1;
-            record.outreach = outreach;
+            record.outreach = change.outreach;
             record.outreach_version += 1;
         }
         Ok(record)
@@ -429,26 +422,46 @@ impl Detector {
         // A client on the long-game list stays watched (and contactable) once lost.
         let long_game = record.outreach.long_game;
 
-        // The stage of every category now, and when each watched one is next looked at.
-        let stages: Vec<(&CategoryCadence, Stage)> = record
+        // Every category's rhythm, thresholds, stage now and yearly value, worked out once.
+        let stages: Vec<Looked<'_>> = record
             .cadences
             .iter()
             .map(|c| {
-                let stage = c.cadence.stage(today, next_booking.is_some(), config);
-                (&c.cadence, stage)
+                let cadence = &c.cadence;
+                let rhythm = cadence.rhythm(config);
+                let thresholds = StageThresholds::new(&rhythm, &config.stages);
+                Looked {
+                    cadence,
+                    stage: cadence.stage_under(&thresholds, today, next_booking.is_some(), config),
+                    annual_minor: annual_spend_minor(
+                        cadence.spend_minor,
+                        cadence.first_visit,
+                        cadence.last_visit,
+                        rhythm.interval_days,
+                    ),
+                    rhythm,
+                    thresholds,
+                }
             })
             .collect();
+        // When each watched category is next looked at.
         let looks = |held_until: Option<Day>| -> Vec<PendingLook> {
             seen.iter()
                 .filter_map(|(category, watch)| {
-                    let (cadence, stage) = stages.iter().find(|(c, _)| c.category == *category)?;
+                    let looked = stages.iter().find(|l| l.cadence.category == *category)?;
+                    let (cadence, stage) = (looked.cadence, &looked.stage);
                     let natural = match next_booking {
                         // Look again the day after the booking: by then it happened, or not.
                         Some(day) => Some(Watch {
                             on: day.plus_days(1),
-                            stage: cadence.stage(day.plus_days(1), false, config),
+                            stage: cadence.stage_under(
+                                &looked.thresholds,
+                                day.plus_days(1),
+                                false,
+                                config,
+                            ),
                         }),
-                        None => cadence.next_watch_after(today, config),
+                        None => cadence.next_watch_under(&looked.thresholds, today, config),
                     };
                     let next = match (natural, held_until) {
                         (Some(n), Some(until)) if until > today => Some(Watch {
@@ -476,61 +489,40 @@ impl Detector {
         };
 
         // Overdue categories at or past the trigger, the most valuable first.
-        let mut overdue: Vec<(&CategoryCadence, Stage, i64)> = stages
+        let mut overdue: Vec<&Looked<'_>> = stages
             .iter()
-            .filter(|(_, stage)| {
-                (stage.is_overdue() && *stage >= scope.trigger)
-                    || (long_game && *stage == Stage::Lost)
-            })
-            .map(|(cadence, stage)| {
-                let rhythm = cadence.rhythm(config);
-                let value = annual_spend_minor(
-                    cadence.spend_minor,
-                    cadence.first_visit,
-                    cadence.last_visit,
-                    rhythm.interval_days,
-                );
-                (*cadence, *stage, value)
+            .filter(|l| {
+                (l.stage.is_overdue() && l.stage >= scope.trigger)
+                    || (long_game && l.stage == Stage::Lost)
             })
             .collect();
         overdue.sort_by(|a, b| {
-            let asked = |o: &(&CategoryCadence, Stage, i64)| scope.lead != Some(&o.0.category);
-            (asked(a), b.2, &a.0.category).cmp(&(asked(b), a.2, &b.0.category))
+            let asked = |l: &Looked<'_>| scope.lead != Some(&l.cadence.category);
+            (asked(a), b.annual_minor, &a.cadence.category).cmp(&(
+                asked(b),
+                a.annual_minor,
+                &b.cadence.category,
+            ))
         });
         if scope
             .lead
-            .is_some_and(|lead| overdue.first().is_none_or(|o| o.0.category != *lead))
+            .is_some_and(|lead| overdue.first().is_none_or(|l| l.cadence.category != *lead))
         {
             return Verdict::Rest(looks(active_ends), None);
         }
-        let Some(&(lead, stage, _)) = overdue.first() else {
+        let Some(&leading) = overdue.first() else {
             return Verdict::Rest(looks(active_ends), None);
         };
+        let (lead, stage) = (leading.cadence, leading.stage);
         if !scope.enrol {
             return Verdict::Rest(looks(active_ends), None);
         }
 
         let profile = record.profile.as_ref();
         let senders = outreach_config.senders.senders();
-        let channel_state = |channel: Channel| {
-            let (reachable, consent, blocked) = match channel {
-                Channel::Email => (
-                    senders.email && profile.is_some_and(|p| p.email.is_some()),
-                    profile.and_then(|p| p.consent.email.as_ref()),
-                    suppressed[0],
-                ),
-                Channel::Sms => (
-                    senders.sms && profile.is_some_and(|p| p.phone.is_some()),
-                    profile.and_then(|p| p.consent.sms.as_ref()),
-                    suppressed[1],
-                ),
-            };
-            ChannelState {
-                channel,
-                reachable,
-                consented: consent.is_some_and(|c| c.granted),
-                blocked,
-            }
+        let channel_state = |channel: Channel| match channel {
+            Channel::Email => ChannelState::of(profile, channel, senders.email, suppressed[0]),
+            Channel::Sms => ChannelState::of(profile, channel, senders.sms, suppressed[1]),
         };
         let outreach = &record.outreach;
         let last_visit = record
@@ -571,18 +563,8 @@ impl Detector {
         };
 
         // The segment picks the sequence.
-        let rhythm = lead.rhythm(config);
-        let total_annual: i64 = stages
-            .iter()
-            .map(|(c, _)| {
-                annual_spend_minor(
-                    c.spend_minor,
-                    c.first_visit,
-                    c.last_visit,
-                    c.rhythm(config).interval_days,
-                )
-            })
-            .sum();
+        let rhythm = &leading.rhythm;
+        let total_annual: i64 = stages.iter().map(|l| l.annual_minor).sum();
         let tier = outreach_config
             .tiers
             .tier(total_annual, 10f64.powi(config.currency.exponent() as i32));
@@ -622,7 +604,7 @@ impl Detector {
         };
         let days_since = f64::from(today.days_since(lead.last_visit));
         let lapse_score = StopModel::default().no_visit_probability(
-            &rhythm,
+            rhythm,
             lead.visits,
             days_since,
             PRIORITY_HORIZON_DAYS,
@@ -640,7 +622,10 @@ impl Detector {
             id: EnrollmentId::new(started, &lead.category),
             client_id: client.clone(),
             category: lead.category.clone(),
-            also_overdue: overdue[1..].iter().map(|o| o.0.category.clone()).collect(),
+            also_overdue: overdue[1..]
+                .iter()
+                .map(|l| l.cadence.category.clone())
+                .collect(),
             kind,
             sequence: sequence.name.clone(),
             steps: sequence.steps.clone(),
@@ -672,10 +657,6 @@ impl Detector {
             send_at: Timestamp::UNIX_EPOCH,
             status: StepStatus::Scheduled,
         });
-        let stage_now = stages
-            .iter()
-            .map(|(c, s)| (c.category.clone(), *s))
-            .collect();
         Verdict::Enrol(Box::new(Planned {
             change: OutreachChange {
                 client_id: client.clone(),
@@ -696,8 +677,7 @@ impl Detector {
             permission: kind == Kind::RePermission,
             channel: (!control).then_some(channel),
             looks: looks(Some(ends_on)),
-            zone: client_zone(tenant, record),
-            stage_now,
+            zone: record.zone(&tenant.config.timezone),
         }))
     }
 
@@ -710,7 +690,7 @@ impl Detector {
         channel: Channel,
     ) -> Timestamp {
         let outreach = &tenant.config.outreach;
-        let zone = client_zone(tenant, record);
+        let zone = record.zone(&tenant.config.timezone);
         enrollment::first_send_at(
             self.clock.now(),
             not_before,
@@ -766,23 +746,15 @@ impl Detector {
                     Some(days) if day < today.plus_days(days) => day = day.plus_days(1),
                     _ => {
                         report.deferred += 1;
+                        // Looked at again tomorrow, in the stage they are in now.
                         let tomorrow = today.plus_days(1);
-                        let looks = plan
-                            .stage_now
-                            .iter()
-                            .filter_map(|(category, stage)| {
-                                let seen = plan.looks.iter().find(|l| l.category == *category)?;
-                                Some(PendingLook {
-                                    category: category.clone(),
-                                    seen: seen.seen,
-                                    stage: *stage,
-                                    next: Some(Watch {
-                                        on: tomorrow,
-                                        stage: *stage,
-                                    }),
-                                })
-                            })
-                            .collect();
+                        let mut looks = std::mem::take(&mut plan.looks);
+                        for look in &mut looks {
+                            look.next = Some(Watch {
+                                on: tomorrow,
+                                stage: look.stage,
+                            });
+                        }
                         return self.record_looks(tenant, &client, looks).await;
                     }
                 },
@@ -821,15 +793,13 @@ impl Detector {
     }
 }
 
-/// The client's own time zone, or the business's.
-fn client_zone(tenant: &Tenant, record: &ClientRecord) -> TimeZone {
-    record
-        .profile
-        .as_ref()
-        .and_then(|p| p.timezone.as_ref())
-        .unwrap_or(&tenant.config.timezone)
-        .zone()
-        .clone()
+/// Highest tier first, then the likeliest to be lost: who goes first when the cap binds.
+fn by_priority(planned: &mut [Planned]) {
+    planned.sort_by(|a, b| {
+        (a.tier, b.lapse_score)
+            .partial_cmp(&(b.tier, a.lapse_score))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
 }
 
 fn start_of_day(day: Day, zone: &TimeZone) -> Timestamp {

@@ -9,16 +9,15 @@ use jiff::Timestamp;
 use crate::domain::booking::{Booking, BookingStatus};
 use crate::domain::booking_change::BookingOutcome;
 use crate::domain::category_cadence::Watch;
-use crate::domain::client::ClientProfile;
+use crate::domain::client::{Channel, ClientProfile};
 use crate::domain::day::Day;
+use crate::domain::eligibility::ChannelState;
 use crate::domain::enrollment::{self, Enrollment, Outcome, StopReason};
 use crate::domain::ids::{Category, ClientId};
 use crate::domain::money::Money;
 use crate::domain::stage::{Stage, StageThresholds};
 use crate::domain::tenant::Tenant;
-use crate::ports::{
-    ClientRecord, Clock, Erased, Look, OutreachChange, ProfileOutcome, Store, StoreError, Written,
-};
+use crate::ports::{ClientRecord, Clock, Erased, Look, ProfileOutcome, Store, StoreError, Written};
 
 /// A client as the API shows them: profile, upcoming booking, and per category the cadence and
 /// the stage today.
@@ -100,11 +99,9 @@ impl Ingest {
         profile: &ClientProfile,
     ) -> Result<ProfileOutcome, StoreError> {
         let outcome = self.store.upsert_client(&tenant.id, profile).await?;
-        let reachable = |email: bool, consent: Option<&crate::domain::client::Consent>| {
-            email && consent.is_some_and(|c| c.granted)
-        };
-        let can_message = reachable(profile.email.is_some(), profile.consent.email.as_ref())
-            || reachable(profile.phone.is_some(), profile.consent.sms.as_ref());
+        let can_message = [Channel::Email, Channel::Sms]
+            .into_iter()
+            .any(|channel| ChannelState::of(Some(profile), channel, true, false).usable());
         if outcome != ProfileOutcome::Stale && !can_message {
             let today = self.today(tenant);
             self.end_enrollment(tenant, &profile.id, today, |_| {
@@ -132,36 +129,34 @@ impl Ingest {
             outcomes.push(self.store.apply_booking(tenant, booking, today).await?);
         }
         let timezone = &tenant.config.timezone;
-        let mut returning: Vec<&Booking> = bookings
-            .iter()
-            .filter(|b| matches!(b.status, BookingStatus::Booked | BookingStatus::Completed))
-            .collect();
-        returning.sort_by(|a, b| (&a.client_id, a.starts_at).cmp(&(&b.client_id, b.starts_at)));
-        returning.dedup_by(|a, b| a.client_id == b.client_id);
-        for booking in returning {
+        let mut clients: Vec<&ClientId> = bookings.iter().map(|b| &b.client_id).collect();
+        clients.sort_unstable();
+        clients.dedup();
+        for client in clients {
+            let theirs: Vec<&Booking> =
+                bookings.iter().filter(|b| b.client_id == *client).collect();
+            let next_booking = theirs
+                .iter()
+                .filter(|b| b.is_future_booking(today, timezone))
+                .map(|b| b.day(timezone))
+                .min();
+            if next_booking.is_none()
+                && !theirs
+                    .iter()
+                    .any(|b| matches!(b.status, BookingStatus::Booked | BookingStatus::Completed))
+            {
+                continue;
+            }
             let record = self
-                .end_enrollment(tenant, &booking.client_id, today, |active| {
-                    // A visit or a booking made since the client was enrolled; an old visit
-                    // sent late is history, not a return.
-                    let day = booking.day(timezone);
-                    let made = Day::from(timezone.zone().to_datetime(booking.updated_at).date());
-                    (day >= active.started || made >= active.started).then(|| {
-                        let categories: Vec<&Category> = booking.categories().collect();
-                        enrollment::outcome_of_booking(active, &categories)
-                    })
+                .end_enrollment(tenant, client, today, |active| {
+                    theirs
+                        .iter()
+                        .find_map(|b| enrollment::ending_by_booking(active, b, timezone))
                 })
                 .await?;
-            if booking.is_future_booking(today, timezone)
-                && let Some(record) = record
-            {
-                self.not_overdue_until(
-                    tenant,
-                    &booking.client_id,
-                    &record,
-                    booking.day(timezone),
-                    today,
-                )
-                .await?;
+            if let (Some(day), Some(record)) = (next_booking, record) {
+                self.not_overdue_until(tenant, client, &record, day, today)
+                    .await?;
             }
         }
         Ok(outcomes)
@@ -181,25 +176,12 @@ impl Ingest {
             let Some(record) = self.store.client(&tenant.id, client).await? else {
                 return Ok(None);
             };
-            let Some(active) = &record.outreach.active else {
+            let Some(outcome) = record.outreach.active.as_ref().and_then(&outcome) else {
                 return Ok(Some(record));
             };
-            let Some(outcome) = outcome(active) else {
-                return Ok(Some(record));
-            };
-            let mut outreach = record.outreach.clone();
-            let pending = outreach.pending_step.map(|step| (active.id.clone(), step));
-            let ended = outreach.end(outcome, today);
-            let change = OutreachChange {
-                client_id: client.clone(),
-                expected_version: record.outreach_version,
-                outreach,
-                enrollment: ended,
-                schedule: None,
-                unschedule: pending,
-                sent: None,
-                count: None,
-            };
+            let change = record
+                .ending(client, outcome, today)
+                .expect("an enrollment is active");
             if self.store.write_outreach(&tenant.id, &change).await? == Written::Done {
                 return Ok(Some(record));
             }

@@ -5,7 +5,7 @@
 //! suppressions, enrollments, the last messages) and the business's rules. Rules are checked
 //! in a fixed order, so the recorded reason is the first that applies.
 
-use crate::domain::client::Channel;
+use crate::domain::client::{Channel, ClientProfile};
 use crate::domain::day::Day;
 
 /// What one channel looks like for a client.
@@ -22,7 +22,29 @@ pub struct ChannelState {
 }
 
 impl ChannelState {
-    fn usable(&self) -> bool {
+    /// A client's channel as their profile describes it: reachable when they have an address
+    /// or number for it and the business a sender, consented when their latest consent there
+    /// was given, blocked when the address or number is suppressed.
+    pub fn of(
+        profile: Option<&ClientProfile>,
+        channel: Channel,
+        sender_configured: bool,
+        suppressed: bool,
+    ) -> ChannelState {
+        let (has_contact, consent) = match (profile, channel) {
+            (None, _) => (false, None),
+            (Some(p), Channel::Email) => (p.email.is_some(), p.consent.email.as_ref()),
+            (Some(p), Channel::Sms) => (p.phone.is_some(), p.consent.sms.as_ref()),
+        };
+        ChannelState {
+            channel,
+            reachable: sender_configured && has_contact,
+            consented: consent.is_some_and(|c| c.granted),
+            blocked: suppressed,
+        }
+    }
+
+    pub fn usable(&self) -> bool {
         self.reachable && self.consented && !self.blocked
     }
 }

@@ -13,7 +13,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
+use crate::domain::booking::{Booking, BookingStatus};
 use crate::domain::client::Channel;
+use crate::domain::config::TimeZoneName;
 use crate::domain::day::Day;
 use crate::domain::ids::{Category, ClientId};
 use crate::domain::outreach::Landmark;
@@ -218,6 +220,28 @@ pub fn outcome_of_booking(enrollment: &Enrollment, categories: &[&Category]) -> 
     } else {
         Outcome::Rebooked
     }
+}
+
+/// How a booking ends an enrollment, if it does: a visit or a booking (made or kept) since the
+/// client was enrolled ends it — converted when it includes the enrollment's category,
+/// rebooked otherwise. An old visit sent late is history, not a return; a cancellation or a
+/// no-show ends nothing.
+pub fn ending_by_booking(
+    enrollment: &Enrollment,
+    booking: &Booking,
+    timezone: &TimeZoneName,
+) -> Option<Outcome> {
+    if !matches!(
+        booking.status,
+        BookingStatus::Booked | BookingStatus::Completed
+    ) {
+        return None;
+    }
+    let made = Day::from(timezone.zone().to_datetime(booking.updated_at).date());
+    (booking.day(timezone) >= enrollment.started || made >= enrollment.started).then(|| {
+        let categories: Vec<&Category> = booking.categories().collect();
+        outcome_of_booking(enrollment, &categories)
+    })
 }
 
 /// When the first step of a new enrollment goes out: not before `now`, not before the client's

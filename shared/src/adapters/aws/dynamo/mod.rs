@@ -333,6 +333,15 @@ impl DynamoStore {
             .build())
     }
 
+    /// Puts one item on `condition`: `false` if the condition did not hold (nothing written).
+    async fn put_if(&self, item: Item, condition: Condition) -> Result<bool, StoreError> {
+        match self.transact(vec![self.put(item, condition)?]).await {
+            Ok(()) => Ok(true),
+            Err(Clash::Changed) => Ok(false),
+            Err(Clash::Failed(error)) => Err(error),
+        }
+    }
+
     /// Puts one item only if no item has its key yet: `false` if one had.
     async fn put_new(&self, item: Item) -> Result<bool, StoreError> {
         check_size(&item)?;
@@ -1340,16 +1349,8 @@ impl Store for DynamoStore {
         set_stage(&mut item, tenant, client, category, look.stage);
         item.insert("version".into(), n(version + 1));
         item.insert("record".into(), record(&stored)?);
-        match self
-            .transact(vec![
-                self.put(item, Condition::Equals("version", n(version)))?,
-            ])
+        self.put_if(item, Condition::Equals("version", n(version)))
             .await
-        {
-            Ok(()) => Ok(true),
-            Err(Clash::Changed) => Ok(false),
-            Err(Clash::Failed(error)) => Err(error),
-        }
     }
 
     async fn overdue(&self, tenant: &TenantId) -> Result<Vec<OverdueCadence>, StoreError> {
@@ -1506,17 +1507,11 @@ impl Store for DynamoStore {
             status: StepStatus::Queued { at },
             ..step.clone()
         };
-        match self
-            .transact(vec![self.put(
-                step_item(tenant, &queued)?,
-                Condition::Equals("status", s("scheduled")),
-            )?])
-            .await
-        {
-            Ok(()) => Ok(true),
-            Err(Clash::Changed) => Ok(false),
-            Err(Clash::Failed(error)) => Err(error),
-        }
+        self.put_if(
+            step_item(tenant, &queued)?,
+            Condition::Equals("status", s("scheduled")),
+        )
+        .await
     }
 
     async fn step(
@@ -1555,17 +1550,11 @@ impl Store for DynamoStore {
             status: StepStatus::Sending { lease_until },
             ..current
         };
-        match self
-            .transact(vec![self.put(
-                step_item(tenant, &sending)?,
-                Condition::Equals("lease", read),
-            )?])
-            .await
-        {
-            Ok(()) => Ok(true),
-            Err(Clash::Changed) => Ok(false),
-            Err(Clash::Failed(error)) => Err(error),
-        }
+        self.put_if(
+            step_item(tenant, &sending)?,
+            Condition::Equals("lease", read),
+        )
+        .await
     }
 
     async fn release_step(
@@ -1577,16 +1566,13 @@ impl Store for DynamoStore {
             status: StepStatus::Scheduled,
             ..step.clone()
         };
-        match self
-            .transact(vec![self.put(
-                step_item(tenant, &scheduled)?,
-                Condition::Equals("status", s("queued")),
-            )?])
-            .await
-        {
-            Ok(()) | Err(Clash::Changed) => Ok(()),
-            Err(Clash::Failed(error)) => Err(error),
-        }
+        // Not queued any more: nothing to put back.
+        self.put_if(
+            step_item(tenant, &scheduled)?,
+            Condition::Equals("status", s("queued")),
+        )
+        .await
+        .map(|_| ())
     }
 }
 
