@@ -15,6 +15,8 @@ use crate::domain::client::{Channel, ClientProfile};
 use crate::domain::config::{BusinessConfig, TimeZoneName};
 use crate::domain::contact::ContactHash;
 use crate::domain::day::Day;
+use crate::domain::feedback::ConsentEntry;
+use crate::domain::link_token::LinkClaims;
 use crate::domain::enrollment::{Enrollment, EnrollmentId, Outcome, Outreach, ScheduledStep};
 use crate::domain::ids::{Category, ClientId, TenantId};
 use crate::domain::stage::Stage;
@@ -187,6 +189,51 @@ pub enum ProfileOutcome {
     Stale,
 }
 
+/// Why a contact detail must never be messaged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuppressionReason {
+    /// Its client was erased.
+    Erased,
+    /// The client opted out (an unsubscribe link, STOP); they may opt back in (START).
+    OptedOut,
+    /// Mail to the address bounced for good.
+    Bounced,
+    /// The recipient marked a message as spam.
+    Complained,
+}
+
+impl SuppressionReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            SuppressionReason::Erased => "erased",
+            SuppressionReason::OptedOut => "opted_out",
+            SuppressionReason::Bounced => "bounced",
+            SuppressionReason::Complained => "complained",
+        }
+    }
+}
+
+/// A change of a contact's consent, as the client (or their mailbox) gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentChange {
+    pub contact: ContactHash,
+    /// The ledger line: who (the client, when known), when, where from, in what words.
+    pub client: Option<ClientId>,
+    pub entry: ConsentEntry,
+    /// Withdrawn consent: why the contact is suppressed from now on.
+    pub reason: SuppressionReason,
+}
+
+/// One line of the consent ledger as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LedgerLine {
+    pub client: Option<ClientId>,
+    #[serde(flatten)]
+    pub entry: ConsentEntry,
+    pub reason: SuppressionReason,
+}
+
 /// What erasing a client removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Erased {
@@ -277,12 +324,15 @@ pub trait Store: Send + Sync {
         id: &ClientId,
     ) -> Result<Option<Erased>, StoreError>;
 
-    /// Whether a contact detail must never be messaged (its client was erased).
+    /// Whether a contact detail must never be messaged (its client was erased, opted out,
+    /// bounced or complained).
     async fn is_suppressed(
         &self,
         tenant: &TenantId,
         contact: &ContactHash,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, StoreError> {
+        Ok(self.suppression(tenant, contact).await?.is_some())
+    }
 
     /// The cadences whose watch day lies in `from..=through`, from the watch index only: the
     /// items read are the ones returned, plus a constant number of requests per day of the
@@ -385,6 +435,51 @@ pub trait Store: Send + Sync {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<bool, StoreError>;
+
+    /// Records a consent change and the ledger line for it, together. Withdrawn: the contact
+    /// is suppressed for `reason`, unless it already was (then nothing is written: `false`).
+    /// Granted: an opt-out is lifted; a contact suppressed for any other reason (erased,
+    /// bounced, complained) stays suppressed, and nothing is written (`false`), as when it was
+    /// not suppressed at all. Ledger lines are only ever added. Idempotent by that rule.
+    async fn record_consent(
+        &self,
+        tenant: &TenantId,
+        change: &ConsentChange,
+    ) -> Result<bool, StoreError>;
+
+    /// Why a contact is suppressed, if it is.
+    async fn suppression(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactHash,
+    ) -> Result<Option<SuppressionReason>, StoreError>;
+
+    /// A contact's consent ledger, oldest first.
+    async fn consent_ledger(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactHash,
+    ) -> Result<Vec<LedgerLine>, StoreError>;
+
+    /// Records that a client followed a rebook link (kept in the client's own records, so it
+    /// goes when they are erased). Each click is kept.
+    async fn record_click(&self, claims: &LinkClaims, at: Timestamp) -> Result<(), StoreError>;
+
+    /// The clicks on a client's links, oldest first: (enrollment, step, channel, when).
+    async fn clicks(
+        &self,
+        tenant: &TenantId,
+        client: &ClientId,
+    ) -> Result<Vec<Click>, StoreError>;
+}
+
+/// A rebook link followed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Click {
+    pub enrollment: EnrollmentId,
+    pub step: u16,
+    pub channel: Channel,
+    pub at: Timestamp,
 }
 
 /// An email ready to go: what the email sender needs, already rendered.

@@ -58,6 +58,8 @@ contract!(
     the_daily_cap_refuses_enrollments_once_reached,
     due_steps_are_found_by_time_and_claimed_once,
     a_queued_step_is_taken_for_sending_once_until_its_lease_runs_out,
+    an_opt_out_suppresses_once_and_only_start_lifts_it,
+    clicks_are_kept_with_the_client_and_erased_with_them,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

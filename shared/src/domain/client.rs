@@ -15,6 +15,16 @@ pub enum Channel {
     Sms,
 }
 
+impl Channel {
+    /// As it is written in settings, events and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+}
+
 /// A client's consent on one channel: given or withdrawn, by whom, when.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -7,7 +7,7 @@
 //! consented), and [`OutreachConfig::validate`] names the field at fault, as a JSON pointer
 //! too, so `PUT /v1/config` can answer with it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::{Date, Time, Weekday, time};
 
@@ -15,10 +15,12 @@ use crate::domain::client::Channel;
 use crate::domain::day::Day;
 use crate::domain::eligibility::EligibilityRules;
 use crate::domain::ids::Category;
+use crate::domain::rebook_link::{self, BookingUrlError};
 use crate::domain::rfm::Tier;
 use crate::domain::send_window::{SendWindow, WindowError};
 use crate::domain::sequence::{self, Senders, Sequence, SequenceError};
 use crate::domain::stage::Stage;
+use crate::domain::template::{self, Template, TemplateError};
 
 /// Who starts a sequence: the detector, or a person pressing "contact all overdue".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -233,6 +235,35 @@ pub struct OutreachConfig {
     pub discount_every_days: u16,
     pub senders: SenderSettings,
     pub tiers: TierCuts,
+    /// The business's online booking page, where rebook links land: an `https` address that
+    /// may hold `{client_id}`, `{service}` and `{category}`. Without one, a rebook link shows
+    /// the business's name and asks the client to get in touch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booking_url: Option<String>,
+    /// The business's own wording for a step, by template name (`soft_check_in`,
+    /// `value_add`, `incentive`, `last_chance`, `long_game`, `re_permission`, or a name a
+    /// sequence step uses), per channel; the built-in one is used where there is none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub templates: BTreeMap<String, TemplateOverride>,
+}
+
+/// A business's wording for one template, per channel.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateOverride {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Template>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms: Option<Template>,
+}
+
+impl TemplateOverride {
+    pub fn of(&self, channel: Channel) -> Option<&Template> {
+        match channel {
+            Channel::Email => self.email.as_ref(),
+            Channel::Sms => self.sms.as_ref(),
+        }
+    }
 }
 
 impl Default for OutreachConfig {
@@ -269,6 +300,8 @@ impl Default for OutreachConfig {
             discount_every_days: 180,
             senders: SenderSettings::default(),
             tiers: TierCuts::default(),
+            booking_url: None,
+            templates: BTreeMap::new(),
         }
     }
 }
@@ -324,6 +357,18 @@ pub enum OutreachError {
         "outreach.senders.sms_sender is empty; give a sender id or an E.164 number, or leave it out"
     )]
     EmptySmsSender,
+    #[error("outreach.booking_url: {0}")]
+    BookingUrl(#[from] BookingUrlError),
+    #[error(
+        "outreach.templates.\"{name}\" is not a template any step uses; the names are {known}"
+    )]
+    UnknownTemplate { name: String, known: String },
+    #[error("outreach.templates.\"{name}\".{channel}: {error}")]
+    Template {
+        name: String,
+        channel: &'static str,
+        error: TemplateError,
+    },
 }
 
 impl OutreachError {
@@ -337,9 +382,7 @@ impl OutreachError {
             OutreachError::UnknownOffer { sequence, step, .. } => {
                 format!("sequences/{sequence}/steps/{step}/offer")
             }
-            OutreachError::EmptyOffer(key) => {
-                format!("offers/{}", key.replace('~', "~0").replace('/', "~1"))
-            }
+            OutreachError::EmptyOffer(key) => format!("offers/{}", escape(key)),
             OutreachError::ControlShare(_) => "control_share".to_owned(),
             OutreachError::AttributionWindow(_) => "attribution_window_days".to_owned(),
             OutreachError::DiscountEvery(_) => "discount_every_days".to_owned(),
@@ -348,9 +391,19 @@ impl OutreachError {
             OutreachError::MaxAge(_) => "max_age_days".to_owned(),
             OutreachError::TierCuts { .. } => "tiers".to_owned(),
             OutreachError::EmptySmsSender => "senders/sms_sender".to_owned(),
+            OutreachError::BookingUrl(_) => "booking_url".to_owned(),
+            OutreachError::UnknownTemplate { name, .. } => format!("templates/{}", escape(name)),
+            OutreachError::Template { name, channel, .. } => {
+                format!("templates/{}/{channel}", escape(name))
+            }
         };
         format!("/outreach/{field}")
     }
+}
+
+/// A key as one step of an RFC 6901 pointer.
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// What picks a client's sequence.
@@ -438,7 +491,55 @@ impl OutreachConfig {
         {
             return Err(OutreachError::TierCuts { high, medium });
         }
+        if let Some(url) = &self.booking_url {
+            rebook_link::validate(url)?;
+        }
+        let known = self.template_names();
+        for (name, wording) in &self.templates {
+            if !known.contains(name.as_str()) {
+                return Err(OutreachError::UnknownTemplate {
+                    name: name.clone(),
+                    known: known.iter().copied().collect::<Vec<_>>().join(", "),
+                });
+            }
+            for channel in [Channel::Email, Channel::Sms] {
+                if let Some(template) = wording.of(channel) {
+                    template
+                        .validate(channel)
+                        .map_err(|error| OutreachError::Template {
+                            name: name.clone(),
+                            channel: channel.name(),
+                            error,
+                        })?;
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Every template name a step may use: the built-in ones and those the sequences name.
+    pub fn template_names(&self) -> BTreeSet<&str> {
+        template::BUILT_IN
+            .iter()
+            .copied()
+            .chain(
+                self.sequences
+                    .iter()
+                    .flat_map(|s| s.steps.iter().map(|step| step.template.as_str())),
+            )
+            .collect()
+    }
+
+    /// The wording of a step on a channel: the business's own, else the built-in one, else
+    /// the built-in soft check-in.
+    pub fn template(&self, name: &str, channel: Channel) -> Template {
+        self.templates
+            .get(name)
+            .and_then(|wording| wording.of(channel))
+            .cloned()
+            .or_else(|| template::built_in(name, channel))
+            .or_else(|| template::built_in("soft_check_in", channel))
+            .expect("the soft check-in is built in on every channel")
     }
 
     /// The sequence for a segment: the first whose filters all fit, by index.

@@ -1083,3 +1083,104 @@ pub async fn a_queued_step_is_taken_for_sending_once_until_its_lease_runs_out(st
             .is_empty()
     );
 }
+
+pub async fn an_opt_out_suppresses_once_and_only_start_lifts_it(store: &dyn Store) {
+    use crate::domain::client::Channel;
+    use crate::domain::feedback::ConsentEntry;
+    use crate::ports::{ConsentChange, SuppressionReason};
+
+    let t = tenant(store, "t-consent").await;
+    let phone = ContactHash::of_phone(&PhoneNumber::parse("+447700900123").unwrap());
+    let at = |minute: i64| {
+        "2026-11-30T10:00:00Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .checked_add(jiff::SignedDuration::from_mins(minute))
+            .unwrap()
+    };
+    let change = |granted: bool, minute: i64, words: &str, reason: SuppressionReason| ConsentChange {
+        contact: phone.clone(),
+        client: Some(client_id("c1")),
+        entry: ConsentEntry {
+            channel: Channel::Sms,
+            granted,
+            at: at(minute),
+            source: "sms keyword".into(),
+            wording: words.into(),
+        },
+        reason,
+    };
+    let stop = change(false, 0, "STOP", SuppressionReason::OptedOut);
+    assert!(store.record_consent(&t.id, &stop).await.unwrap());
+    // The same STOP again (a redelivered message) writes nothing.
+    assert!(!store.record_consent(&t.id, &stop).await.unwrap());
+    assert_eq!(
+        store.suppression(&t.id, &phone).await.unwrap(),
+        Some(SuppressionReason::OptedOut)
+    );
+    let start = change(true, 5, "Start", SuppressionReason::OptedOut);
+    assert!(store.record_consent(&t.id, &start).await.unwrap());
+    assert!(!store.is_suppressed(&t.id, &phone).await.unwrap());
+    assert!(!store.record_consent(&t.id, &start).await.unwrap());
+
+    // A bounce is not lifted by START.
+    let bounce = change(false, 10, "550 no such user", SuppressionReason::Bounced);
+    assert!(store.record_consent(&t.id, &bounce).await.unwrap());
+    let again = change(true, 15, "START", SuppressionReason::OptedOut);
+    assert!(!store.record_consent(&t.id, &again).await.unwrap());
+    assert_eq!(
+        store.suppression(&t.id, &phone).await.unwrap(),
+        Some(SuppressionReason::Bounced)
+    );
+
+    let ledger = store.consent_ledger(&t.id, &phone).await.unwrap();
+    let lines: Vec<(bool, &str)> = ledger
+        .iter()
+        .map(|l| (l.entry.granted, l.entry.wording.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [(false, "STOP"), (true, "Start"), (false, "550 no such user")]
+    );
+    assert_eq!(ledger[0].client, Some(client_id("c1")));
+    let other = tenant(store, "t-consent-other").await;
+    assert!(store.consent_ledger(&other.id, &phone).await.unwrap().is_empty());
+    assert!(!store.is_suppressed(&other.id, &phone).await.unwrap());
+}
+
+pub async fn clicks_are_kept_with_the_client_and_erased_with_them(store: &dyn Store) {
+    use crate::domain::client::Channel;
+    use crate::domain::enrollment::EnrollmentId;
+    use crate::domain::link_token::{LinkClaims, Purpose};
+
+    let t = tenant(store, "t-clicks").await;
+    store.upsert_client(&t.id, &profile("c1")).await.unwrap();
+    let enrollment = EnrollmentId::new(day("2026-11-01"), &Category::parse("hair").unwrap());
+    let claims = LinkClaims {
+        purpose: Purpose::Rebook,
+        tenant: t.id.clone(),
+        client: client_id("c1"),
+        enrollment: enrollment.clone(),
+        step: 1,
+        channel: Channel::Email,
+        expires_at: "2027-03-01T00:00:00Z".parse().unwrap(),
+    };
+    let first: Timestamp = "2026-11-30T10:00:00Z".parse().unwrap();
+    let second: Timestamp = "2026-11-30T10:00:30Z".parse().unwrap();
+    store.record_click(&claims, second).await.unwrap();
+    store.record_click(&claims, first).await.unwrap();
+    let clicks = store.clicks(&t.id, &client_id("c1")).await.unwrap();
+    let times: Vec<Timestamp> = clicks.iter().map(|c| c.at).collect();
+    assert_eq!(times, [first, second]);
+    assert_eq!(clicks[0].enrollment, enrollment);
+    assert_eq!((clicks[0].step, clicks[0].channel), (1, Channel::Email));
+    assert!(
+        store
+            .clicks(&t.id, &client_id("c2"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.erase_client(&t.id, &client_id("c1")).await.unwrap();
+    assert!(store.clicks(&t.id, &client_id("c1")).await.unwrap().is_empty());
+}

@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::domain::booking::Booking;
 use crate::domain::booking_change::{self, BookingOutcome, Planned};
 use crate::domain::category_cadence::{CategoryCadence, Watch};
-use crate::domain::client::{Channel, ClientProfile};
+use crate::domain::client::ClientProfile;
 use crate::domain::config::BusinessConfig;
 use crate::domain::contact::ContactHash;
 use crate::domain::day::Day;
@@ -26,9 +26,10 @@ use crate::domain::enrollment::{Enrollment, EnrollmentId, Outreach, ScheduledSte
 use crate::domain::ids::{Category, ClientId, TenantId};
 use crate::domain::stage::Stage;
 use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
+use crate::domain::link_token::LinkClaims;
 use crate::ports::{
-    ClientRecord, Erased, Look, OutreachChange, OverdueCadence, ProfileOutcome, Store, StoreError,
-    StoredCadence, WatchedCadence, Written,
+    Click, ClientRecord, ConsentChange, Erased, LedgerLine, Look, OutreachChange, OverdueCadence,
+    ProfileOutcome, Store, StoreError, StoredCadence, SuppressionReason, WatchedCadence, Written,
 };
 
 const SCHEMA: &str = "
@@ -112,6 +113,20 @@ CREATE TABLE IF NOT EXISTS daily_counts (
     count INTEGER NOT NULL,
     PRIMARY KEY (tenant, day, channel)
 );
+CREATE TABLE IF NOT EXISTS consent_ledger (
+    line INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS consent_ledger_by_contact ON consent_ledger (tenant, hash, line);
+CREATE TABLE IF NOT EXISTS clicks (
+    tenant TEXT NOT NULL,
+    client TEXT NOT NULL,
+    at TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS clicks_by_client ON clicks (tenant, client, at);
 CREATE TABLE IF NOT EXISTS checkpoints (
     tenant TEXT PRIMARY KEY,
     day INTEGER NOT NULL
@@ -391,12 +406,6 @@ fn parse_id<T>(
     parse(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn channel_name(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Email => "email",
-        Channel::Sms => "sms",
-    }
-}
 
 fn write_booking(
     tx: &rusqlite::Transaction<'_>,
@@ -747,6 +756,7 @@ impl Store for SqliteStore {
                 "outreach",
                 "enrollments",
                 "steps",
+                "clicks",
             ] {
                 items += exec(
                     tx,
@@ -772,23 +782,109 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn is_suppressed(
+    async fn suppression(
         &self,
         tenant: &TenantId,
         contact: &ContactHash,
+    ) -> Result<Option<SuppressionReason>, StoreError> {
+        let (tenant, hash) = (tenant.to_string(), contact.as_str().to_owned());
+        self.transact(move |tx| read_suppression(tx, &tenant, &hash))
+            .await
+    }
+
+    async fn record_consent(
+        &self,
+        tenant: &TenantId,
+        change: &ConsentChange,
     ) -> Result<bool, StoreError> {
+        let (tenant, change) = (tenant.to_string(), change.clone());
+        self.transact(move |tx| {
+            let hash = change.contact.as_str();
+            let current = read_suppression(tx, &tenant, hash)?;
+            let entry = &change.entry;
+            match (entry.granted, current) {
+                (false, None) => {
+                    exec(
+                        tx,
+                        "INSERT INTO suppressions (tenant, hash, reason, at) VALUES (?1, ?2, ?3, ?4)",
+                        params![tenant, hash, change.reason.name(), entry.at.to_string()],
+                    )
+                    .map_err(unavailable)?;
+                }
+                (true, Some(SuppressionReason::OptedOut)) => {
+                    exec(
+                        tx,
+                        "DELETE FROM suppressions WHERE tenant = ?1 AND hash = ?2",
+                        params![tenant, hash],
+                    )
+                    .map_err(unavailable)?;
+                }
+                _ => return Ok(false),
+            }
+            let line = LedgerLine {
+                client: change.client.clone(),
+                entry: entry.clone(),
+                reason: change.reason,
+            };
+            exec(
+                tx,
+                "INSERT INTO consent_ledger (tenant, hash, record) VALUES (?1, ?2, ?3)",
+                params![tenant, hash, to_json(&line)?],
+            )
+            .map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn consent_ledger(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactHash,
+    ) -> Result<Vec<LedgerLine>, StoreError> {
         let (tenant, hash) = (tenant.to_string(), contact.as_str().to_owned());
         self.transact(move |tx| {
-            let found: Option<i64> = query_row(
+            read_all(
                 tx,
-                "SELECT 1 FROM suppressions WHERE tenant = ?1 AND hash = ?2",
+                "SELECT record FROM consent_ledger WHERE tenant = ?1 AND hash = ?2 ORDER BY line",
                 params![tenant, hash],
-                |row| row.get(0),
             )
-            .optional()
+        })
+        .await
+    }
+
+    async fn record_click(&self, claims: &LinkClaims, at: Timestamp) -> Result<(), StoreError> {
+        let click = Click {
+            enrollment: claims.enrollment.clone(),
+            step: claims.step,
+            channel: claims.channel,
+            at,
+        };
+        let (tenant, client) = (claims.tenant.to_string(), claims.client.to_string());
+        self.transact(move |tx| {
+            exec(
+                tx,
+                "INSERT INTO clicks (tenant, client, at, record) VALUES (?1, ?2, ?3, ?4)",
+                params![tenant, client, step_time(at), to_json(&click)?],
+            )
             .map_err(unavailable)?;
-            count(usize::from(found.is_some()));
-            Ok(found.is_some())
+            Ok(())
+        })
+        .await
+    }
+
+    async fn clicks(
+        &self,
+        tenant: &TenantId,
+        client: &ClientId,
+    ) -> Result<Vec<Click>, StoreError> {
+        let (tenant, client) = (tenant.to_string(), client.to_string());
+        self.transact(move |tx| {
+            read_all(
+                tx,
+                "SELECT record FROM clicks WHERE tenant = ?1 AND client = ?2 ORDER BY at, rowid",
+                params![tenant, client],
+            )
         })
         .await
     }
@@ -1001,7 +1097,7 @@ impl Store for SqliteStore {
                 return Ok(Written::Changed);
             }
             if let Some(count) = change.count {
-                let channel = channel_name(count.channel);
+                let channel = count.channel.name();
                 let day = day_number(count.day);
                 let so_far: i64 = query_row(
                     tx,
@@ -1190,6 +1286,26 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+fn read_suppression(
+    tx: &rusqlite::Transaction<'_>,
+    tenant: &str,
+    hash: &str,
+) -> Result<Option<SuppressionReason>, StoreError> {
+    let reason: Option<String> = query_row(
+        tx,
+        "SELECT reason FROM suppressions WHERE tenant = ?1 AND hash = ?2",
+        params![tenant, hash],
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(unavailable)?;
+    count(usize::from(reason.is_some()));
+    Ok(reason.map(|reason| {
+        serde_json::from_value(serde_json::Value::String(reason))
+            .unwrap_or(SuppressionReason::Erased)
+    }))
 }
 
 /// Step times as fixed-width UTC text, so they sort and compare as text.

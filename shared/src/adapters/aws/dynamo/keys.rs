@@ -6,6 +6,8 @@
 //! API key              APIKEY#{sha256 of the key}           APIKEY
 //! webhook delivery     TENANT#{tenant}#WEBHOOK#{id}         WEBHOOK          (expires by TTL)
 //! suppression          TENANT#{tenant}#SUPPRESSED#{hash}    SUPPRESSED
+//! consent ledger line  TENANT#{tenant}#CONSENT#{hash}       LEDGER#{ns since 1970}#{channel}
+//! rebook link click    TENANT#{tenant}#CLIENT#{client}      CLICK#{ns since 1970}#{enrollment}#{step}
 //! client profile       TENANT#{tenant}#CLIENT#{client}      PROFILE
 //! booking              TENANT#{tenant}#CLIENT#{client}      BOOKING#{booking}
 //! cadence              TENANT#{tenant}#CLIENT#{client}      CADENCE#{category}
@@ -86,6 +88,22 @@ pub fn webhook(tenant: &TenantId, webhook_id: &str) -> String {
     format!("TENANT#{tenant}#WEBHOOK#{webhook_id}")
 }
 
+pub const LEDGER_PREFIX: &str = "LEDGER#";
+pub const CLICK_PREFIX: &str = "CLICK#";
+
+pub fn consent_ledger(tenant: &TenantId, contact: &ContactHash) -> String {
+    format!("TENANT#{tenant}#CONSENT#{}", contact.as_str())
+}
+
+/// A ledger line's sort key: in time order (nanoseconds, zero-padded), then by channel.
+pub fn ledger_line(at: Timestamp, channel: Channel) -> String {
+    format!("{LEDGER_PREFIX}{:020}#{}", at.as_nanosecond(), channel.name())
+}
+
+pub fn click(at: Timestamp, enrollment: &EnrollmentId, step: u16) -> String {
+    format!("{CLICK_PREFIX}{:020}#{enrollment}#{step:05}", at.as_nanosecond())
+}
+
 pub fn suppression(tenant: &TenantId, contact: &ContactHash) -> String {
     format!("TENANT#{tenant}#SUPPRESSED#{}", contact.as_str())
 }
@@ -119,11 +137,7 @@ pub fn step(enrollment: &EnrollmentId, index: u16) -> String {
 }
 
 pub fn daily_count(day: Day, channel: Channel) -> String {
-    let channel = match channel {
-        Channel::Email => "email",
-        Channel::Sms => "sms",
-    };
-    format!("COUNT#{day}#{channel}")
+    format!("COUNT#{day}#{}", channel.name())
 }
 
 pub fn overdue_bucket(tenant: &TenantId, shard: u32) -> String {

@@ -39,9 +39,11 @@ use crate::domain::enrollment::{Enrollment, EnrollmentId, Outreach, ScheduledSte
 use crate::domain::ids::{Category, ClientId, TenantId};
 use crate::domain::stage::Stage;
 use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
+use crate::domain::link_token::LinkClaims;
 use crate::ports::{
-    BoxError, ClientRecord, Erased, Look, OutreachChange, OverdueCadence, ProfileOutcome, Store,
-    StoreError, StoredCadence, WatchedCadence, Written,
+    BoxError, Click, ClientRecord, ConsentChange, Erased, LedgerLine, Look, OutreachChange,
+    OverdueCadence, ProfileOutcome, Store, StoreError, StoredCadence, SuppressionReason,
+    WatchedCadence, Written,
 };
 
 pub use schema::create_table;
@@ -1179,7 +1181,7 @@ impl Store for DynamoStore {
             self.put_plain(Item::from([
                 (keys::PK.into(), s(keys::suppression(tenant, &hash))),
                 (keys::SK.into(), s(keys::SUPPRESSED_SK)),
-                ("reason".into(), s("erased")),
+                ("reason".into(), s(SuppressionReason::Erased.name())),
                 ("at".into(), s(Timestamp::now().to_string())),
             ]))
             .await?;
@@ -1188,15 +1190,117 @@ impl Store for DynamoStore {
         Ok(Some(Erased { items: items.len() }))
     }
 
-    async fn is_suppressed(
+    async fn suppression(
         &self,
         tenant: &TenantId,
         contact: &ContactHash,
-    ) -> Result<bool, StoreError> {
-        Ok(self
+    ) -> Result<Option<SuppressionReason>, StoreError> {
+        let Some(item) = self
             .get(keys::suppression(tenant, contact), keys::SUPPRESSED_SK)
             .await?
-            .is_some())
+        else {
+            return Ok(None);
+        };
+        let reason = string(&item, "reason")?;
+        Ok(Some(
+            serde_json::from_value(serde_json::Value::String(reason))
+                .unwrap_or(SuppressionReason::Erased),
+        ))
+    }
+
+    async fn record_consent(
+        &self,
+        tenant: &TenantId,
+        change: &ConsentChange,
+    ) -> Result<bool, StoreError> {
+        let entry = &change.entry;
+        let line = LedgerLine {
+            client: change.client.clone(),
+            entry: entry.clone(),
+            reason: change.reason,
+        };
+        let mut ledger = Item::from([
+            (
+                keys::PK.into(),
+                s(keys::consent_ledger(tenant, &change.contact)),
+            ),
+            (
+                keys::SK.into(),
+                s(keys::ledger_line(entry.at, entry.channel)),
+            ),
+        ]);
+        ledger.insert("record".into(), record(&line)?);
+        let suppression_pk = keys::suppression(tenant, &change.contact);
+        let state = if entry.granted {
+            self.delete(
+                suppression_pk,
+                keys::SUPPRESSED_SK.into(),
+                Condition::Equals("reason", s(SuppressionReason::OptedOut.name())),
+            )?
+        } else {
+            self.put(
+                Item::from([
+                    (keys::PK.into(), s(suppression_pk)),
+                    (keys::SK.into(), s(keys::SUPPRESSED_SK)),
+                    ("reason".into(), s(change.reason.name())),
+                    ("at".into(), s(entry.at.to_string())),
+                ]),
+                Condition::Absent,
+            )?
+        };
+        match self
+            .transact(vec![state, self.put(ledger, Condition::Absent)?])
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(Clash::Changed) => Ok(false),
+            Err(Clash::Failed(error)) => Err(error),
+        }
+    }
+
+    async fn consent_ledger(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactHash,
+    ) -> Result<Vec<LedgerLine>, StoreError> {
+        self.query_partition(&keys::consent_ledger(tenant, contact), keys::LEDGER_PREFIX)
+            .await?
+            .iter()
+            .map(read_record)
+            .collect()
+    }
+
+    async fn record_click(&self, claims: &LinkClaims, at: Timestamp) -> Result<(), StoreError> {
+        let click = Click {
+            enrollment: claims.enrollment.clone(),
+            step: claims.step,
+            channel: claims.channel,
+            at,
+        };
+        let mut item = Item::from([
+            (
+                keys::PK.into(),
+                s(keys::client(&claims.tenant, &claims.client)),
+            ),
+            (
+                keys::SK.into(),
+                s(keys::click(at, &claims.enrollment, claims.step)),
+            ),
+        ]);
+        item.insert("record".into(), record(&click)?);
+        self.put_plain(item).await
+    }
+
+    async fn clicks(
+        &self,
+        tenant: &TenantId,
+        client: &ClientId,
+    ) -> Result<Vec<Click>, StoreError> {
+        self.query_partition(&keys::client(tenant, client), keys::CLICK_PREFIX)
+            .await?
+            .iter()
+            .map(read_record)
+            .collect()
     }
 
     async fn watched_cadences(
