@@ -13,7 +13,8 @@ use shared::app::deliver::{Deliverer, DeliverySettings};
 use shared::domain::config::BusinessConfig;
 use shared::domain::ids::TenantId;
 use shared::domain::link_token::{LinkKey, LinkKeys};
-use shared::http::{Api, router};
+use shared::app::links::Links;
+use shared::http::{Api, links_router, router};
 use shared::ports::{Clock, Store, SystemClock};
 
 use crate::stores::{DATABASE_FILE, open_local};
@@ -72,11 +73,12 @@ pub async fn serve(port: u16, data: &Path, tick: Duration) -> Result<(), ServeEr
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (bus, mut due) = InProcessBus::new();
     let outbox = Arc::new(Outbox::new(data.join(OUTBOX)).map_err(ServeError::Server)?);
+    let keys = link_keys(data)?;
     let deliverer = Deliverer::new(
         Arc::clone(&store),
         outbox.clone(),
         outbox,
-        link_keys(data)?,
+        keys.clone(),
         Arc::clone(&clock),
         DeliverySettings {
             links_base: format!("http://{bound}"),
@@ -98,8 +100,9 @@ pub async fn serve(port: u16, data: &Path, tick: Duration) -> Result<(), ServeEr
         Arc::clone(&clock),
         tick,
     ));
+    let links = Arc::new(Links::new(Arc::clone(&store), Arc::clone(&clock), keys));
     let api = Api::new(store, clock);
-    axum::serve(listener, router(api))
+    axum::serve(listener, router(api).merge(links_router(links)))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

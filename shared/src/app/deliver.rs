@@ -11,7 +11,6 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::domain::client::Channel;
-use crate::domain::contact::ContactHash;
 use crate::domain::day::Day;
 use crate::domain::eligibility::ChannelState;
 use crate::domain::enrollment::{self, Outcome, ScheduledStep, StepStatus, StopReason};
@@ -248,10 +247,9 @@ impl Deliverer {
             rebook_link: link(Purpose::Rebook),
             opt_out_link: link(Purpose::OptOut),
         };
-        let template = template::built_in(&plan.template, step.channel)
-            .or_else(|| template::built_in("soft_check_in", step.channel))
-            .expect("the soft check-in is built in on every channel");
-        let message = template.render(&values)?;
+        let message = outreach_config
+            .template(&plan.template, step.channel)
+            .render(&values)?;
         let sent = match step.channel {
             Channel::Email => {
                 let to = profile
@@ -401,14 +399,7 @@ impl Deliverer {
         channel: Channel,
     ) -> Result<bool, StoreError> {
         let profile = record.profile.as_ref();
-        let hash = match channel {
-            Channel::Email => profile
-                .and_then(|p| p.email.as_ref())
-                .map(ContactHash::of_email),
-            Channel::Sms => profile
-                .and_then(|p| p.phone.as_ref())
-                .map(ContactHash::of_phone),
-        };
+        let hash = profile.and_then(|p| p.contact_hash(channel));
         let suppressed = match &hash {
             Some(hash) => self.store.is_suppressed(&tenant.id, hash).await?,
             None => false,

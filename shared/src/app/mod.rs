@@ -7,3 +7,5 @@ pub mod deliver;
 pub mod detect;
 pub mod enqueue;
 pub mod ingest;
+pub mod links;
+pub mod stop;

@@ -99,6 +99,14 @@ impl ClientProfile {
             .chain(self.phone.iter().map(ContactHash::of_phone))
     }
 
+    /// The hash of the client's address or number on `channel`, if they have one.
+    pub fn contact_hash(&self, channel: Channel) -> Option<ContactHash> {
+        match channel {
+            Channel::Email => self.email.as_ref().map(ContactHash::of_email),
+            Channel::Sms => self.phone.as_ref().map(ContactHash::of_phone),
+        }
+    }
+
     /// Whether `self` may replace `stored`: a profile without `updated_at` always may (the
     /// caller did not say), one with it may unless the stored one is newer.
     pub fn supersedes(&self, stored: &ClientProfile) -> bool {

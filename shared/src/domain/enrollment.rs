@@ -47,6 +47,12 @@ impl EnrollmentId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The category the enrollment is about.
+    pub fn category(&self) -> Option<Category> {
+        let (_, category) = self.0.split_once('~')?;
+        Category::parse(category).ok()
+    }
 }
 
 impl fmt::Display for EnrollmentId {

@@ -3,6 +3,7 @@
 //! errors. Handlers parse, call one use case, and encode the result.
 
 pub mod auth;
+pub mod links;
 pub mod problem;
 pub mod routes;
 pub mod wire;
@@ -13,6 +14,7 @@ use crate::app::detect::Detector;
 use crate::app::ingest::Ingest;
 use crate::ports::{Clock, Store};
 
+pub use links::links_router;
 pub use routes::router;
 
 /// What the routes need: the use cases and the store (for credentials).
