@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shared::adapters::local::InProcessBus;
+use shared::adapters::local::delivery::{RETRY_WAITS, deliver_with_retries};
 use shared::adapters::local::outbox::Outbox;
 use shared::adapters::local::scheduler::run_schedules;
 use shared::app::deliver::{Deliverer, DeliverySettings};
+use shared::app::links::Links;
 use shared::domain::config::BusinessConfig;
 use shared::domain::ids::TenantId;
 use shared::domain::link_token::{LinkKey, LinkKeys};
-use shared::app::links::Links;
 use shared::http::{Api, links_router, router};
 use shared::ports::{Clock, Store, SystemClock};
 
@@ -86,12 +87,13 @@ pub async fn serve(port: u16, data: &Path, tick: Duration) -> Result<(), ServeEr
             unsubscribe_mailto: None,
         },
     );
+    let deliverer = Arc::new(deliverer);
     tokio::spawn(async move {
         while let Some(event) = due.recv().await {
-            match deliverer.deliver(&event).await {
-                Ok(result) => tracing::info!(?result, "step delivered"),
-                Err(error) => tracing::warn!(%error, "a step could not be delivered"),
-            }
+            let deliverer = Arc::clone(&deliverer);
+            tokio::spawn(async move {
+                deliver_with_retries(&deliverer, &event, &RETRY_WAITS).await;
+            });
         }
     });
     tokio::spawn(run_schedules(

@@ -15,10 +15,10 @@ use crate::domain::client::{Channel, ClientProfile};
 use crate::domain::config::{BusinessConfig, TimeZoneName};
 use crate::domain::contact::ContactHash;
 use crate::domain::day::Day;
-use crate::domain::feedback::ConsentEntry;
-use crate::domain::link_token::LinkClaims;
 use crate::domain::enrollment::{Enrollment, EnrollmentId, Outcome, Outreach, ScheduledStep};
+use crate::domain::feedback::ConsentEntry;
 use crate::domain::ids::{Category, ClientId, TenantId};
+use crate::domain::link_token::LinkClaims;
 use crate::domain::stage::Stage;
 use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
 
@@ -466,11 +466,7 @@ pub trait Store: Send + Sync {
     async fn record_click(&self, claims: &LinkClaims, at: Timestamp) -> Result<(), StoreError>;
 
     /// The clicks on a client's links, oldest first: (enrollment, step, channel, when).
-    async fn clicks(
-        &self,
-        tenant: &TenantId,
-        client: &ClientId,
-    ) -> Result<Vec<Click>, StoreError>;
+    async fn clicks(&self, tenant: &TenantId, client: &ClientId) -> Result<Vec<Click>, StoreError>;
 }
 
 /// A rebook link followed.

@@ -720,6 +720,67 @@ mod delivery {
         assert!(emails(&outbox).is_empty());
     }
 
+    /// A provider that is down: every send fails as SES or SNS throttling would.
+    struct Down;
+
+    #[async_trait]
+    impl shared::ports::EmailSender for Down {
+        async fn send_email(
+            &self,
+            _: &shared::ports::OutgoingEmail,
+        ) -> Result<String, shared::ports::SendError> {
+            Err(shared::ports::SendError::Unavailable(
+                "Throttling: rate exceeded".into(),
+            ))
+        }
+    }
+
+    #[async_trait]
+    impl shared::ports::SmsSender for Down {
+        async fn send_sms(
+            &self,
+            _: &shared::ports::OutgoingSms,
+        ) -> Result<String, shared::ports::SendError> {
+            Err(shared::ports::SendError::Unavailable(
+                "Throttling: rate exceeded".into(),
+            ))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_provider_outage_hands_the_step_back_for_the_event_s_next_delivery() {
+        let (world, event, outbox) = queued().await;
+        let down = Deliverer::new(
+            Arc::clone(&world.store),
+            Arc::new(Down),
+            Arc::new(Down),
+            keys(),
+            Arc::new(FixedClock(at("2026-06-01T08:06:00Z"))),
+            DeliverySettings {
+                links_base: "https://api.salon.example".into(),
+                email_from: "Salon <hello@salon.example>".into(),
+                unsubscribe_mailto: None,
+            },
+        );
+        let error = down.deliver(&event).await.unwrap_err();
+        assert!(error.is_retryable(), "{error}");
+        assert!(error.to_string().contains("Throttling"), "{error}");
+        let step = world
+            .store
+            .step(&world.tenant.id, &client("ana"), &event.enrollment_id, 0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(step.status, StepStatus::Queued { .. }), "{step:?}");
+        // The retry a minute later, with the provider back, sends it once.
+        let result = deliverer(&world, &outbox, "2026-06-01T08:07:00Z")
+            .deliver(&event)
+            .await
+            .unwrap();
+        assert!(matches!(result, Delivered::Sent { .. }), "{result:?}");
+        assert_eq!(emails(&outbox).len(), 1);
+    }
+
     /// The token of the first link to `base/{path}/` in a message.
     fn token_in(message: &str, path: &str) -> String {
         message
@@ -777,8 +838,9 @@ mod delivery {
         /// A sent first message, with a booking page set.
         async fn sent() -> (World, tempfile::TempDir, String) {
             let (world, event, outbox) = queued_with(|config| {
-                config.outreach.booking_url =
-                    Some("https://book.salon.example/new?client={client_id}&service={service}".into());
+                config.outreach.booking_url = Some(
+                    "https://book.salon.example/new?client={client_id}&service={service}".into(),
+                );
             })
             .await;
             deliverer(&world, &outbox, "2026-06-01T08:06:00Z")
@@ -794,18 +856,32 @@ mod delivery {
         async fn a_rebook_link_is_recorded_and_lands_on_the_booking_page_filled_in() {
             let (world, _outbox, email) = sent().await;
             let token = token_in(&email, "r");
-            let (status, location, _) =
-                call(&world, "2026-06-02T19:00:00Z", "GET", &format!("/r/{token}"), "").await;
+            let (status, location, _) = call(
+                &world,
+                "2026-06-02T19:00:00Z",
+                "GET",
+                &format!("/r/{token}"),
+                "",
+            )
+            .await;
             assert_eq!(status, StatusCode::FOUND);
             let location = location.unwrap();
             assert!(
                 location.starts_with("https://book.salon.example/new?client=ana&service=Cut"),
                 "{location}"
             );
-            for utm in ["utm_source=winback", "utm_medium=email", "utm_content=step-1"] {
+            for utm in [
+                "utm_source=winback",
+                "utm_medium=email",
+                "utm_content=step-1",
+            ] {
                 assert!(location.contains(utm), "{location} lacks {utm}");
             }
-            let clicks = world.store.clicks(&world.tenant.id, &client("ana")).await.unwrap();
+            let clicks = world
+                .store
+                .clicks(&world.tenant.id, &client("ana"))
+                .await
+                .unwrap();
             assert_eq!(clicks.len(), 1);
             assert_eq!(clicks[0].at, at("2026-06-02T19:00:00Z"));
         }
@@ -821,8 +897,17 @@ mod delivery {
             // Opening the page (or a mail scanner fetching it) changes nothing.
             let (status, _, page) = call(&world, now, "GET", &path, "").await;
             assert_eq!(status, StatusCode::OK);
-            assert!(page.contains("<form method=\"post\">") && page.contains("Salon"), "{page}");
-            assert!(!world.store.is_suppressed(&world.tenant.id, &contact).await.unwrap());
+            assert!(
+                page.contains("<form method=\"post\">") && page.contains("Salon"),
+                "{page}"
+            );
+            assert!(
+                !world
+                    .store
+                    .is_suppressed(&world.tenant.id, &contact)
+                    .await
+                    .unwrap()
+            );
             assert!(world.outreach("ana").await.active.is_some());
 
             // The mail client's one-click POST (RFC 8058).
@@ -830,7 +915,13 @@ mod delivery {
                 call(&world, now, "POST", &path, "List-Unsubscribe=One-Click").await;
             assert_eq!(status, StatusCode::OK);
             assert!(page.contains("You are unsubscribed"), "{page}");
-            assert!(world.store.is_suppressed(&world.tenant.id, &contact).await.unwrap());
+            assert!(
+                world
+                    .store
+                    .is_suppressed(&world.tenant.id, &contact)
+                    .await
+                    .unwrap()
+            );
             let outreach = world.outreach("ana").await;
             assert!(outreach.active.is_none() && outreach.pending_step.is_none());
             assert!(world.due("2026-12-31T00:00:00Z").await.is_empty());
@@ -875,14 +966,175 @@ mod delivery {
                 assert!(page.contains("This link does not work"), "{page}");
             }
             // 120 days on, the links have expired.
-            let (got, _, page) =
-                call(&world, "2026-10-01T00:00:00Z", "POST", &format!("/u/{opt_out}"), "").await;
+            let (got, _, page) = call(
+                &world,
+                "2026-10-01T00:00:00Z",
+                "POST",
+                &format!("/u/{opt_out}"),
+                "",
+            )
+            .await;
             assert_eq!(got, StatusCode::GONE);
             assert!(page.contains("expired"), "{page}");
             let contact = ContactHash::of_email(&EmailAddress::parse("ana@example.com").unwrap());
-            assert!(!world.store.is_suppressed(&world.tenant.id, &contact).await.unwrap());
+            assert!(
+                !world
+                    .store
+                    .is_suppressed(&world.tenant.id, &contact)
+                    .await
+                    .unwrap()
+            );
             assert!(world.outreach("ana").await.active.is_some());
-            assert!(world.store.clicks(&world.tenant.id, &client("ana")).await.unwrap().is_empty());
+            assert!(
+                world
+                    .store
+                    .clicks(&world.tenant.id, &client("ana"))
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+    }
+
+    mod feedback {
+        use super::*;
+        use shared::app::feedback::{Feedback, Handled, InboundSms, MailFeedback, MailProblem};
+        use shared::domain::contact::{ContactHash, PhoneNumber};
+        use shared::ports::{OutgoingSms, SendError, SmsSender, SuppressionReason};
+
+        #[derive(Default)]
+        struct Replies(Mutex<Vec<OutgoingSms>>);
+
+        #[async_trait]
+        impl SmsSender for Replies {
+            async fn send_sms(&self, sms: &OutgoingSms) -> Result<String, SendError> {
+                self.0.lock().unwrap().push(sms.clone());
+                Ok("reply-1".into())
+            }
+        }
+
+        fn feedback(world: &World, replies: &Arc<Replies>) -> Feedback {
+            Feedback::new(
+                Arc::clone(&world.store),
+                replies.clone(),
+                Arc::new(FixedClock(at("2026-06-03T12:00:00Z"))),
+            )
+        }
+
+        #[tokio::test]
+        async fn a_bounce_suppresses_the_address_ends_the_sequence_and_nothing_more_is_sent() {
+            let (world, event, outbox) = queued().await;
+            let replies = Arc::new(Replies::default());
+            let bounce = MailFeedback {
+                tenant: world.tenant.id.clone(),
+                client: Some(client("ana")),
+                address: EmailAddress::parse("ana@example.com").unwrap(),
+                problem: MailProblem::PermanentBounce,
+                detail: "Permanent bounce (General): 550 user unknown".into(),
+            };
+            let handled = feedback(&world, &replies).mail(&bounce).await.unwrap();
+            assert_eq!(handled, Handled::Suppressed { changed: true });
+            let again = feedback(&world, &replies).mail(&bounce).await.unwrap();
+            assert_eq!(again, Handled::Suppressed { changed: false });
+            let contact = ContactHash::of_email(&bounce.address);
+            assert_eq!(
+                world
+                    .store
+                    .suppression(&world.tenant.id, &contact)
+                    .await
+                    .unwrap(),
+                Some(SuppressionReason::Bounced)
+            );
+            let ledger = world
+                .store
+                .consent_ledger(&world.tenant.id, &contact)
+                .await
+                .unwrap();
+            assert_eq!(ledger.len(), 1);
+            assert_eq!(ledger[0].entry.source, "bounce");
+            assert!(world.outreach("ana").await.active.is_none());
+            let result = deliverer(&world, &outbox, "2026-06-01T08:06:00Z")
+                .deliver(&event)
+                .await
+                .unwrap();
+            assert!(!matches!(result, Delivered::Sent { .. }), "{result:?}");
+            assert!(emails(&outbox).is_empty());
+
+            let transient = MailFeedback {
+                problem: MailProblem::TransientBounce,
+                address: EmailAddress::parse("bo@example.com").unwrap(),
+                ..bounce
+            };
+            let handled = feedback(&world, &replies).mail(&transient).await.unwrap();
+            assert!(matches!(handled, Handled::Ignored { .. }));
+        }
+
+        #[tokio::test]
+        async fn stop_start_and_help_by_sms_are_acted_on_recorded_and_answered() {
+            let world = World::new(|config| {
+                config.outreach.senders.sms_sender = Some("+447700900999".into());
+            })
+            .await;
+            let replies = Arc::new(Replies::default());
+            let phone = PhoneNumber::parse("+447700900123").unwrap();
+            let contact = ContactHash::of_phone(&phone);
+            let sms = |body: &str| InboundSms {
+                from: phone.clone(),
+                to: "+447700900999".into(),
+                body: body.into(),
+            };
+            let feedback = feedback(&world, &replies);
+            assert_eq!(
+                feedback.sms(&sms("Stop.")).await.unwrap(),
+                Handled::OptedOut { changed: true }
+            );
+            assert_eq!(
+                feedback.sms(&sms("STOP")).await.unwrap(),
+                Handled::OptedOut { changed: false }
+            );
+            assert!(
+                world
+                    .store
+                    .is_suppressed(&world.tenant.id, &contact)
+                    .await
+                    .unwrap()
+            );
+            assert_eq!(
+                feedback.sms(&sms("can I book friday?")).await.unwrap(),
+                Handled::Ignored {
+                    reason: "not_a_keyword"
+                }
+            );
+            assert_eq!(
+                feedback.sms(&sms("unstop")).await.unwrap(),
+                Handled::OptedIn { changed: true }
+            );
+            assert!(
+                !world
+                    .store
+                    .is_suppressed(&world.tenant.id, &contact)
+                    .await
+                    .unwrap()
+            );
+            assert_eq!(feedback.sms(&sms("help")).await.unwrap(), Handled::Helped);
+            let sent = replies.0.lock().unwrap().clone();
+            assert_eq!(sent.len(), 2, "{sent:?}");
+            assert!(
+                sent.iter()
+                    .all(|r| r.to == "+447700900123" && r.sender == "+447700900999")
+            );
+            assert!(sent[1].text.starts_with("Salon") && sent[1].text.contains("STOP"));
+            let ledger = world
+                .store
+                .consent_ledger(&world.tenant.id, &contact)
+                .await
+                .unwrap();
+            let words: Vec<(bool, &str)> = ledger
+                .iter()
+                .map(|l| (l.entry.granted, l.entry.wording.as_str()))
+                .collect();
+            assert_eq!(words, [(false, "Stop."), (true, "unstop")]);
+            assert!(ledger.iter().all(|l| l.entry.source == "sms keyword"));
         }
     }
 }

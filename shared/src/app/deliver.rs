@@ -22,10 +22,9 @@ use crate::ports::{
     SmsSender, StepDue, Store, StoreError, Written,
 };
 
-/// How long a delivery holds a step before another may take over.
-const LEASE: SignedDuration = SignedDuration::from_mins(5);
-/// How long a step waits in the queue after the provider failed to take it.
-const RETRY_AFTER: SignedDuration = SignedDuration::from_mins(5);
+/// How long a delivery holds a step before another may take over: longer than a delivery
+/// function may run (30 s), shorter than Lambda's first retry of an event (about a minute).
+const LEASE: SignedDuration = SignedDuration::from_secs(50);
 /// How long the links in a message work.
 const LINK_DAYS: i64 = 120;
 
@@ -269,11 +268,20 @@ impl Deliverer {
                         html: message.html,
                         unsubscribe_url: values.opt_out_link.clone(),
                         unsubscribe_mailto: self.settings.unsubscribe_mailto.clone(),
-                        tags: vec![
-                            ("tenant".into(), tenant.id.to_string()),
-                            ("sequence".into(), tag(&active.sequence)),
-                            ("step".into(), step.index.to_string()),
-                        ],
+                        tags: {
+                            let mut tags = vec![
+                                ("tenant".into(), tenant.id.to_string()),
+                                ("sequence".into(), tag(&active.sequence)),
+                                ("step".into(), step.index.to_string()),
+                            ];
+                            // The client, when their id is a valid tag as it is: a bounce or
+                            // complaint can then end their sequence at once.
+                            let client = step.client_id.as_str();
+                            if tag(client) == client && client.len() <= 256 {
+                                tags.push(("client".into(), client.to_owned()));
+                            }
+                            tags
+                        },
                     })
                     .await
             }
@@ -307,11 +315,12 @@ impl Deliverer {
                 });
             }
             Err(error) => {
-                // The provider is down or throttling: the step goes back in the queue a few
-                // minutes on (the queue publishes it again), and the failure is reported.
+                // The provider is still down or throttling after the SDK's own retries (with
+                // backoff and jitter): the step is handed back, free for this event's next
+                // delivery (the function's retries); after the last one the event lands in
+                // the dead-letter queue with this error, to be redriven.
                 let again = ScheduledStep {
-                    send_at: now.checked_add(RETRY_AFTER).unwrap_or(now),
-                    status: StepStatus::Scheduled,
+                    status: StepStatus::Queued { at: now },
                     ..step.clone()
                 };
                 store

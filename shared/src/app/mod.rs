@@ -6,6 +6,7 @@ pub mod chunked;
 pub mod deliver;
 pub mod detect;
 pub mod enqueue;
+pub mod feedback;
 pub mod ingest;
 pub mod links;
 pub mod stop;

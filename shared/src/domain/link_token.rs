@@ -146,6 +146,21 @@ impl LinkKeys {
         Ok(LinkKeys(keys))
     }
 
+    /// The keys as a deployment's setting gives them: `id:secret` pairs separated by commas,
+    /// the signing key first (`k2:new-secret,k1:old-secret` while rotating).
+    pub fn from_setting(setting: &str) -> Result<LinkKeys, KeyError> {
+        let keys = setting
+            .split(',')
+            .map(str::trim)
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| match pair.split_once(':') {
+                Some((id, secret)) => LinkKey::new(id.trim(), secret.trim().as_bytes().to_vec()),
+                None => Err(KeyError::BadId(pair.chars().take(16).collect())),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        LinkKeys::new(keys)
+    }
+
     /// A signed token for `claims`.
     pub fn sign(&self, claims: &LinkClaims) -> String {
         let key = &self.0[0];
@@ -256,6 +271,40 @@ fn decode(payload: &[u8]) -> Option<LinkClaims> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_are_read_from_the_setting_signing_with_the_first_and_checking_with_all() {
+        let old = LinkKeys::from_setting("k1:an-old-secret-of-at-least-32-bytes!!").unwrap();
+        let rotated = LinkKeys::from_setting(
+            "k2:a-new-secret-of-at-least-32-bytes-too, k1:an-old-secret-of-at-least-32-bytes!!",
+        )
+        .unwrap();
+        let claims = LinkClaims {
+            purpose: Purpose::Rebook,
+            tenant: TenantId::parse("salon").unwrap(),
+            client: ClientId::parse("c-1").unwrap(),
+            enrollment: EnrollmentId::parse("2026-11-01~hair").unwrap(),
+            step: 0,
+            channel: Channel::Email,
+            expires_at: "2027-01-01T00:00:00Z".parse().unwrap(),
+        };
+        let now = "2026-12-01T00:00:00Z".parse().unwrap();
+        let token = old.sign(&claims);
+        assert_eq!(
+            rotated.verify(&token, Purpose::Rebook, now).unwrap(),
+            claims
+        );
+        assert!(rotated.sign(&claims).starts_with("k2."));
+        assert!(matches!(
+            LinkKeys::from_setting("k1:short"),
+            Err(KeyError::TooShort(_))
+        ));
+        assert!(matches!(LinkKeys::from_setting(""), Err(KeyError::None)));
+        assert!(matches!(
+            LinkKeys::from_setting("no-colon-here"),
+            Err(KeyError::BadId(_))
+        ));
+    }
     use crate::domain::day::Day;
     use crate::domain::ids::Category;
 

@@ -359,9 +359,7 @@ pub enum OutreachError {
     EmptySmsSender,
     #[error("outreach.booking_url: {0}")]
     BookingUrl(#[from] BookingUrlError),
-    #[error(
-        "outreach.templates.\"{name}\" is not a template any step uses; the names are {known}"
-    )]
+    #[error("outreach.templates.\"{name}\" is not a template any step uses; the names are {known}")]
     UnknownTemplate { name: String, known: String },
     #[error("outreach.templates.\"{name}\".{channel}: {error}")]
     Template {

@@ -1098,18 +1098,19 @@ pub async fn an_opt_out_suppresses_once_and_only_start_lifts_it(store: &dyn Stor
             .checked_add(jiff::SignedDuration::from_mins(minute))
             .unwrap()
     };
-    let change = |granted: bool, minute: i64, words: &str, reason: SuppressionReason| ConsentChange {
-        contact: phone.clone(),
-        client: Some(client_id("c1")),
-        entry: ConsentEntry {
-            channel: Channel::Sms,
-            granted,
-            at: at(minute),
-            source: "sms keyword".into(),
-            wording: words.into(),
-        },
-        reason,
-    };
+    let change =
+        |granted: bool, minute: i64, words: &str, reason: SuppressionReason| ConsentChange {
+            contact: phone.clone(),
+            client: Some(client_id("c1")),
+            entry: ConsentEntry {
+                channel: Channel::Sms,
+                granted,
+                at: at(minute),
+                source: "sms keyword".into(),
+                wording: words.into(),
+            },
+            reason,
+        };
     let stop = change(false, 0, "STOP", SuppressionReason::OptedOut);
     assert!(store.record_consent(&t.id, &stop).await.unwrap());
     // The same STOP again (a redelivered message) writes nothing.
@@ -1140,11 +1141,21 @@ pub async fn an_opt_out_suppresses_once_and_only_start_lifts_it(store: &dyn Stor
         .collect();
     assert_eq!(
         lines,
-        [(false, "STOP"), (true, "Start"), (false, "550 no such user")]
+        [
+            (false, "STOP"),
+            (true, "Start"),
+            (false, "550 no such user")
+        ]
     );
     assert_eq!(ledger[0].client, Some(client_id("c1")));
     let other = tenant(store, "t-consent-other").await;
-    assert!(store.consent_ledger(&other.id, &phone).await.unwrap().is_empty());
+    assert!(
+        store
+            .consent_ledger(&other.id, &phone)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(!store.is_suppressed(&other.id, &phone).await.unwrap());
 }
 
@@ -1182,5 +1193,11 @@ pub async fn clicks_are_kept_with_the_client_and_erased_with_them(store: &dyn St
             .is_empty()
     );
     store.erase_client(&t.id, &client_id("c1")).await.unwrap();
-    assert!(store.clicks(&t.id, &client_id("c1")).await.unwrap().is_empty());
+    assert!(
+        store
+            .clicks(&t.id, &client_id("c1"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -20,3 +20,8 @@ pub fn required(name: &'static str) -> Result<String, MissingSetting> {
         .filter(|value| !value.is_empty())
         .ok_or(MissingSetting(name))
 }
+
+/// An optional environment variable: `None` when unset or empty.
+pub fn optional(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}

@@ -1,8 +1,10 @@
 //! The AWS adapters (the `aws` feature): one folder or file per service.
 
+pub mod delivery;
 pub mod dynamo;
 pub mod env;
 pub mod eventbridge;
+pub mod feedback;
 pub mod ses;
 pub mod sns;
 

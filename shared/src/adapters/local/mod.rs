@@ -3,6 +3,7 @@
 //! EventBridge's, and an outbox folder in place of SES and SNS.
 
 pub mod bus;
+pub mod delivery;
 pub mod outbox;
 pub mod scheduler;
 pub mod sqlite;

@@ -24,9 +24,9 @@ use crate::domain::contact::ContactHash;
 use crate::domain::day::Day;
 use crate::domain::enrollment::{Enrollment, EnrollmentId, Outreach, ScheduledStep, StepStatus};
 use crate::domain::ids::{Category, ClientId, TenantId};
+use crate::domain::link_token::LinkClaims;
 use crate::domain::stage::Stage;
 use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
-use crate::domain::link_token::LinkClaims;
 use crate::ports::{
     Click, ClientRecord, ConsentChange, Erased, LedgerLine, Look, OutreachChange, OverdueCadence,
     ProfileOutcome, Store, StoreError, StoredCadence, SuppressionReason, WatchedCadence, Written,
@@ -405,7 +405,6 @@ fn parse_id<T>(
 ) -> Result<T, StoreError> {
     parse(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
-
 
 fn write_booking(
     tx: &rusqlite::Transaction<'_>,
@@ -873,11 +872,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn clicks(
-        &self,
-        tenant: &TenantId,
-        client: &ClientId,
-    ) -> Result<Vec<Click>, StoreError> {
+    async fn clicks(&self, tenant: &TenantId, client: &ClientId) -> Result<Vec<Click>, StoreError> {
         let (tenant, client) = (tenant.to_string(), client.to_string());
         self.transact(move |tx| {
             read_all(

@@ -97,11 +97,18 @@ pub fn consent_ledger(tenant: &TenantId, contact: &ContactHash) -> String {
 
 /// A ledger line's sort key: in time order (nanoseconds, zero-padded), then by channel.
 pub fn ledger_line(at: Timestamp, channel: Channel) -> String {
-    format!("{LEDGER_PREFIX}{:020}#{}", at.as_nanosecond(), channel.name())
+    format!(
+        "{LEDGER_PREFIX}{:020}#{}",
+        at.as_nanosecond(),
+        channel.name()
+    )
 }
 
 pub fn click(at: Timestamp, enrollment: &EnrollmentId, step: u16) -> String {
-    format!("{CLICK_PREFIX}{:020}#{enrollment}#{step:05}", at.as_nanosecond())
+    format!(
+        "{CLICK_PREFIX}{:020}#{enrollment}#{step:05}",
+        at.as_nanosecond()
+    )
 }
 
 pub fn suppression(tenant: &TenantId, contact: &ContactHash) -> String {

@@ -37,9 +37,9 @@ use crate::domain::contact::ContactHash;
 use crate::domain::day::Day;
 use crate::domain::enrollment::{Enrollment, EnrollmentId, Outreach, ScheduledStep, StepStatus};
 use crate::domain::ids::{Category, ClientId, TenantId};
+use crate::domain::link_token::LinkClaims;
 use crate::domain::stage::Stage;
 use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
-use crate::domain::link_token::LinkClaims;
 use crate::ports::{
     BoxError, Click, ClientRecord, ConsentChange, Erased, LedgerLine, Look, OutreachChange,
     OverdueCadence, ProfileOutcome, Store, StoreError, StoredCadence, SuppressionReason,
@@ -1291,11 +1291,7 @@ impl Store for DynamoStore {
         self.put_plain(item).await
     }
 
-    async fn clicks(
-        &self,
-        tenant: &TenantId,
-        client: &ClientId,
-    ) -> Result<Vec<Click>, StoreError> {
+    async fn clicks(&self, tenant: &TenantId, client: &ClientId) -> Result<Vec<Click>, StoreError> {
         self.query_partition(&keys::client(tenant, client), keys::CLICK_PREFIX)
             .await?
             .iter()

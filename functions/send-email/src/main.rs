@@ -1,0 +1,43 @@
+//! The email-delivery function: the target of the bus rule for due email steps. Each event is
+//! one step: taken under a lease, checked against the client as they are now, rendered with
+//! signed links, sent through SES (Raw MIME with one-click unsubscribe, the configuration set,
+//! tags), recorded, and the next step scheduled. Wiring only: the rules are in
+//! `shared::app::deliver`.
+
+use std::sync::Arc;
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+use shared::adapters::aws::delivery::{self, DeliveryEnvironment};
+use shared::adapters::aws::ses::SesSender;
+use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config};
+use shared::app::deliver::Deliverer;
+use shared::domain::client::Channel;
+use shared::ports::SystemClock;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_logging();
+    let environment = DeliveryEnvironment::from_env()?;
+    let sdk = sdk_config().await;
+    let deliverer = Deliverer::new(
+        Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            environment.table,
+        )),
+        Arc::new(SesSender::new(
+            aws_sdk_sesv2::Client::new(&sdk),
+            env::optional("SES_CONFIGURATION_SET"),
+        )),
+        delivery::other_channel(),
+        environment.keys,
+        Arc::new(SystemClock),
+        environment.settings,
+    );
+    let deliverer = &deliverer;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        delivery::handle(deliverer, Channel::Email, &event.payload).await
+    }))
+    .await
+}

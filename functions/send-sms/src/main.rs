@@ -1,0 +1,40 @@
+//! The SMS-delivery function: the target of the bus rule for due SMS steps. Each event is one
+//! step: taken under a lease, checked against the client as they are now, rendered with signed
+//! links, sent through SNS (promotional, E.164 only, the business's sender, the opted-out
+//! check), recorded, and the next step scheduled. Wiring only: the rules are in
+//! `shared::app::deliver`.
+
+use std::sync::Arc;
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+use shared::adapters::aws::delivery::{self, DeliveryEnvironment};
+use shared::adapters::aws::sns::SnsSender;
+use shared::adapters::aws::{dynamo::DynamoStore, init_logging, sdk_config};
+use shared::app::deliver::Deliverer;
+use shared::domain::client::Channel;
+use shared::ports::SystemClock;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_logging();
+    let environment = DeliveryEnvironment::from_env()?;
+    let sdk = sdk_config().await;
+    let deliverer = Deliverer::new(
+        Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            environment.table,
+        )),
+        delivery::other_channel(),
+        Arc::new(SnsSender::new(aws_sdk_sns::Client::new(&sdk))),
+        environment.keys,
+        Arc::new(SystemClock),
+        environment.settings,
+    );
+    let deliverer = &deliverer;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        delivery::handle(deliverer, Channel::Sms, &event.payload).await
+    }))
+    .await
+}
