@@ -140,30 +140,54 @@ fn the_industry_choices_match_the_presets_the_code_knows() {
     assert_eq!(allowed, known);
 }
 
+/// The resource a `!Ref X` or `!GetAtt X.Attribute` names (short tags read as plain text).
+fn resource_of(reference: &str) -> &str {
+    reference.split('.').next().unwrap_or(reference)
+}
+
+/// The (method, path) of each HttpApi event of a function.
+fn http_routes(template: &Yaml, function: &str) -> BTreeSet<(String, String)> {
+    template["Resources"][function]["Properties"]["Events"]
+        .as_hash()
+        .into_iter()
+        .flatten()
+        .map(|(_, e)| e)
+        .filter(|event| event["Type"].as_str() == Some("HttpApi"))
+        .map(|event| {
+            (
+                event["Properties"]["Method"].as_str().unwrap().to_owned(),
+                event["Properties"]["Path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn routes(list: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    list.iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect()
+}
+
 #[test]
 fn the_http_api_routes_in_the_template_are_the_routes_the_router_serves() {
     let template = template();
-    let mut deployed = BTreeSet::new();
-    for resource in template["Resources"].as_hash().unwrap().values() {
-        for event in resource["Properties"]["Events"]
-            .as_hash()
-            .into_iter()
-            .flatten()
-            .map(|(_, e)| e)
-        {
-            if event["Type"].as_str() == Some("HttpApi") {
-                deployed.insert((
-                    event["Properties"]["Method"].as_str().unwrap().to_owned(),
-                    event["Properties"]["Path"].as_str().unwrap().to_owned(),
-                ));
-            }
-        }
-    }
-    let served: BTreeSet<(String, String)> = shared::http::routes::ROUTES
-        .iter()
-        .map(|(m, p)| (m.to_string(), p.to_string()))
+    assert_eq!(
+        http_routes(&template, "IngestFunction"),
+        routes(&shared::http::routes::ROUTES)
+    );
+    assert_eq!(
+        http_routes(&template, "LinksFunction"),
+        routes(&shared::http::links::LINK_ROUTES)
+    );
+    // No other function serves HTTP.
+    let serving: Vec<&str> = template["Resources"]
+        .as_hash()
+        .unwrap()
+        .keys()
+        .filter_map(|k| k.as_str())
+        .filter(|name| !http_routes(&template, name).is_empty())
         .collect();
-    assert_eq!(deployed, served);
+    assert_eq!(serving, ["IngestFunction", "LinksFunction"]);
 }
 
 #[test]
@@ -249,4 +273,64 @@ fn the_scheduled_functions_run_on_schedules_with_a_dead_letter_queue_and_the_bus
         let spelled = serde_json::to_value(channel).unwrap();
         assert_eq!(pattern["detail"]["channel"][0].as_str(), spelled.as_str());
     }
+}
+
+#[test]
+fn due_steps_go_to_their_delivery_function_and_failures_to_the_dead_letter_queue() {
+    let template = template();
+    let resources = &template["Resources"];
+    for (rule, function) in [
+        ("EmailStepsRule", "SendEmailFunction"),
+        ("SmsStepsRule", "SendSmsFunction"),
+    ] {
+        let target = &resources[rule]["Properties"]["Targets"][0];
+        assert_eq!(target["Arn"].as_str().map(resource_of), Some(function));
+        assert_eq!(
+            target["DeadLetterConfig"]["Arn"].as_str().map(resource_of),
+            Some("DeadLetterQueue")
+        );
+        let invoke = &resources[function]["Properties"]["EventInvokeConfig"];
+        assert_eq!(invoke["MaximumRetryAttempts"].as_i64(), Some(2));
+        assert_eq!(
+            invoke["DestinationConfig"]["OnFailure"]["Destination"].as_str().map(resource_of),
+            Some("DeadLetterQueue")
+        );
+        // The function may be invoked by its rule.
+        assert!(resources.as_hash().unwrap().values().any(|r| {
+            r["Type"].as_str() == Some("AWS::Lambda::Permission")
+                && r["Properties"]["FunctionName"].as_str() == Some(function)
+                && r["Properties"]["SourceArn"].as_str().map(resource_of) == Some(rule)
+        }));
+        let variables = &resources[function]["Properties"]["Environment"]["Variables"];
+        for name in ["TABLE_NAME", "LINK_SIGNING_KEYS", "LINKS_BASE_URL", "EMAIL_FROM"] {
+            assert!(!variables[name].is_badvalue(), "{function} lacks {name}");
+        }
+    }
+    // Bounces and complaints come back through the configuration set to the feedback function.
+    let destination = &resources["EmailFeedbackDestination"]["Properties"]["EventDestination"];
+    let types: Vec<&str> = destination["MatchingEventTypes"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t.as_str())
+        .collect();
+    assert_eq!(types, ["bounce", "complaint"]);
+    let topic = destination["SnsDestination"]["TopicARN"].as_str().unwrap();
+    let feedback_topics: BTreeSet<&str> = resources["FeedbackFunction"]["Properties"]["Events"]
+        .as_hash()
+        .unwrap()
+        .values()
+        .filter(|e| e["Type"].as_str() == Some("SNS"))
+        .filter_map(|e| e["Properties"]["Topic"].as_str())
+        .collect();
+    assert_eq!(
+        feedback_topics,
+        BTreeSet::from([topic, "InboundSmsTopic"])
+    );
+    assert_eq!(
+        resources["SendEmailFunction"]["Properties"]["Environment"]["Variables"]
+            ["SES_CONFIGURATION_SET"]
+            .as_str(),
+        Some("EmailConfigurationSet")
+    );
 }
