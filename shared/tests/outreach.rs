@@ -720,6 +720,64 @@ mod delivery {
         assert!(emails(&outbox).is_empty());
     }
 
+    #[tokio::test]
+    async fn a_booking_after_a_message_ends_the_sequence_and_is_credited_to_it_with_its_revenue() {
+        let (world, event, outbox) = queued().await;
+        deliverer(&world, &outbox, "2026-06-01T08:06:00Z")
+            .deliver(&event)
+            .await
+            .unwrap();
+        // She books a cut for next week, that evening.
+        let mut rebook = visit("ana-back", "ana", "2026-06-09", "hair", 5200);
+        rebook.status = BookingStatus::Booked;
+        rebook.updated_at = at("2026-06-01T19:30:00Z");
+        world
+            .ingest("2026-06-01T19:30:00Z")
+            .apply_bookings(&world.tenant, &[rebook])
+            .await
+            .unwrap();
+        let outreach = world.outreach("ana").await;
+        assert!(outreach.active.is_none());
+        let ended = world
+            .store
+            .enrollment(&world.tenant.id, &client("ana"), &event.enrollment_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            ended.status,
+            Status::Ended {
+                outcome: Outcome::Converted,
+                on: day("2026-06-01")
+            }
+        );
+        let back = ended.reactivation.expect("the return is recorded");
+        assert_eq!(back.credited_step, Some(0));
+        assert_eq!(back.revenue_minor, 5200);
+        assert_eq!(back.booking.as_str(), "ana-back");
+        assert_eq!(ended.sent.len(), 1);
+        assert_eq!(outreach.previous.unwrap().reactivation, Some(back));
+        // The visit itself, sent later, is not a second return.
+        let mut kept = visit("ana-back", "ana", "2026-06-09", "hair", 5200);
+        kept.updated_at = at("2026-06-09T18:00:00Z");
+        world
+            .ingest("2026-06-09T18:00:00Z")
+            .apply_bookings(&world.tenant, &[kept])
+            .await
+            .unwrap();
+        let again = world
+            .store
+            .enrollment(&world.tenant.id, &client("ana"), &event.enrollment_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.reactivation, ended_reactivation(&world).await);
+    }
+
+    async fn ended_reactivation(world: &World) -> Option<shared::domain::enrollment::Reactivation> {
+        world.outreach("ana").await.previous?.reactivation
+    }
+
     /// A provider that is down: every send fails as SES or SNS throttling would.
     struct Down;
 

@@ -169,6 +169,8 @@ async fn enqueue(steps: usize) -> (usize, usize, f64) {
             control: false,
             ends_on: today.plus_days(37),
             status: Status::Active,
+            sent: Vec::new(),
+            reactivation: None,
         };
         let change = OutreachChange {
             client_id: client.clone(),

@@ -292,7 +292,9 @@ fn due_steps_go_to_their_delivery_function_and_failures_to_the_dead_letter_queue
         let invoke = &resources[function]["Properties"]["EventInvokeConfig"];
         assert_eq!(invoke["MaximumRetryAttempts"].as_i64(), Some(2));
         assert_eq!(
-            invoke["DestinationConfig"]["OnFailure"]["Destination"].as_str().map(resource_of),
+            invoke["DestinationConfig"]["OnFailure"]["Destination"]
+                .as_str()
+                .map(resource_of),
             Some("DeadLetterQueue")
         );
         // The function may be invoked by its rule.
@@ -302,7 +304,12 @@ fn due_steps_go_to_their_delivery_function_and_failures_to_the_dead_letter_queue
                 && r["Properties"]["SourceArn"].as_str().map(resource_of) == Some(rule)
         }));
         let variables = &resources[function]["Properties"]["Environment"]["Variables"];
-        for name in ["TABLE_NAME", "LINK_SIGNING_KEYS", "LINKS_BASE_URL", "EMAIL_FROM"] {
+        for name in [
+            "TABLE_NAME",
+            "LINK_SIGNING_KEYS",
+            "LINKS_BASE_URL",
+            "EMAIL_FROM",
+        ] {
             assert!(!variables[name].is_badvalue(), "{function} lacks {name}");
         }
     }
@@ -323,10 +330,7 @@ fn due_steps_go_to_their_delivery_function_and_failures_to_the_dead_letter_queue
         .filter(|e| e["Type"].as_str() == Some("SNS"))
         .filter_map(|e| e["Properties"]["Topic"].as_str())
         .collect();
-    assert_eq!(
-        feedback_topics,
-        BTreeSet::from([topic, "InboundSmsTopic"])
-    );
+    assert_eq!(feedback_topics, BTreeSet::from([topic, "InboundSmsTopic"]));
     assert_eq!(
         resources["SendEmailFunction"]["Properties"]["Environment"]["Variables"]
             ["SES_CONFIGURATION_SET"]

@@ -13,7 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::domain::client::Channel;
 use crate::domain::day::Day;
 use crate::domain::eligibility::ChannelState;
-use crate::domain::enrollment::{self, Outcome, ScheduledStep, StepStatus, StopReason};
+use crate::domain::enrollment::{self, Outcome, ScheduledStep, SentStep, StepStatus, StopReason};
 use crate::domain::link_token::{LinkClaims, LinkKeys, Purpose};
 use crate::domain::template::{self, Values};
 use crate::domain::tenant::Tenant;
@@ -375,6 +375,13 @@ impl Deliverer {
                 .flatten();
             if still_on {
                 outreach.pending_step = next.as_ref().map(|s| s.index);
+                if let Some(active) = outreach.active.as_mut() {
+                    active.sent.push(SentStep {
+                        step: step.index,
+                        channel: step.channel,
+                        at: now,
+                    });
+                }
             }
             let change = OutreachChange {
                 client_id: step.client_id.clone(),

@@ -636,6 +636,8 @@ impl Detector {
             control,
             ends_on,
             status: Status::Active,
+            sent: Vec::new(),
+            reactivation: None,
         };
         let mut new_outreach = Outreach {
             active: Some(enrollment.clone()),

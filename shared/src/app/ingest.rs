@@ -17,7 +17,9 @@ use crate::domain::ids::{Category, ClientId};
 use crate::domain::money::Money;
 use crate::domain::stage::{Stage, StageThresholds};
 use crate::domain::tenant::Tenant;
-use crate::ports::{ClientRecord, Clock, Erased, Look, ProfileOutcome, Store, StoreError, Written};
+use crate::ports::{
+    ClientRecord, Clock, Erased, Look, OutreachChange, ProfileOutcome, Store, StoreError, Written,
+};
 
 /// A client as the API shows them: profile, upcoming booking, and per category the cadence and
 /// the stage today.
@@ -104,7 +106,7 @@ impl Ingest {
             .any(|channel| ChannelState::of(Some(profile), channel, true, false).usable());
         if outcome != ProfileOutcome::Stale && !can_message {
             let today = self.today(tenant);
-            self.end_enrollment(tenant, &profile.id, today, |_| {
+            self.end_enrollment(tenant, &profile.id, today, &[], |_| {
                 Some(Outcome::Stopped {
                     reason: StopReason::OptedOut,
                 })
@@ -148,7 +150,7 @@ impl Ingest {
                 continue;
             }
             let record = self
-                .end_enrollment(tenant, client, today, |active| {
+                .end_enrollment(tenant, client, today, &theirs, |active| {
                     theirs
                         .iter()
                         .find_map(|b| enrollment::ending_by_booking(active, b, timezone))
@@ -162,26 +164,74 @@ impl Ingest {
         Ok(outcomes)
     }
 
-    /// Ends the client's active enrollment if `outcome` says how; returns the client's record
-    /// as read. Retried when a concurrent change (the detector, another request) got there
-    /// first.
+    /// Ends the client's active enrollment if `outcome` says how, recording the return one of
+    /// `bookings` is for it (or for the enrollment that ended before, while its attribution
+    /// window is open); returns the client's record as read. Retried when a concurrent change
+    /// (the detector, another request) got there first.
     async fn end_enrollment(
         &self,
         tenant: &Tenant,
         client: &ClientId,
         today: Day,
+        bookings: &[&Booking],
         outcome: impl Fn(&Enrollment) -> Option<Outcome>,
     ) -> Result<Option<ClientRecord>, StoreError> {
+        let window = tenant.config.outreach.attribution_window_days;
+        let returned = |enrollment: &Enrollment| {
+            bookings
+                .iter()
+                .find_map(|b| enrollment.reactivation_by(b, window))
+        };
         for _ in 0..5 {
             let Some(record) = self.store.client(&tenant.id, client).await? else {
                 return Ok(None);
             };
-            let Some(outcome) = record.outreach.active.as_ref().and_then(&outcome) else {
-                return Ok(Some(record));
+            let change = match record.outreach.active.as_ref().and_then(&outcome) {
+                Some(outcome) => {
+                    let mut change = record
+                        .ending(client, outcome, today)
+                        .expect("an enrollment is active");
+                    let found = change.enrollment.as_ref().and_then(returned);
+                    if let Some(found) = found {
+                        for ended in [
+                            change.enrollment.as_mut(),
+                            change.outreach.previous.as_mut(),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        {
+                            ended.reactivation = Some(found.clone());
+                        }
+                    }
+                    change
+                }
+                None => {
+                    let previous =
+                        record.outreach.previous.as_ref().filter(|p| {
+                            record.outreach.active.is_none() && p.reactivation.is_none()
+                        });
+                    let Some((previous, found)) = previous.and_then(|p| Some((p, returned(p)?)))
+                    else {
+                        return Ok(Some(record));
+                    };
+                    let ended = Enrollment {
+                        reactivation: Some(found),
+                        ..previous.clone()
+                    };
+                    let mut outreach = record.outreach.clone();
+                    outreach.previous = Some(ended.clone());
+                    OutreachChange {
+                        client_id: client.clone(),
+                        expected_version: record.outreach_version,
+                        outreach,
+                        enrollment: Some(ended),
+                        schedule: None,
+                        unschedule: None,
+                        sent: None,
+                        count: None,
+                    }
+                }
             };
-            let change = record
-                .ending(client, outcome, today)
-                .expect("an enrollment is active");
             if self.store.write_outreach(&tenant.id, &change).await? == Written::Done {
                 return Ok(Some(record));
             }

@@ -13,11 +13,12 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
+use crate::domain::attribution::{self, SentMessage};
 use crate::domain::booking::{Booking, BookingStatus};
 use crate::domain::client::Channel;
 use crate::domain::config::TimeZoneName;
 use crate::domain::day::Day;
-use crate::domain::ids::{Category, ClientId};
+use crate::domain::ids::{BookingId, Category, ClientId};
 use crate::domain::outreach::Landmark;
 use crate::domain::rfm::Tier;
 use crate::domain::send_window::SendWindow;
@@ -127,11 +128,93 @@ pub struct Enrollment {
     /// The day the enrollment completes if nothing ends it sooner.
     pub ends_on: Day,
     pub status: Status,
+    /// The messages sent so far, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sent: Vec<SentStep>,
+    /// The booking that won the client back, once one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reactivation: Option<Reactivation>,
+}
+
+/// A message of an enrollment, sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SentStep {
+    pub step: u16,
+    pub channel: Channel,
+    pub at: Timestamp,
+}
+
+/// A booking that counts as a return: after a message of the enrollment, within the
+/// attribution window, with a service of its category (for the control group: within the
+/// window after enrolling).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Reactivation {
+    pub booking: BookingId,
+    /// When the booking was made (or the visit happened, if earlier).
+    pub booked_at: Timestamp,
+    /// The message it is credited to: the last one sent before it. `None` in the control group.
+    pub credited_step: Option<u16>,
+    /// The booking's value, in the business's minor currency units.
+    pub revenue_minor: i64,
 }
 
 impl Enrollment {
     pub fn is_active(&self) -> bool {
         self.status == Status::Active
+    }
+
+    /// The return `booking` is for this enrollment, if it is one (and none was recorded yet).
+    pub fn reactivation_by(&self, booking: &Booking, window_days: u16) -> Option<Reactivation> {
+        if self.reactivation.is_some()
+            || !matches!(
+                booking.status,
+                BookingStatus::Booked | BookingStatus::Completed
+            )
+        {
+            return None;
+        }
+        let booked_at = booking.updated_at.min(booking.starts_at);
+        let categories: Vec<&Category> = booking.categories().collect();
+        let credited_step = if self.control {
+            let enrolled_at = TimeZone::UTC
+                .to_ambiguous_timestamp(
+                    self.started
+                        .date()
+                        .to_datetime(jiff::civil::Time::midnight()),
+                )
+                .compatible()
+                .ok()?;
+            attribution::control_returned(
+                enrolled_at,
+                booked_at,
+                &self.category,
+                &categories,
+                window_days,
+            )
+            .then_some(None)?
+        } else {
+            let sent: Vec<SentMessage> = self
+                .sent
+                .iter()
+                .map(|s| SentMessage {
+                    step: s.step,
+                    at: s.at,
+                })
+                .collect();
+            Some(attribution::credited_step(
+                &self.category,
+                &sent,
+                booked_at,
+                &categories,
+                window_days,
+            )?)
+        };
+        Some(Reactivation {
+            booking: booking.id.clone(),
+            booked_at,
+            credited_step,
+            revenue_minor: booking.services.iter().map(|s| s.price_minor).sum(),
+        })
     }
 }
 
@@ -199,6 +282,9 @@ pub struct Outreach {
     pub long_game: bool,
     /// The day the client was last offered a discount.
     pub last_discount: Option<Day>,
+    /// The enrollment that ended last, kept while a return may still be credited to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Enrollment>,
 }
 
 impl Outreach {
@@ -214,6 +300,7 @@ impl Outreach {
         if matches!(outcome, Outcome::Converted | Outcome::Rebooked) {
             self.long_game = false;
         }
+        self.previous = Some(enrollment.clone());
         Some(enrollment)
     }
 }
@@ -331,7 +418,102 @@ mod tests {
             control: false,
             ends_on: ends_on(&sequence, started),
             status: Status::Active,
+            sent: Vec::new(),
+            reactivation: None,
         }
+    }
+
+    fn booking(id: &str, category: &str, made: &str, status: BookingStatus) -> Booking {
+        use crate::domain::booking::ServiceLine;
+        Booking {
+            id: BookingId::parse(id).unwrap(),
+            client_id: ClientId::parse("c1").unwrap(),
+            status,
+            // A week after it was made.
+            starts_at: made
+                .parse::<Timestamp>()
+                .unwrap()
+                .checked_add(jiff::SignedDuration::from_hours(24 * 7))
+                .unwrap(),
+            updated_at: made.parse().unwrap(),
+            location_id: None,
+            staff: None,
+            services: vec![ServiceLine {
+                category: Category::parse(category).unwrap(),
+                name: None,
+                price_minor: 6000,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_return_is_credited_to_the_last_message_before_it_within_the_window() {
+        let mut e = enrollment("hair");
+        for (step, at) in [(0, "2026-12-01T09:00:00Z"), (1, "2026-12-08T09:00:00Z")] {
+            e.sent.push(SentStep {
+                step,
+                channel: Channel::Email,
+                at: at.parse().unwrap(),
+            });
+        }
+        let back = e
+            .reactivation_by(
+                &booking("b1", "hair", "2026-12-10T20:00:00Z", BookingStatus::Booked),
+                90,
+            )
+            .unwrap();
+        assert_eq!(back.credited_step, Some(1));
+        assert_eq!(back.revenue_minor, 6000);
+        // Between the two messages: the first gets it.
+        let early = booking("b2", "hair", "2026-12-03T20:00:00Z", BookingStatus::Booked);
+        assert_eq!(
+            e.reactivation_by(&early, 90).unwrap().credited_step,
+            Some(0)
+        );
+        // Another category, a cancellation, past the window, or before any message: no return.
+        for (booking, window) in [
+            (
+                booking("b3", "nails", "2026-12-10T20:00:00Z", BookingStatus::Booked),
+                90,
+            ),
+            (
+                booking(
+                    "b4",
+                    "hair",
+                    "2026-12-10T20:00:00Z",
+                    BookingStatus::Cancelled,
+                ),
+                90,
+            ),
+            (
+                booking("b5", "hair", "2026-12-20T20:00:00Z", BookingStatus::Booked),
+                10,
+            ),
+            (
+                booking("b6", "hair", "2026-11-30T20:00:00Z", BookingStatus::Booked),
+                90,
+            ),
+        ] {
+            assert_eq!(e.reactivation_by(&booking, window), None, "{}", booking.id);
+        }
+        // Once recorded, a later booking is not another return.
+        e.reactivation = Some(back);
+        assert_eq!(e.reactivation_by(&early, 90), None);
+    }
+
+    #[test]
+    fn a_control_group_return_counts_within_the_window_after_enrolling() {
+        let mut e = enrollment("hair");
+        e.control = true;
+        let back = e
+            .reactivation_by(
+                &booking("b1", "hair", "2026-12-10T20:00:00Z", BookingStatus::Booked),
+                90,
+            )
+            .unwrap();
+        assert_eq!(back.credited_step, None);
+        let late = booking("b2", "hair", "2027-04-10T20:00:00Z", BookingStatus::Booked);
+        assert_eq!(e.reactivation_by(&late, 90), None);
     }
 
     #[test]

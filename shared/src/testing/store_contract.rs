@@ -729,6 +729,8 @@ fn enrollment_for(
         control: false,
         ends_on: ends_on(&sequence, day(started)),
         status: Status::Active,
+        sent: Vec::new(),
+        reactivation: None,
     }
 }
 
