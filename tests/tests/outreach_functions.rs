@@ -15,7 +15,7 @@ use shared::domain::ids::{ClientId, TenantId};
 use shared::domain::tenant::{ApiKey, Tenant};
 use shared::ports::{FixedClock, Store};
 use shared::testing::moto;
-use system_tests::api_gateway::{reply, request};
+use system_tests::api_gateway::{moto_record, page_reply, page_request, reply, request, strings};
 use system_tests::runtime_api::{Harness, Outcome, build_binary};
 
 const AWS_ENV: [(&str, &str); 4] = [
@@ -58,6 +58,98 @@ fn response(outcome: Outcome) -> Value {
     }
 }
 
+/// The project's bus with each channel's rule sending its steps to a queue (moto's EventBridge
+/// delivers to SQS, never to a Lambda), as the template wires the rules: (bus, email queue URL,
+/// SMS queue URL).
+async fn bus_with_queues(table: &str) -> (String, String, String) {
+    let sdk = moto::sdk_config().await;
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let bus = format!("winback-{table}");
+    events.create_event_bus().name(&bus).send().await.unwrap();
+    let mut queues = Vec::new();
+    for channel in ["email", "sms"] {
+        let queue = sqs
+            .create_queue()
+            .queue_name(format!("{channel}-{table}"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let queue_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&queue)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        let rule = format!("{channel}-{table}");
+        events
+            .put_rule()
+            .name(&rule)
+            .event_bus_name(&bus)
+            .event_pattern(
+                json!({"source": ["winback"], "detail-type": ["winback.step.due"],
+                       "detail": {"channel": [channel]}})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        events
+            .put_targets()
+            .rule(&rule)
+            .event_bus_name(&bus)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id(format!("{channel}-delivery"))
+                    .arn(&queue_arn)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        queues.push(queue);
+    }
+    let sms = queues.pop().unwrap();
+    let email = queues.pop().unwrap();
+    (bus, email, sms)
+}
+
+/// The events waiting in a queue, taken off it.
+async fn take_events(queue: &str) -> Vec<Value> {
+    let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config().await);
+    let mut events = Vec::new();
+    loop {
+        let messages = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if messages.is_empty() {
+            return events;
+        }
+        for message in messages {
+            events.push(serde_json::from_str(message.body().unwrap()).unwrap());
+            sqs.delete_message()
+                .queue_url(queue)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
 async fn start(binary: &str, env: &[(&str, &str)]) -> Harness {
     let path = build_binary(binary);
     let mut all: Vec<(&str, &str)> = AWS_ENV.to_vec();
@@ -78,61 +170,13 @@ async fn a_lapse_found_by_the_detector_reaches_the_bus_as_an_email_step() {
     store.add_api_key(&salon.id, &key.hash()).await.unwrap();
     let key = key.expose();
 
-    // The bus, and a rule sending its email steps to a queue, as the template wires them.
-    let sdk = moto::sdk_config().await;
-    let events = aws_sdk_eventbridge::Client::new(&sdk);
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let bus = format!("winback-{table}");
-    events.create_event_bus().name(&bus).send().await.unwrap();
-    let queue = sqs
-        .create_queue()
-        .queue_name(format!("email-{table}"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
+    // The bus, and a rule per channel sending its steps to a queue.
+    let (bus, queue, _) = bus_with_queues(&table).await;
     let template = std::fs::read_to_string(system_tests::repo().join("template.yaml")).unwrap();
     assert!(
         template.contains("            - email"),
         "the template routes email steps"
     );
-    events
-        .put_rule()
-        .name(format!("email-{table}"))
-        .event_bus_name(&bus)
-        .event_pattern(
-            json!({"source": ["winback"], "detail-type": ["winback.step.due"],
-                   "detail": {"channel": ["email"]}})
-            .to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule(format!("email-{table}"))
-        .event_bus_name(&bus)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("email-delivery")
-                .arn(&queue_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
 
     // A four-weekly client with email consent, last seen ten days ago (the ingest binary runs on
     // the machine's clock); the detector then runs as of forty days from now.
@@ -229,18 +273,10 @@ async fn a_lapse_found_by_the_detector_reaches_the_bus_as_an_email_step() {
     );
     assert_eq!(twice["claimed"], 0, "a step is queued once: {twice}");
 
-    let messages = sqs
-        .receive_message()
-        .queue_url(&queue)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
+    let messages = take_events(&queue).await;
     assert_eq!(messages.len(), 1);
-    let body = messages[0].body().unwrap();
-    let event: Value = serde_json::from_str(body).unwrap();
+    let event = &messages[0];
+    let body = event.to_string();
     assert_eq!(event["detail-type"], "winback.step.due");
     assert_eq!(event["source"], "winback");
     let detail = &event["detail"];
@@ -311,4 +347,310 @@ async fn two_detectors_at_once_on_dynamodb_enroll_each_client_once() {
         .await
         .unwrap();
     assert_eq!(due.len(), 8, "one first step per client");
+}
+
+const LINK_KEYS: &str = "k1:end-to-end-link-signing-secret-0123456789";
+const LINKS_BASE: &str = "https://links.salon.example";
+
+/// A raw email as a mail client reads it: folded headers unfolded, quoted-printable undone.
+fn readable(raw: &str) -> String {
+    raw.replace("\r\n ", " ")
+        .replace("=\r\n", "")
+        .replace("=3D", "=")
+}
+
+/// The token of the first `LINKS_BASE/{path}/...` link in a message.
+fn link_token(message: &str, path: &str) -> String {
+    message
+        .split(&format!("{LINKS_BASE}/{path}/"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no /{path}/ link in {message}"))
+        .split(['>', ' ', '\r', '\n', '"', '<'])
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The emails moto recorded to `address`, readable.
+fn emails_to(address: &str) -> Vec<String> {
+    strings(&moto_record(moto::endpoint())["ses"])
+        .iter()
+        .filter(|s| s.contains("List-Unsubscribe") && s.contains(&format!("To: {address}")))
+        .map(|s| readable(s))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_stops_everything() {
+    use shared::domain::sequence::{ChannelPreference, Sequence, Step};
+
+    let (dynamo, table) = moto::new_table().await;
+    let store = DynamoStore::new(dynamo.clone(), table.clone());
+    let mut salon = tenant("salon-e2e");
+    salon.name = "Maple Street Hair".into();
+    let outreach = &mut salon.config.outreach;
+    outreach.booking_url =
+        Some("https://book.salon.example/new?client={client_id}&service={service}".into());
+    outreach.senders.sms_sender = Some("+15005550006".into());
+    let step = |day, template: &str| Step {
+        day,
+        channel: ChannelPreference::EmailThenSms,
+        template: template.into(),
+        offer: None,
+    };
+    outreach.sequences = vec![Sequence::named(
+        "flow",
+        vec![
+            step(0, "soft_check_in"),
+            step(7, "value_add"),
+            step(14, "last_chance"),
+        ],
+    )];
+    salon.config.validate().unwrap();
+    store.create_tenant(&salon).await.unwrap();
+    let key = ApiKey::from_random([9; 32]);
+    store.add_api_key(&salon.id, &key.hash()).await.unwrap();
+    let key = key.expose();
+    let sdk = moto::sdk_config().await;
+    aws_sdk_sesv2::Client::new(&sdk)
+        .create_email_identity()
+        .email_identity("hello@salon.example")
+        .send()
+        .await
+        .unwrap();
+    let (bus, email_queue, sms_queue) = bus_with_queues(&table).await;
+
+    // Three four-weekly clients, last seen ten days ago: Ana (email and SMS), Bo (email only),
+    // Cy (SMS only).
+    let london = jiff::tz::TimeZone::get("Europe/London").unwrap();
+    let today = london.to_datetime(jiff::Timestamp::now()).date();
+    let on = |days: i64| today.checked_add(jiff::Span::new().days(days)).unwrap();
+    let local = |date: jiff::civil::Date, hour: i8| {
+        london
+            .to_ambiguous_timestamp(date.at(hour, 0, 0, 0))
+            .compatible()
+            .unwrap()
+            .to_string()
+    };
+    let ingest = start("ingest", &[("TABLE_NAME", &table)]).await;
+    let consent = json!({"granted": true, "source": "booking form", "at": "2026-01-01T00:00:00Z"});
+    for (id, profile) in [
+        (
+            "c-ana",
+            json!({"name": "Ana Lopez", "email": "ana@example.com", "phone": "+447700900101",
+            "consent": {"email": consent, "sms": consent}}),
+        ),
+        (
+            "c-bo",
+            json!({"name": "Bo Berg", "email": "bo@example.com", "consent": {"email": consent}}),
+        ),
+        (
+            "c-cy",
+            json!({"name": "Cy Diaz", "phone": "+447700900303", "consent": {"sms": consent}}),
+        ),
+    ] {
+        let (status, body) = reply(
+            ingest
+                .invoke(request(
+                    "PUT",
+                    &format!("/v1/clients/{id}"),
+                    key,
+                    Some(&profile),
+                ))
+                .await,
+        );
+        assert_eq!(status, 201, "{body}");
+        let visits: Vec<Value> = [on(-66), on(-38), on(-10)]
+            .iter()
+            .enumerate()
+            .map(|(i, day)| {
+                json!({"id": format!("{id}-{i}"), "client_id": id, "status": "completed",
+                       "starts_at": format!("{day}T10:00:00Z"), "updated_at": format!("{day}T12:00:00Z"),
+                       "services": [{"category": "hair", "name": "Cut", "price": "45.00"}]})
+            })
+            .collect();
+        let (status, body) = reply(
+            ingest
+                .invoke(request(
+                    "POST",
+                    "/v1/bookings",
+                    key,
+                    Some(&json!({"bookings": visits})),
+                ))
+                .await,
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+
+    // Forty days on they have lapsed: enrolled, and their first steps published at 13:00.
+    let detector = start("detect-lapses", &[("TABLE_NAME", &table)]).await;
+    let detected = response(
+        detector
+            .invoke(tick("detect-lapses", &local(on(40), 5)))
+            .await,
+    );
+    assert_eq!(detected["runs"][0]["enrolled"], 3, "{detected}");
+    let queue_fn = start(
+        "enqueue-steps",
+        &[("TABLE_NAME", &table), ("EVENT_BUS_NAME", &bus)],
+    )
+    .await;
+    let queued = response(
+        queue_fn
+            .invoke(tick("enqueue-steps", &local(on(40), 13)))
+            .await,
+    );
+    assert_eq!(queued["published"], 3, "{queued}");
+    let email_events = take_events(&email_queue).await;
+    let sms_events = take_events(&sms_queue).await;
+    assert_eq!((email_events.len(), sms_events.len()), (2, 1));
+    let event_of = |client: &str| {
+        email_events
+            .iter()
+            .find(|e| e["detail"]["client_id"] == client)
+            .unwrap()
+            .clone()
+    };
+
+    // Email delivery: Ana's event delivered three times at once (three instances) sends once.
+    let delivery_env = [
+        ("TABLE_NAME", table.as_str()),
+        ("LINK_SIGNING_KEYS", LINK_KEYS),
+        ("LINKS_BASE_URL", LINKS_BASE),
+        ("EMAIL_FROM", "Maple Street Hair <hello@salon.example>"),
+        ("UNSUBSCRIBE_MAILTO", "unsubscribe@salon.example"),
+    ];
+    let senders =
+        futures::future::join_all((0..3).map(|_| start("send-email", &delivery_env))).await;
+    let ana_event = event_of("c-ana");
+    let results =
+        futures::future::join_all(senders.iter().map(|h| h.invoke(ana_event.clone()))).await;
+    let sent = results
+        .iter()
+        .filter(|r| matches!(r, Outcome::Response(v) if v["result"] == "sent"))
+        .count();
+    assert_eq!(sent, 1, "{results:?}");
+    let bo = response(senders[0].invoke(event_of("c-bo")).await);
+    assert_eq!(bo["result"], "sent", "{bo}");
+
+    let ana_mail = emails_to("ana@example.com");
+    assert_eq!(ana_mail.len(), 1, "one email to Ana: {ana_mail:?}");
+    let mail = &ana_mail[0];
+    assert!(
+        mail.contains("From: \"Maple Street Hair\" <hello@salon.example>"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains(&format!("List-Unsubscribe: <{LINKS_BASE}/u/k1.")),
+        "{mail}"
+    );
+    assert!(mail.contains("<mailto:unsubscribe@salon.example"), "{mail}");
+    assert!(mail.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+    assert!(
+        mail.contains("text/plain") && mail.contains("text/html"),
+        "{mail}"
+    );
+    assert!(mail.contains("Hi Ana"), "{mail}");
+
+    // She taps "book": the click lands on the booking page, filled in.
+    let links = start(
+        "links",
+        &[("TABLE_NAME", &table), ("LINK_SIGNING_KEYS", LINK_KEYS)],
+    )
+    .await;
+    let rebook = link_token(mail, "r");
+    let (status, location, _) = page_reply(
+        links
+            .invoke(page_request("GET", &format!("/r/{rebook}"), None))
+            .await,
+    );
+    assert_eq!(status, 302);
+    let location = location.unwrap();
+    assert!(
+        location.starts_with("https://book.salon.example/new?client=c-ana&service=Cut"),
+        "{location}"
+    );
+    assert!(location.contains("utm_medium=email"), "{location}");
+    let ana = ClientId::parse("c-ana").unwrap();
+    assert_eq!(store.clicks(&salon.id, &ana).await.unwrap().len(), 1);
+
+    // ... and books a week ahead: her sequence ends, and the return is credited to the email.
+    // (The binaries run on the machine's clock, the schedules forty days on: her booking is
+    // made now, for a day after her enrollment began.)
+    let booked = json!({"bookings": [{"id": "ana-back", "client_id": "c-ana", "status": "booked",
+        "starts_at": format!("{}T10:00:00Z", on(47)),
+        "updated_at": jiff::Timestamp::now().to_string(),
+        "services": [{"category": "hair", "name": "Cut", "price": "52.00"}]}]});
+    let (status, body) = reply(
+        ingest
+            .invoke(request("POST", "/v1/bookings", key, Some(&booked)))
+            .await,
+    );
+    assert_eq!(status, 200, "{body}");
+    let record = store.client(&salon.id, &ana).await.unwrap().unwrap();
+    assert!(record.outreach.active.is_none());
+    let back = record.outreach.previous.unwrap().reactivation.unwrap();
+    assert_eq!(back.credited_step, Some(0));
+    assert_eq!(back.revenue_minor, 5200);
+
+    // Bo opts out from his email's link: the page, then the mail client's one-click POST.
+    let bo_mail = emails_to("bo@example.com");
+    assert_eq!(bo_mail.len(), 1);
+    let opt_out = format!("/u/{}", link_token(&bo_mail[0], "u"));
+    let (status, _, page) = page_reply(links.invoke(page_request("GET", &opt_out, None)).await);
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Maple Street Hair") && page.contains("<form"),
+        "{page}"
+    );
+    let (status, _, page) = page_reply(
+        links
+            .invoke(page_request(
+                "POST",
+                &opt_out,
+                Some("List-Unsubscribe=One-Click"),
+            ))
+            .await,
+    );
+    assert_eq!(status, 200);
+    assert!(page.contains("You are unsubscribed"), "{page}");
+    let bo_contact = shared::domain::contact::ContactHash::of_email(
+        &shared::domain::contact::EmailAddress::parse("bo@example.com").unwrap(),
+    );
+    assert!(store.is_suppressed(&salon.id, &bo_contact).await.unwrap());
+
+    // Cy's first step goes out by SMS.
+    let sms_fn = start("send-sms", &delivery_env).await;
+    let cy = response(sms_fn.invoke(sms_events[0].clone()).await);
+    assert_eq!(cy["result"], "sent", "{cy}");
+    let texts = strings(&moto_record(moto::endpoint())["sns"]);
+    let text = texts
+        .iter()
+        .find(|t| t.contains("Hi Cy"))
+        .unwrap_or_else(|| panic!("no SMS to Cy in moto's record: {texts:?}"));
+    assert!(text.contains("Reply STOP to opt out"), "{text}");
+    assert!(text.contains(&format!("{LINKS_BASE}/r/k1.")), "{text}");
+    assert!(
+        texts.iter().any(|t| t == "+447700900303"),
+        "sent to Cy's number"
+    );
+
+    // A week on only Cy is still in a sequence: nothing more for Ana or Bo, even if Bo's old
+    // event comes round again.
+    let week = response(
+        queue_fn
+            .invoke(tick("enqueue-steps", &local(on(48), 13)))
+            .await,
+    );
+    assert_eq!(week["published"], 1, "{week}");
+    assert!(take_events(&email_queue).await.is_empty());
+    let next = take_events(&sms_queue).await;
+    assert_eq!(next[0]["detail"]["client_id"], "c-cy");
+    let again = response(senders[1].invoke(event_of("c-bo")).await);
+    assert_eq!(again["result"], "already_sent", "{again}");
+    assert_eq!(emails_to("bo@example.com").len(), 1);
+    assert_eq!(emails_to("ana@example.com").len(), 1);
+    for harness in senders.iter().chain([&links, &sms_fn, &ingest]) {
+        assert!(harness.init_error().is_none());
+    }
 }

@@ -2,58 +2,13 @@
 //! unsubscribe headers and tags, an SMS with its type and sender; both are read back from
 //! moto's record of what was sent.
 
-use std::io::{Read, Write};
-
 use serde_json::Value;
 
 use shared::adapters::aws::ses::SesSender;
 use shared::adapters::aws::sns::SnsSender;
 use shared::ports::{EmailSender, OutgoingEmail, OutgoingSms, SendError, SmsSender};
 use shared::testing::moto;
-
-/// What moto recorded, from `GET /moto-api/data.json`.
-fn moto_data() -> Value {
-    let address = moto::endpoint().trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET /moto-api/data.json HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        // Chunked: join the chunks.
-        let mut out = String::new();
-        let mut rest = body;
-        while let Some((size, after)) = rest.split_once("\r\n") {
-            let size = usize::from_str_radix(size.trim(), 16).unwrap();
-            if size == 0 {
-                break;
-            }
-            out.push_str(&after[..size]);
-            rest = &after[size + 2..];
-        }
-        out
-    } else {
-        body.to_owned()
-    };
-    serde_json::from_str(&body).unwrap()
-}
-
-/// Every string anywhere in a JSON value.
-fn strings(value: &Value, out: &mut Vec<String>) {
-    match value {
-        Value::String(s) => out.push(s.clone()),
-        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
-        Value::Object(map) => map.values().for_each(|v| strings(v, out)),
-        _ => {}
-    }
-}
+use system_tests::api_gateway::{moto_record, strings};
 
 #[tokio::test]
 async fn an_email_goes_out_as_raw_mime_with_one_click_unsubscribe() {
@@ -77,8 +32,7 @@ async fn an_email_goes_out_as_raw_mime_with_one_click_unsubscribe() {
     };
     let id = sender.send_email(&email).await.unwrap();
     assert!(!id.is_empty());
-    let mut sent = Vec::new();
-    strings(&moto_data()["ses"], &mut sent);
+    let sent = strings(&moto_record(moto::endpoint())["ses"]);
     let raw = sent
         .iter()
         .find(|s| s.contains("ana-ses-test@example.com") && s.contains("List-Unsubscribe"))
@@ -112,8 +66,7 @@ async fn an_sms_goes_to_e164_numbers_only_with_its_sender() {
     };
     let id = sender.send_sms(&sms).await.unwrap();
     assert!(!id.is_empty());
-    let mut sent = Vec::new();
-    strings(&moto_data()["sns"], &mut sent);
+    let sent = strings(&moto_record(moto::endpoint())["sns"]);
     assert!(
         sent.iter().any(|s| s.contains("Hi Ana, it's Maple Street")),
         "no SMS in moto's record: {sent:?}"

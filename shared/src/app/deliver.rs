@@ -354,7 +354,17 @@ impl Deliverer {
                     let active = outreach.active.as_ref()?;
                     let next_index = index + 1;
                     let plan = active.steps.get(next_index)?;
-                    let channel = plan.channel.channels()[0];
+                    // The first of the step's channels the client can be reached on now.
+                    let senders = outreach_config.senders.senders();
+                    let channels = plan.channel.channels();
+                    let channel = channels
+                        .iter()
+                        .copied()
+                        .find(|c| {
+                            ChannelState::of(record.profile.as_ref(), *c, senders.has(*c), false)
+                                .usable()
+                        })
+                        .unwrap_or(channels[0]);
                     let send_at = enrollment::step_send_at(
                         active,
                         next_index,

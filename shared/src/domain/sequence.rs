@@ -137,6 +137,15 @@ pub struct Senders {
     pub sms: bool,
 }
 
+impl Senders {
+    pub fn has(self, channel: Channel) -> bool {
+        match channel {
+            Channel::Email => self.email,
+            Channel::Sms => self.sms,
+        }
+    }
+}
+
 impl Sequence {
     /// The default for high and medium tiers (PRODUCT.md's 30/60/90): day 0 soft check-in,
     /// day 7 value-add, day 14 a time-limited incentive, day 30 an honest last chance, and
