@@ -13,6 +13,7 @@ use shared::adapters::bookings_csv::{ExportError, ReadOptions, parse_mapping};
 use shared::app::audit::AuditOptions;
 use shared::domain::config::BusinessConfig;
 use shared::domain::day::Day;
+use winback::demo::{DemoSpec, run_demo};
 use winback::sample::{SampleSpec, write_sample};
 use winback::stores::StoreArgs;
 use winback::{audit_run, backtest, config_file, render, serve, tenant_admin};
@@ -37,12 +38,38 @@ enum Command {
     /// Check the lapse score on an export's own history: score as of a cut-off date, compare
     /// with who came back after it, against recency alone.
     Backtest(BacktestArgs),
+    /// Run the whole system on this machine over a simulated sample business: weeks of
+    /// bookings, lapses, messages to an outbox folder, clients who click, book or opt out, and
+    /// the outreach report at the end.
+    Demo(DemoArgs),
     /// Serve the HTTP API on this machine, on the local store (a demo tenant is made on the
     /// first start).
     Serve(ServeArgs),
     /// Create tenants and their credentials.
     #[command(subcommand)]
     Tenant(TenantCommand),
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Weeks to simulate, up to yesterday.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=104))]
+    weeks: u32,
+    /// How many clients the sample business has.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(10..=20_000))]
+    clients: u32,
+    /// The random seed: the same seed and dates give the same run.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The folder the demo writes its store and outbox to (an earlier demo's are replaced).
+    #[arg(long, value_name = "DIR", default_value = "winback-demo")]
+    out: PathBuf,
+    /// The last simulated day is the day before this one. Default: today (UTC).
+    #[arg(long, value_name = "DATE")]
+    until: Option<Date>,
+    /// The summary as a table, or as one JSON document.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 }
 
 #[derive(Args)]
@@ -229,6 +256,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => audit(args),
         Command::Sample(args) => sample(args),
         Command::Backtest(args) => run_backtest(args),
+        Command::Demo(args) => demo(args),
         Command::Serve(args) => serve(args),
         Command::Tenant(command) => tenant(command),
     };
@@ -459,6 +487,49 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::other(format!("cannot start: {e}")))
+}
+
+fn demo(args: DemoArgs) -> Result<(), Failure> {
+    let end = args.until.unwrap_or_else(|| {
+        jiff::tz::TimeZone::UTC
+            .to_datetime(jiff::Timestamp::now())
+            .date()
+    });
+    let spec = DemoSpec {
+        weeks: args.weeks,
+        clients: args.clients,
+        seed: args.seed,
+        folder: args.out,
+        end,
+    };
+    let table = matches!(args.format, Format::Table);
+    if table {
+        println!(
+            "Simulating {} weeks of a salon and spa with {} clients; messages go to {}",
+            spec.weeks,
+            spec.clients,
+            spec.folder.join(serve::OUTBOX).display()
+        );
+    }
+    let summary = runtime()?
+        .block_on(run_demo(&spec, |week| {
+            if table {
+                println!(
+                    "  week {:>2}: {:>4} enrolled, {:>4} messages sent, {:>4} back so far",
+                    week.week, week.enrolled, week.messages, week.came_back
+                );
+            }
+        }))
+        .map_err(Failure::other)?;
+    let stdout = io::stdout().lock();
+    let written = if table {
+        render::write_demo_summary(&summary, stdout)
+    } else {
+        serde_json::to_writer_pretty(stdout, &summary)
+            .map_err(io::Error::other)
+            .map(|()| println!())
+    };
+    written.map_err(|e| Failure::other(format!("cannot write the summary: {e}")))
 }
 
 fn serve(args: ServeArgs) -> Result<(), Failure> {

@@ -12,6 +12,7 @@ use shared::domain::rhythm::DefaultSource;
 use shared::domain::stage::Stage;
 
 use crate::audit_run::InputSummary;
+use crate::demo::DemoSummary;
 
 /// The header of `--scores`, fixed: other tools read it.
 pub const SCORES_HEADER: [&str; 11] = [
@@ -354,4 +355,88 @@ pub fn write_client(rows: &[ClientScore<'_>], mut out: impl Write) -> io::Result
         writeln!(out, "  {}", row.explanation())?;
     }
     Ok(())
+}
+
+/// The demo's closing summary, for people.
+pub fn write_demo_summary(summary: &DemoSummary, mut out: impl Write) -> io::Result<()> {
+    let report = &summary.report;
+    let money = |minor: i64| {
+        format!(
+            "{} {}.{:02}",
+            summary.currency,
+            count(minor.unsigned_abs() / 100),
+            minor.unsigned_abs() % 100
+        )
+    };
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}: {} clients, {} to {} ({} visits came in).",
+        summary.business,
+        count(summary.clients),
+        summary.from,
+        summary.through,
+        count(summary.visits_ingested)
+    )?;
+    let mut table = table(&["outreach", "clients"]);
+    let rows: [(&str, String); 10] = [
+        ("enrolled in a sequence", count(report.enrolled)),
+        ("held back (control group)", count(report.control)),
+        ("emails sent", count(report.emails_sent)),
+        ("text messages sent", count(report.sms_sent)),
+        ("rebook links tapped", count(summary.clicks)),
+        ("came back after a message", count(report.reactivated)),
+        ("revenue from those visits", money(report.revenue_minor)),
+        (
+            "control clients who came back",
+            count(report.control_returned),
+        ),
+        ("opted out", count(report.opted_out)),
+        ("still in a sequence", count(report.active)),
+    ];
+    for (label, value) in rows {
+        table.add_row(vec![label.to_owned(), value]);
+    }
+    align_numbers(&mut table, 1);
+    writeln!(out, "{table}")?;
+    match &report.lift {
+        Some(lift) => writeln!(
+            out,
+            "Came back: {:.1}% of messaged clients vs {:.1}% of the control group: {:+.1} points \
+             from the messages (95% interval {:+.1} to {:+.1}).",
+            100.0 * lift.messaged_rate,
+            100.0 * lift.control_rate,
+            100.0 * lift.difference,
+            100.0 * lift.low,
+            100.0 * lift.high
+        )?,
+        None => writeln!(
+            out,
+            "No control group yet, so no lift: run more weeks or more clients."
+        )?,
+    }
+    if !report.by_step.is_empty() {
+        let credited: Vec<String> = report
+            .by_step
+            .iter()
+            .map(|(step, n)| format!("message {}: {}", step + 1, count(*n)))
+            .collect();
+        writeln!(out, "Returns credited by message: {}.", credited.join(", "))?;
+    }
+    writeln!(
+        out,
+        "The messages are in {}: open an .eml file in a mail client; sms.jsonl has the texts.",
+        summary.outbox.display()
+    )?;
+    if let Some(folder) = summary.outbox.parent() {
+        writeln!(
+            out,
+            "Their links work while `winback serve --data {}` runs.",
+            folder.display()
+        )?;
+    }
+    writeln!(
+        out,
+        "This was a simulation: clients' answers to messages are drawn at random, their own visits come from the sample."
+    )
 }

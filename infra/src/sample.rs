@@ -168,25 +168,90 @@ pub fn write_sample(spec: &SampleSpec, out: impl Write) -> std::io::Result<u64> 
         "location_id",
         "rating",
     ])?;
-    let mut rng = StdRng::seed_from_u64(spec.seed);
-    let end = Day::from(spec.as_of);
-    let start = end.plus_days(-(365 * spec.years as i32));
-    // A price rise two-thirds of the way through the history.
-    let rise_day = start.plus_days(end.days_since(start) * 2 / 3);
     let mut rows = 0_u64;
-    let mut visits: Vec<Row> = Vec::new();
-    for n in 0..spec.clients {
-        visits.clear();
-        let client = ClientPlan::draw(n, start, end, &mut rng);
-        client.simulate(end, rise_day, &mut rng, &mut visits);
-        visits.sort_by_key(|r| (r.day, r.minute, r.category));
-        for row in &visits {
-            row.write(&client, &mut writer)?;
+    for client in sample_clients(spec) {
+        for row in &client.visits {
+            row.write(&client.plan, &mut writer)?;
             rows += 1;
         }
     }
     writer.flush()?;
     Ok(rows)
+}
+
+/// One client of the sample business, with their bookings in time order.
+pub struct SampleClient {
+    plan: ClientPlan,
+    visits: Vec<Row>,
+}
+
+/// One booking of a sample client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleBooking {
+    pub day: Day,
+    /// Minutes after midnight, local time.
+    pub minute: u32,
+    /// `completed`, `cancelled`, `no_show` or `booked`.
+    pub status: &'static str,
+    pub category: &'static str,
+    pub service: &'static str,
+    pub price_cents: i64,
+}
+
+impl SampleClient {
+    pub fn id(&self) -> &str {
+        &self.plan.id
+    }
+
+    pub fn name(&self) -> &str {
+        &self.plan.name
+    }
+
+    pub fn email(&self) -> &str {
+        &self.plan.email
+    }
+
+    pub fn phone(&self) -> &str {
+        &self.plan.phone
+    }
+
+    pub fn staff(&self) -> &'static str {
+        self.plan.staff
+    }
+
+    pub fn location(&self) -> &'static str {
+        self.plan.location
+    }
+
+    pub fn bookings(&self) -> impl Iterator<Item = SampleBooking> + '_ {
+        self.visits.iter().map(|row| {
+            let category = &CATEGORIES[row.category];
+            SampleBooking {
+                day: row.day,
+                minute: row.minute,
+                status: row.status,
+                category: category.name,
+                service: category.services[row.service].name,
+                price_cents: row.price,
+            }
+        })
+    }
+}
+
+/// The sample's clients one by one, as the export lists them.
+pub fn sample_clients(spec: &SampleSpec) -> impl Iterator<Item = SampleClient> + '_ {
+    let mut rng = StdRng::seed_from_u64(spec.seed);
+    let end = Day::from(spec.as_of);
+    let start = end.plus_days(-(365 * spec.years as i32));
+    // A price rise two-thirds of the way through the history.
+    let rise_day = start.plus_days(end.days_since(start) * 2 / 3);
+    (0..spec.clients).map(move |n| {
+        let plan = ClientPlan::draw(n, start, end, &mut rng);
+        let mut visits = Vec::new();
+        plan.simulate(end, rise_day, &mut rng, &mut visits);
+        visits.sort_by_key(|r| (r.day, r.minute, r.category));
+        SampleClient { plan, visits }
+    })
 }
 
 struct ClientPlan {

@@ -113,7 +113,7 @@ pub async fn serve(port: u16, data: &Path, tick: Duration) -> Result<(), ServeEr
 }
 
 /// The local link-signing key: made once, kept in the data folder.
-fn link_keys(data: &Path) -> Result<LinkKeys, ServeError> {
+pub fn link_keys(data: &Path) -> Result<LinkKeys, ServeError> {
     let path = data.join(LINK_KEY_FILE);
     let secret = match std::fs::read(&path) {
         Ok(secret) => secret,

@@ -9,4 +9,5 @@ pub mod enqueue;
 pub mod feedback;
 pub mod ingest;
 pub mod links;
+pub mod report;
 pub mod stop;

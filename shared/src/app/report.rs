@@ -1,0 +1,88 @@
+//! What outreach achieved: how many clients were enrolled and messaged, how many came back
+//! after a message (attributed, with their revenue, by the step credited), how many in the
+//! control group came back without one, and the difference between the two return rates — the
+//! incremental effect — with its 95 % interval.
+
+use std::collections::BTreeMap;
+
+use crate::domain::attribution::{self, Lift};
+use crate::domain::client::Channel;
+use crate::domain::enrollment::{Enrollment, Outcome, Status, StopReason};
+
+/// The report over a set of enrollments.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct OutreachReport {
+    /// Clients enrolled to be messaged.
+    pub enrolled: u64,
+    /// Clients held back as the control group.
+    pub control: u64,
+    /// Enrollments still under way.
+    pub active: u64,
+    pub emails_sent: u64,
+    pub sms_sent: u64,
+    /// Messaged clients who came back, credited to a message.
+    pub reactivated: u64,
+    /// What their returning bookings were worth, in minor currency units.
+    pub revenue_minor: i64,
+    /// Returns credited to each step (0 is the first message).
+    pub by_step: BTreeMap<u16, u64>,
+    /// Control-group clients who came back within the window.
+    pub control_returned: u64,
+    /// Enrollments ended by the client opting out.
+    pub opted_out: u64,
+    /// Enrollments ended because the address bounced, complained or was suppressed.
+    pub suppressed: u64,
+    /// Messaged return rate minus control return rate, with its interval; `None` while the
+    /// control group is empty.
+    pub lift: Option<Lift>,
+}
+
+pub fn report<'a>(enrollments: impl IntoIterator<Item = &'a Enrollment>) -> OutreachReport {
+    let mut report = OutreachReport::default();
+    for enrollment in enrollments {
+        if enrollment.control {
+            report.control += 1;
+            report.control_returned += u64::from(enrollment.reactivation.is_some());
+            continue;
+        }
+        report.enrolled += 1;
+        for sent in &enrollment.sent {
+            match sent.channel {
+                Channel::Email => report.emails_sent += 1,
+                Channel::Sms => report.sms_sent += 1,
+            }
+        }
+        if let Some(back) = &enrollment.reactivation {
+            report.reactivated += 1;
+            report.revenue_minor += back.revenue_minor;
+            if let Some(step) = back.credited_step {
+                *report.by_step.entry(step).or_default() += 1;
+            }
+        }
+        match enrollment.status {
+            Status::Active => report.active += 1,
+            Status::Ended {
+                outcome:
+                    Outcome::Stopped {
+                        reason: StopReason::OptedOut,
+                    },
+                ..
+            } => report.opted_out += 1,
+            Status::Ended {
+                outcome:
+                    Outcome::Stopped {
+                        reason: StopReason::Suppressed,
+                    },
+                ..
+            } => report.suppressed += 1,
+            Status::Ended { .. } => {}
+        }
+    }
+    report.lift = attribution::lift(
+        report.reactivated,
+        report.enrolled,
+        report.control_returned,
+        report.control,
+    );
+    report
+}
