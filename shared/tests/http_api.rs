@@ -544,6 +544,60 @@ async fn settings_are_read_and_replaced_and_a_bad_field_is_named_with_nothing_st
 }
 
 #[tokio::test]
+async fn a_business_s_own_templates_and_booking_page_are_checked_when_saved() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    let put = |body: Value| app.call("PUT", "/v1/config", &key, Some(body));
+    let refused = [
+        (
+            json!({"outreach": {"senders": {"sms_sender": "+15550100999"},
+                "templates": {"soft_check_in": {"sms": {"text": "Hi {{first_name}}, book again: {{rebook_link}}"}}}}}),
+            "/outreach/templates/soft_check_in/sms",
+            "opt-out wording",
+        ),
+        (
+            json!({"outreach": {"templates": {"soft_check_in": {"email": {"subject": "Hi", "text": "Hi {{first_nme}} {{opt_out_link}}"}}}}}),
+            "/outreach/templates/soft_check_in/email",
+            "first_nme",
+        ),
+        (
+            json!({"outreach": {"templates": {"value_add": {"email": {"subject": "Hi", "text": "Book: {{rebook_link}}"}}}}}),
+            "/outreach/templates/value_add/email",
+            "unsubscribe",
+        ),
+        (
+            json!({"outreach": {"templates": {"spring_promo": {"email": {"subject": "Hi", "text": "{{opt_out_link}}"}}}}}),
+            "/outreach/templates/spring_promo",
+            "not a template any step uses",
+        ),
+        (
+            json!({"outreach": {"booking_url": "http://book.salon.example/{client_id}"}}),
+            "/outreach/booking_url",
+            "https",
+        ),
+    ];
+    for (body, pointer, words) in refused {
+        let reply = put(body).await;
+        assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(pointers(&reply), [pointer]);
+        let detail = reply.body["errors"][0]["detail"].as_str().unwrap();
+        assert!(detail.contains(words), "{detail}");
+    }
+    let own = json!({"outreach": {
+        "booking_url": "https://book.salon.example/new?client={client_id}",
+        "templates": {"soft_check_in": {"email": {
+            "subject": "We miss you, {{first_name|friend}}",
+            "text": "It has been {{time_since_last_visit}}. Book: {{rebook_link}} Unsubscribe: {{opt_out_link}}"}}}}});
+    let reply = put(own).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let stored = app.call("GET", "/v1/config", &key, None).await;
+    assert_eq!(
+        stored.body["outreach"]["templates"]["soft_check_in"]["email"]["subject"],
+        "We miss you, {{first_name|friend}}"
+    );
+}
+
+#[tokio::test]
 async fn the_overdue_screen_lists_clients_and_one_action_contacts_them_all_once() {
     let app = TestApp::new().await;
     let (key, _) = app.tenant("salon-a").await;

@@ -721,6 +721,35 @@ mod delivery {
     }
 
     #[tokio::test]
+    async fn the_business_s_own_wording_is_sent_in_place_of_the_built_in_one() {
+        use shared::domain::outreach::TemplateOverride;
+        use shared::domain::template::Template;
+        let (world, event, outbox) = queued_with(|config| {
+            config.outreach.templates.insert(
+                "soft_check_in".into(),
+                TemplateOverride {
+                    email: Some(Template {
+                        subject: Some("We miss you, {{first_name|friend}}".into()),
+                        text:
+                            "Your chair is waiting. {{rebook_link}} Unsubscribe: {{opt_out_link}}"
+                                .into(),
+                        html: None,
+                    }),
+                    sms: None,
+                },
+            );
+        })
+        .await;
+        deliverer(&world, &outbox, "2026-06-01T08:06:00Z")
+            .deliver(&event)
+            .await
+            .unwrap();
+        let email = emails(&outbox).remove(0);
+        assert!(email.contains("Subject: We miss you, Ana"), "{email}");
+        assert!(email.contains("Your chair is waiting."), "{email}");
+    }
+
+    #[tokio::test]
     async fn a_booking_after_a_message_ends_the_sequence_and_is_credited_to_it_with_its_revenue() {
         let (world, event, outbox) = queued().await;
         deliverer(&world, &outbox, "2026-06-01T08:06:00Z")

@@ -654,3 +654,68 @@ async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_sto
         assert!(harness.init_error().is_none());
     }
 }
+
+/// A fixture of a function's `events/` folder.
+fn fixture(function: &str, name: &str) -> Value {
+    let path = system_tests::repo().join(format!("functions/{function}/events/{name}"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bounces_and_sms_keywords_reach_the_feedback_function_through_sns() {
+    use shared::domain::contact::{ContactHash, EmailAddress, PhoneNumber};
+    use shared::ports::SuppressionReason;
+
+    let (dynamo, table) = moto::new_table().await;
+    let store = DynamoStore::new(dynamo, table.clone());
+    // The fixtures' tenant and number.
+    let mut salon = tenant("salon");
+    salon.config.outreach.senders.sms_sender = Some("+15005550006".into());
+    store.create_tenant(&salon).await.unwrap();
+    let feedback = start("feedback", &[("TABLE_NAME", &table)]).await;
+
+    // SES's bounce, as the configuration set's event destination publishes it.
+    let bounce = fixture("feedback", "ses-bounce.json");
+    let handled = response(feedback.invoke(bounce.clone()).await);
+    assert_eq!(
+        handled["handled"],
+        json!([{"suppressed": {"changed": true}}])
+    );
+    let again = response(feedback.invoke(bounce).await);
+    assert_eq!(
+        again["handled"],
+        json!([{"suppressed": {"changed": false}}])
+    );
+    let ana = ContactHash::of_email(&EmailAddress::parse("ana@example.com").unwrap());
+    assert_eq!(
+        store.suppression(&salon.id, &ana).await.unwrap(),
+        Some(SuppressionReason::Bounced)
+    );
+
+    // STOP, then HELP, from the same phone.
+    let stop = fixture("feedback", "inbound-sms.json");
+    let handled = response(feedback.invoke(stop.clone()).await);
+    assert_eq!(
+        handled["handled"],
+        json!([{"opted_out": {"changed": true}}])
+    );
+    let phone = ContactHash::of_phone(&PhoneNumber::parse("+447700900123").unwrap());
+    let ledger = store.consent_ledger(&salon.id, &phone).await.unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].entry.wording, "STOP");
+    let mut help = stop;
+    let message: Value =
+        serde_json::from_str(help["Records"][0]["Sns"]["Message"].as_str().unwrap()).unwrap();
+    let mut message = message;
+    message["messageBody"] = json!("help");
+    help["Records"][0]["Sns"]["Message"] = json!(message.to_string());
+    let handled = response(feedback.invoke(help).await);
+    assert_eq!(handled["handled"], json!(["helped"]));
+    let texts = strings(&moto_record(moto::endpoint())["sns"]);
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("Salon: occasional booking reminders") && t.contains("STOP")),
+        "no HELP reply in moto's record: {texts:?}"
+    );
+}
