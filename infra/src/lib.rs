@@ -5,6 +5,7 @@ pub mod audit_run;
 pub mod backtest;
 pub mod config_file;
 pub mod demo;
+pub mod preview;
 pub mod render;
 pub mod sample;
 pub mod serve;

@@ -42,6 +42,9 @@ enum Command {
     /// bookings, lapses, messages to an outbox folder, clients who click, book or opt out, and
     /// the outreach report at the end.
     Demo(DemoArgs),
+    /// Show a message as a client would get it: a template (the business's own or the
+    /// built-in one) on a channel, for a client of the local store or with typical values.
+    Preview(PreviewArgs),
     /// Serve the HTTP API on this machine, on the local store (a demo tenant is made on the
     /// first start).
     Serve(ServeArgs),
@@ -70,6 +73,40 @@ struct DemoArgs {
     /// The summary as a table, or as one JSON document.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+}
+
+#[derive(Args)]
+struct PreviewArgs {
+    /// The template: soft_check_in, value_add, incentive, last_chance, long_game,
+    /// re_permission, or a name the business's sequences use.
+    #[arg(long, default_value = "soft_check_in")]
+    template: String,
+    #[arg(long, value_enum, default_value_t = ChannelArg::Email)]
+    channel: ChannelArg,
+    /// Include this offer (a key of the settings' offers).
+    #[arg(long, value_name = "KEY")]
+    offer: Option<String>,
+    /// Render for this client of the local store (its tenant's settings and templates).
+    #[arg(long, value_name = "ID")]
+    client: Option<String>,
+    /// The client's tenant.
+    #[arg(long, default_value = "demo", requires = "client")]
+    tenant: String,
+    /// The folder of the local store.
+    #[arg(long, value_name = "DIR", default_value = "winback-data")]
+    data: PathBuf,
+    /// Settings (TOML) to take the templates from, when no client is given.
+    #[arg(long, value_name = "FILE.toml", conflicts_with = "client")]
+    config: Option<PathBuf>,
+    /// Print the email's HTML part too.
+    #[arg(long)]
+    html: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ChannelArg {
+    Email,
+    Sms,
 }
 
 #[derive(Args)]
@@ -257,6 +294,7 @@ fn main() -> ExitCode {
         Command::Sample(args) => sample(args),
         Command::Backtest(args) => run_backtest(args),
         Command::Demo(args) => demo(args),
+        Command::Preview(args) => preview(args),
         Command::Serve(args) => serve(args),
         Command::Tenant(command) => tenant(command),
     };
@@ -530,6 +568,39 @@ fn demo(args: DemoArgs) -> Result<(), Failure> {
             .map(|()| println!())
     };
     written.map_err(|e| Failure::other(format!("cannot write the summary: {e}")))
+}
+
+fn preview(args: PreviewArgs) -> Result<(), Failure> {
+    use winback::preview::{PreviewRequest, Recipient};
+    let request = PreviewRequest {
+        template: args.template,
+        channel: match args.channel {
+            ChannelArg::Email => shared::domain::client::Channel::Email,
+            ChannelArg::Sms => shared::domain::client::Channel::Sms,
+        },
+        offer: args.offer,
+    };
+    let recipient = match &args.client {
+        Some(client) => Recipient::Client {
+            data: &args.data,
+            tenant: &args.tenant,
+            client,
+        },
+        None => Recipient::Typical(match &args.config {
+            Some(path) => config_file::load(path).map_err(Failure::input)?,
+            None => BusinessConfig::default(),
+        }),
+    };
+    let preview = runtime()?
+        .block_on(winback::preview::preview(&request, recipient))
+        .map_err(Failure::input)?;
+    match winback::preview::write_preview(&preview, args.html, io::stdout().lock()) {
+        // Piped into `head`: the reader has what it wanted.
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(Failure::other(format!("cannot write the preview: {e}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn serve(args: ServeArgs) -> Result<(), Failure> {

@@ -108,3 +108,56 @@ fn the_demo_table_ends_with_the_lift_over_the_control_group() {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
 }
+
+fn preview(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_winback"))
+        .arg("preview")
+        .args(args)
+        .output()
+        .expect("winback runs")
+}
+
+#[test]
+fn preview_renders_a_step_for_a_client_or_with_typical_values() {
+    let output = preview(&["--template", "last_chance"]);
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.starts_with("Subject: "), "{text}");
+    assert!(text.contains("Unsubscribe: https://"), "{text}");
+
+    let output = preview(&["--channel", "sms"]);
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("Reply STOP to opt out"), "{text}");
+    assert!(
+        text.contains("segments as GSM-7") || text.contains("segment as GSM-7"),
+        "{text}"
+    );
+
+    let output = preview(&["--template", "spring_promo"]);
+    assert_eq!(output.status.code(), Some(2));
+    let error = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        error.contains("\"spring_promo\" is not a template any step uses"),
+        "{error}"
+    );
+
+    // A client of a store: the demo's.
+    let folder = tempfile::tempdir().unwrap();
+    demo(folder.path(), &[]);
+    let data = folder.path().to_str().unwrap();
+    let output = preview(&["--client", "C0000001", "--data", data, "--tenant", "demo"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("Maple Street Hair & Beauty"), "{text}");
+    let output = preview(&["--client", "nobody", "--data", data]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("no client \"nobody\"")
+    );
+}

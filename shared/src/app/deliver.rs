@@ -208,11 +208,6 @@ impl Deliverer {
                 today,
             )
         });
-        let cadence = record
-            .cadences
-            .iter()
-            .find(|c| c.cadence.category == active.category)
-            .map(|c| &c.cadence);
         let profile = record.profile.as_ref();
         let link = |purpose| {
             let claims = LinkClaims {
@@ -236,16 +231,15 @@ impl Deliverer {
                 self.keys.sign(&claims)
             )
         };
-        let values = Values {
-            first_name: profile.and_then(|p| p.first_name()).map(str::to_owned),
-            business_name: tenant.name.clone(),
-            last_service: cadence.and_then(|c| c.last_service.clone()),
-            staff: cadence.and_then(|c| c.last_staff.clone()),
-            days_since_last_visit: cadence.map(|c| today.days_since(c.last_visit)),
-            offer: offer.map(|(_, o)| o.text.clone()),
-            rebook_link: link(Purpose::Rebook),
-            opt_out_link: link(Purpose::OptOut),
-        };
+        let values = message_values(
+            &tenant,
+            &record,
+            &active.category,
+            today,
+            offer.map(|(_, o)| o.text.clone()),
+            link(Purpose::Rebook),
+            link(Purpose::OptOut),
+        );
         let message = outreach_config
             .template(&plan.template, step.channel)
             .render(&values)?;
@@ -447,6 +441,39 @@ impl Deliverer {
             self.store.write_outreach(&tenant.id, &change).await?;
         }
         Ok(())
+    }
+}
+
+/// What a message about `category` says to this client: their first name, the business, their
+/// last service and who did it, how long ago, the offer and the links. (Delivery and
+/// `winback preview` fill a template from the same values.)
+pub fn message_values(
+    tenant: &Tenant,
+    record: &ClientRecord,
+    category: &crate::domain::ids::Category,
+    today: Day,
+    offer: Option<String>,
+    rebook_link: String,
+    opt_out_link: String,
+) -> Values {
+    let cadence = record
+        .cadences
+        .iter()
+        .find(|c| &c.cadence.category == category)
+        .map(|c| &c.cadence);
+    Values {
+        first_name: record
+            .profile
+            .as_ref()
+            .and_then(|p| p.first_name())
+            .map(str::to_owned),
+        business_name: tenant.name.clone(),
+        last_service: cadence.and_then(|c| c.last_service.clone()),
+        staff: cadence.and_then(|c| c.last_staff.clone()),
+        days_since_last_visit: cadence.map(|c| today.days_since(c.last_visit)),
+        offer,
+        rebook_link,
+        opt_out_link,
     }
 }
 
