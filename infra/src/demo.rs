@@ -218,6 +218,7 @@ pub async fn run_demo(
                     .unwrap_or(when),
                 location_id: LocationId::parse(client.location()).ok(),
                 staff: Some(client.staff().to_owned()),
+                offer_code: None,
                 services: vec![ServiceLine {
                     category: Category::parse(booking.category)
                         .map_err(|e| DemoError::Sample(e.to_string()))?,
@@ -430,6 +431,7 @@ async fn rebooking(
         updated_at: at(day, 20, 55),
         location_id: last.location_id.clone(),
         staff: last.staff.clone(),
+        offer_code: None,
         services: last
             .services
             .iter()

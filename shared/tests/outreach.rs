@@ -53,6 +53,7 @@ fn visit(id: &str, client_id: &str, on: &str, category: &str, price_minor: i64) 
         updated_at: at(&format!("{on}T18:00:00Z")),
         location_id: None,
         staff: Some("Maya".into()),
+        offer_code: None,
         services: vec![ServiceLine {
             category: Category::parse(category).unwrap(),
             name: Some("Cut".into()),
@@ -718,6 +719,107 @@ mod delivery {
             .unwrap();
         assert!(!matches!(result, Delivered::Sent { .. }), "{result:?}");
         assert!(emails(&outbox).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_single_use_code_goes_out_with_the_offer_and_is_redeemed_once_by_a_booking() {
+        use shared::domain::sequence::{ChannelPreference, Sequence, Step};
+        let (world, event, outbox) = queued_with(|config| {
+            let step = |day, template: &str, offer: Option<&str>| Step {
+                day,
+                channel: ChannelPreference::Email,
+                template: template.into(),
+                offer: offer.map(str::to_owned),
+            };
+            config.outreach.sequences = vec![Sequence::named(
+                "with a code",
+                vec![
+                    step(0, "soft_check_in", None),
+                    step(7, "incentive", Some("welcome_back")),
+                ],
+            )];
+            let offer = config.outreach.offers.get_mut("welcome_back").unwrap();
+            offer.tiers.clear();
+            assert!(
+                offer.unique_code,
+                "discount codes are single-use by default"
+            );
+        })
+        .await;
+        let first = deliverer(&world, &outbox, "2026-06-01T08:06:00Z");
+        first.deliver(&event).await.unwrap();
+        // A week on, the incentive.
+        let recorder = Arc::new(Recorder::default());
+        Enqueuer::new(
+            Arc::clone(&world.store),
+            recorder.clone(),
+            Arc::new(FixedClock(at("2026-06-08T08:05:00Z"))),
+        )
+        .run()
+        .await
+        .unwrap();
+        let second = recorder.calls.lock().unwrap().concat().remove(0);
+        let result = deliverer(&world, &outbox, "2026-06-08T08:06:00Z")
+            .deliver(&second)
+            .await
+            .unwrap();
+        assert!(matches!(result, Delivered::Sent { .. }), "{result:?}");
+        let mail = emails(&outbox)
+            .into_iter()
+            .find(|m| m.contains("with code WB-"))
+            .expect("the incentive carries a code");
+        let code = mail
+            .split("with code ")
+            .nth(1)
+            .unwrap()
+            .chars()
+            .take(12)
+            .collect::<String>();
+        assert_eq!(code.len(), 12, "{code}");
+        assert_eq!(
+            code,
+            keys().offer_code("salon", "ana", event.enrollment_id.as_str(), "welcome_back")
+        );
+        let given = world
+            .outreach("ana")
+            .await
+            .active
+            .unwrap()
+            .offer_code
+            .unwrap();
+        assert_eq!(
+            (given.code.as_str(), given.redeemed.is_none()),
+            (code.as_str(), true)
+        );
+
+        // She books with it (the booking tool sends the code back, in any case).
+        let mut rebook = visit("ana-back", "ana", "2026-06-12", "hair", 4050);
+        rebook.status = BookingStatus::Booked;
+        rebook.updated_at = at("2026-06-08T19:00:00Z");
+        rebook.offer_code = Some(code.to_lowercase());
+        world
+            .ingest("2026-06-08T19:00:00Z")
+            .apply_bookings(&world.tenant, &[rebook])
+            .await
+            .unwrap();
+        let ended = world.outreach("ana").await.previous.unwrap();
+        let redeemed = ended.offer_code.unwrap().redeemed.unwrap();
+        assert_eq!(redeemed.booking.as_str(), "ana-back");
+        // The same code on another booking later is not a second redemption.
+        let mut again = visit("ana-again", "ana", "2026-07-20", "hair", 4050);
+        again.status = BookingStatus::Booked;
+        again.updated_at = at("2026-07-01T19:00:00Z");
+        again.offer_code = Some(code.clone());
+        world
+            .ingest("2026-07-01T19:00:00Z")
+            .apply_bookings(&world.tenant, &[again])
+            .await
+            .unwrap();
+        let still = world.outreach("ana").await.previous.unwrap();
+        assert_eq!(
+            still.offer_code.unwrap().redeemed.unwrap().booking.as_str(),
+            "ana-back"
+        );
     }
 
     #[tokio::test]

@@ -82,6 +82,7 @@ async fn store_of(clients: usize) -> (SqliteStore, Tenant, f64) {
                     updated_at: format!("{day}T12:00:00Z").parse().unwrap(),
                     location_id: None,
                     staff: None,
+                    offer_code: None,
                     services: vec![ServiceLine {
                         category: hair.clone(),
                         name: Some("Cut".into()),
@@ -171,6 +172,7 @@ async fn enqueue(steps: usize) -> (usize, usize, f64) {
             status: Status::Active,
             sent: Vec::new(),
             reactivation: None,
+            offer_code: None,
         };
         let change = OutreachChange {
             client_id: client.clone(),

@@ -62,6 +62,7 @@ async fn main() {
                     updated_at: format!("{day}T12:00:00Z").parse().unwrap(),
                     location_id: None,
                     staff: None,
+                    offer_code: None,
                     services: vec![ServiceLine {
                         category: hair.clone(),
                         name: Some("Cut".into()),

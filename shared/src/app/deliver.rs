@@ -13,7 +13,9 @@ use jiff::{SignedDuration, Timestamp};
 use crate::domain::client::Channel;
 use crate::domain::day::Day;
 use crate::domain::eligibility::ChannelState;
-use crate::domain::enrollment::{self, Outcome, ScheduledStep, SentStep, StepStatus, StopReason};
+use crate::domain::enrollment::{
+    self, OfferCode, Outcome, ScheduledStep, SentStep, StepStatus, StopReason,
+};
 use crate::domain::link_token::{LinkClaims, LinkKeys, Purpose};
 use crate::domain::template::{self, Values};
 use crate::domain::tenant::Tenant;
@@ -208,6 +210,27 @@ impl Deliverer {
                 today,
             )
         });
+        // A single-use code: the one this enrollment was given, or its own, made now.
+        let code = offer.filter(|(_, o)| o.unique_code).map(|(key, _)| {
+            match active.offer_code.as_ref().filter(|c| c.offer == key) {
+                Some(given) => given.clone(),
+                None => OfferCode {
+                    code: self.keys.offer_code(
+                        tenant.id.as_str(),
+                        step.client_id.as_str(),
+                        step.enrollment.as_str(),
+                        key,
+                    ),
+                    offer: key.to_owned(),
+                    issued_at: now,
+                    redeemed: None,
+                },
+            }
+        });
+        let offer_text = offer.map(|(_, o)| match &code {
+            Some(code) => format!("{} with code {}", o.text, code.code),
+            None => o.text.clone(),
+        });
         let profile = record.profile.as_ref();
         let link = |purpose| {
             let claims = LinkClaims {
@@ -236,7 +259,7 @@ impl Deliverer {
             &record,
             &active.category,
             today,
-            offer.map(|(_, o)| o.text.clone()),
+            offer_text,
             link(Purpose::Rebook),
             link(Purpose::OptOut),
         );
@@ -380,6 +403,9 @@ impl Deliverer {
             if still_on {
                 outreach.pending_step = next.as_ref().map(|s| s.index);
                 if let Some(active) = outreach.active.as_mut() {
+                    if active.offer_code.is_none() {
+                        active.offer_code = code.clone();
+                    }
                     active.sent.push(SentStep {
                         step: step.index,
                         channel: step.channel,

@@ -638,6 +638,7 @@ impl Detector {
             status: Status::Active,
             sent: Vec::new(),
             reactivation: None,
+            offer_code: None,
         };
         let mut new_outreach = Outreach {
             active: Some(enrollment.clone()),

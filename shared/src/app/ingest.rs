@@ -192,32 +192,46 @@ impl Ingest {
                         .ending(client, outcome, today)
                         .expect("an enrollment is active");
                     let found = change.enrollment.as_ref().and_then(returned);
-                    if let Some(found) = found {
-                        for ended in [
-                            change.enrollment.as_mut(),
-                            change.outreach.previous.as_mut(),
-                        ]
-                        .into_iter()
-                        .flatten()
-                        {
+                    for ended in [
+                        change.enrollment.as_mut(),
+                        change.outreach.previous.as_mut(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    {
+                        if let Some(found) = &found {
                             ended.reactivation = Some(found.clone());
+                        }
+                        for booking in bookings {
+                            ended.redeem(booking);
                         }
                     }
                     change
                 }
                 None => {
-                    let previous =
-                        record.outreach.previous.as_ref().filter(|p| {
-                            record.outreach.active.is_none() && p.reactivation.is_none()
-                        });
-                    let Some((previous, found)) = previous.and_then(|p| Some((p, returned(p)?)))
+                    // A return, or a code redeemed, after the enrollment ended.
+                    let Some(previous) = record
+                        .outreach
+                        .previous
+                        .as_ref()
+                        .filter(|_| record.outreach.active.is_none())
                     else {
                         return Ok(Some(record));
                     };
-                    let ended = Enrollment {
-                        reactivation: Some(found),
-                        ..previous.clone()
-                    };
+                    let mut ended = previous.clone();
+                    let mut changed = false;
+                    if ended.reactivation.is_none()
+                        && let Some(found) = returned(&ended)
+                    {
+                        ended.reactivation = Some(found);
+                        changed = true;
+                    }
+                    for booking in bookings {
+                        changed |= ended.redeem(booking);
+                    }
+                    if !changed {
+                        return Ok(Some(record));
+                    }
                     let mut outreach = record.outreach.clone();
                     outreach.previous = Some(ended.clone());
                     OutreachChange {

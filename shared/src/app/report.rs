@@ -28,6 +28,9 @@ pub struct OutreachReport {
     pub by_step: BTreeMap<u16, u64>,
     /// Control-group clients who came back within the window.
     pub control_returned: u64,
+    /// Single-use offer codes given, and redeemed with a booking.
+    pub offer_codes_given: u64,
+    pub offer_codes_redeemed: u64,
     /// Enrollments ended by the client opting out.
     pub opted_out: u64,
     /// Enrollments ended because the address bounced, complained or was suppressed.
@@ -51,6 +54,10 @@ pub fn report<'a>(enrollments: impl IntoIterator<Item = &'a Enrollment>) -> Outr
                 Channel::Email => report.emails_sent += 1,
                 Channel::Sms => report.sms_sent += 1,
             }
+        }
+        if let Some(code) = &enrollment.offer_code {
+            report.offer_codes_given += 1;
+            report.offer_codes_redeemed += u64::from(code.redeemed.is_some());
         }
         if let Some(back) = &enrollment.reactivation {
             report.reactivated += 1;

@@ -254,6 +254,9 @@ pub struct Booking {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staff: Option<String>,
     pub services: Vec<ServiceLine>,
+    /// A winback offer code the client redeemed with this booking, as the booking tool took it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_code: Option<String>,
 }
 
 /// How an incoming version of a booking relates to the stored one.
@@ -330,6 +333,7 @@ mod record_tests {
             updated_at: updated_at.parse().unwrap(),
             location_id: None,
             staff: None,
+            offer_code: None,
             services: vec![ServiceLine {
                 category: Category::parse("hair").unwrap(),
                 name: Some("Cut".into()),

@@ -220,6 +220,7 @@ mod tests {
             updated_at: format!("2026-04-01T10:00:{version:02}Z").parse().unwrap(),
             location_id: None,
             staff: None,
+            offer_code: None,
             services: vec![ServiceLine {
                 category: Category::parse("hair").unwrap(),
                 name: None,

@@ -134,6 +134,27 @@ pub struct Enrollment {
     /// The booking that won the client back, once one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reactivation: Option<Reactivation>,
+    /// The client's own single-use offer code, once a message carried one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_code: Option<OfferCode>,
+}
+
+/// A single-use offer code given to one client.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OfferCode {
+    pub code: String,
+    /// The offer's key in the settings.
+    pub offer: String,
+    pub issued_at: Timestamp,
+    /// The booking it was redeemed with; a code is redeemed once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redeemed: Option<Redemption>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Redemption {
+    pub booking: BookingId,
+    pub at: Timestamp,
 }
 
 /// A message of an enrollment, sent.
@@ -161,6 +182,29 @@ pub struct Reactivation {
 impl Enrollment {
     pub fn is_active(&self) -> bool {
         self.status == Status::Active
+    }
+
+    /// Records that `booking` redeemed this enrollment's offer code, if it carries it and the
+    /// code was not redeemed before: `true` if it did.
+    pub fn redeem(&mut self, booking: &Booking) -> bool {
+        let (Some(given), Some(sent)) = (self.offer_code.as_mut(), booking.offer_code.as_deref())
+        else {
+            return false;
+        };
+        if given.redeemed.is_some()
+            || !given.code.eq_ignore_ascii_case(sent)
+            || !matches!(
+                booking.status,
+                BookingStatus::Booked | BookingStatus::Completed
+            )
+        {
+            return false;
+        }
+        given.redeemed = Some(Redemption {
+            booking: booking.id.clone(),
+            at: booking.updated_at,
+        });
+        true
     }
 
     /// The return `booking` is for this enrollment, if it is one (and none was recorded yet).
@@ -420,6 +464,7 @@ mod tests {
             status: Status::Active,
             sent: Vec::new(),
             reactivation: None,
+            offer_code: None,
         }
     }
 
@@ -438,6 +483,7 @@ mod tests {
             updated_at: made.parse().unwrap(),
             location_id: None,
             staff: None,
+            offer_code: None,
             services: vec![ServiceLine {
                 category: Category::parse(category).unwrap(),
                 name: None,

@@ -161,6 +161,28 @@ impl LinkKeys {
         LinkKeys::new(keys)
     }
 
+    /// The single-use offer code of a client's enrollment: the same every time it is asked for
+    /// (a retried delivery sends the same code), unguessable without the signing key, and easy
+    /// to read out at a front desk: `WB-` and eight letters and digits in two groups, without
+    /// the look-alikes I, L, O and U.
+    pub fn offer_code(&self, tenant: &str, client: &str, enrollment: &str, offer: &str) -> String {
+        const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+        let key = &self.0[0];
+        let mut mac = key.mac(b"offer-code");
+        for part in [tenant, client, enrollment, offer] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        let digest = mac.finalize().into_bytes();
+        let bits = digest[..5]
+            .iter()
+            .fold(0_u64, |acc, byte| (acc << 8) | u64::from(*byte));
+        let symbols: String = (0..8)
+            .map(|i| char::from(ALPHABET[((bits >> (35 - 5 * i)) & 31) as usize]))
+            .collect();
+        format!("WB-{}-{}", &symbols[..4], &symbols[4..])
+    }
+
     /// A signed token for `claims`.
     pub fn sign(&self, claims: &LinkClaims) -> String {
         let key = &self.0[0];

@@ -183,6 +183,11 @@ pub struct Offer {
     pub discount: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tiers: Vec<Tier>,
+    /// Each client gets their own single-use code with the offer ("10% off your next visit
+    /// with code WB-7KQ2-M4XD"); the booking tool sends it back as the booking's
+    /// `offer_code` when the client redeems it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unique_code: bool,
 }
 
 /// Annual spend (in the business's currency units) from which a client is high or medium tier.
@@ -279,6 +284,7 @@ impl Default for OutreachConfig {
                         text: "a complimentary treatment add-on with your next visit".into(),
                         discount: false,
                         tiers: vec![Tier::High, Tier::Medium],
+                        unique_code: false,
                     },
                 ),
                 (
@@ -287,6 +293,7 @@ impl Default for OutreachConfig {
                         text: "10% off your next visit".into(),
                         discount: true,
                         tiers: vec![Tier::Low],
+                        unique_code: true,
                     },
                 ),
             ]),

@@ -364,6 +364,9 @@ fn booking(
         "send the location's id",
     );
     let staff = fields.text("staff", false).map(str::to_owned);
+    let offer_code = fields
+        .text("offer_code", false)
+        .map(|code| code.trim().to_uppercase());
     if let Some(code) = fields.text("currency", false)
         && Currency::parse(code).ok() != Some(currency)
     {
@@ -428,6 +431,7 @@ fn booking(
         location_id,
         staff,
         services: services?,
+        offer_code,
     })
 }
 

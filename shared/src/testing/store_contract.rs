@@ -55,6 +55,7 @@ pub fn booking(id: &str, client: &str, on: &str) -> BookingBuilder {
         updated_at: format!("{on}T18:00:00Z").parse().unwrap(),
         location_id: None,
         staff: Some("Maya".into()),
+        offer_code: None,
         services: vec![ServiceLine {
             category: Category::parse("hair").unwrap(),
             name: Some("Cut".into()),
@@ -731,6 +732,7 @@ fn enrollment_for(
         status: Status::Active,
         sent: Vec::new(),
         reactivation: None,
+        offer_code: None,
     }
 }
 
