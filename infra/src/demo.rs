@@ -383,6 +383,9 @@ async fn demo_tenant(store: &dyn Store) -> Result<Tenant, DemoError> {
         Some("https://book.maplestreet.example/new?client={client_id}&service={service}".into());
     outreach.senders.sms_sender = Some("+15550100999".into());
     outreach.control_share = 0.15;
+    // Tiers by annual spend: the low tier's lighter sequence carries a single-use discount code.
+    outreach.tiers.high_from_annual_spend = Some(900.0);
+    outreach.tiers.medium_from_annual_spend = Some(350.0);
     config
         .validate()
         .map_err(|e| DemoError::Sample(e.to_string()))?;
@@ -431,7 +434,13 @@ async fn rebooking(
         updated_at: at(day, 20, 55),
         location_id: last.location_id.clone(),
         staff: last.staff.clone(),
-        offer_code: None,
+        // The code the message carried, if it did, as the booking tool takes it.
+        offer_code: record
+            .outreach
+            .active
+            .as_ref()
+            .and_then(|a| a.offer_code.as_ref())
+            .map(|c| c.code.clone()),
         services: last
             .services
             .iter()

@@ -379,7 +379,7 @@ pub fn write_demo_summary(summary: &DemoSummary, mut out: impl Write) -> io::Res
         count(summary.visits_ingested)
     )?;
     let mut table = table(&["outreach", "clients"]);
-    let rows: [(&str, String); 10] = [
+    let rows: [(&str, String); 11] = [
         ("enrolled in a sequence", count(report.enrolled)),
         ("held back (control group)", count(report.control)),
         ("emails sent", count(report.emails_sent)),
@@ -390,6 +390,14 @@ pub fn write_demo_summary(summary: &DemoSummary, mut out: impl Write) -> io::Res
         (
             "control clients who came back",
             count(report.control_returned),
+        ),
+        (
+            "offer codes redeemed / given",
+            format!(
+                "{} / {}",
+                count(report.offer_codes_redeemed),
+                count(report.offer_codes_given)
+            ),
         ),
         ("opted out", count(report.opted_out)),
         ("still in a sequence", count(report.active)),

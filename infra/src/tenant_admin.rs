@@ -39,6 +39,7 @@ pub async fn create_tenant(
         config,
         created_at: jiff::Timestamp::now(),
         webhook_secrets: Vec::new(),
+        paused: None,
     };
     store.create_tenant(&tenant).await?;
     Ok(tenant)

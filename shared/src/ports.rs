@@ -19,6 +19,7 @@ use crate::domain::enrollment::{Enrollment, EnrollmentId, Outcome, Outreach, Sch
 use crate::domain::feedback::ConsentEntry;
 use crate::domain::ids::{Category, ClientId, TenantId};
 use crate::domain::link_token::LinkClaims;
+use crate::domain::reputation::{MailCounts, MailEvent, Pause};
 use crate::domain::stage::Stage;
 use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
 
@@ -464,6 +465,25 @@ pub trait Store: Send + Sync {
     /// Records that a client followed a rebook link (kept in the client's own records, so it
     /// goes when they are erased). Each click is kept.
     async fn record_click(&self, claims: &LinkClaims, at: Timestamp) -> Result<(), StoreError>;
+
+    /// Counts one email event of a tenant's day (kept 60 days).
+    async fn count_mail(
+        &self,
+        tenant: &TenantId,
+        day: Day,
+        event: MailEvent,
+    ) -> Result<(), StoreError>;
+
+    /// A tenant's email counts over `from..=through`.
+    async fn mail_counts(
+        &self,
+        tenant: &TenantId,
+        from: Day,
+        through: Day,
+    ) -> Result<MailCounts, StoreError>;
+
+    /// Pauses a tenant's sending with its reason, or resumes it (`None`). Idempotent.
+    async fn set_pause(&self, tenant: &TenantId, pause: Option<Pause>) -> Result<(), StoreError>;
 
     /// The clicks on a client's links, oldest first: (enrollment, step, channel, when).
     async fn clicks(&self, tenant: &TenantId, client: &ClientId) -> Result<Vec<Click>, StoreError>;

@@ -52,6 +52,7 @@ impl TestApp {
             },
             created_at: NOW.parse().unwrap(),
             webhook_secrets: Vec::new(),
+            paused: None,
         };
         self.store.create_tenant(&tenant).await.unwrap();
         let key = ApiKey::from_random([id.len() as u8 + id.as_bytes()[id.len() - 1]; 32]);
@@ -541,6 +542,49 @@ async fn settings_are_read_and_replaced_and_a_bad_field_is_named_with_nothing_st
     let stored = app.call("GET", "/v1/config", &key, None).await;
     assert_eq!(stored.body["outreach"]["mode"], "manual");
     assert_eq!(stored.body["outreach"]["trigger_stage"], "at-risk");
+}
+
+#[tokio::test]
+async fn a_paused_business_says_why_enrolls_nobody_and_resumes_on_request() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    let status = app.call("GET", "/v1/sending", &key, None).await;
+    assert_eq!(status.status, StatusCode::OK);
+    assert_eq!(status.body["status"], "active");
+    assert_eq!(status.body["email_last_30_days"]["sent"], 0);
+
+    let id = TenantId::parse("salon-a").unwrap();
+    let pause = shared::domain::reputation::Pause {
+        reason: "7 of 120 emails in the last 30 days bounced".into(),
+        since: "2026-11-30T12:00:00Z".parse().unwrap(),
+    };
+    app.store.set_pause(&id, Some(pause)).await.unwrap();
+    let status = app.call("GET", "/v1/sending", &key, None).await;
+    assert_eq!(status.body["status"], "paused");
+    assert!(
+        status.body["paused"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("bounced")
+    );
+    let contact = app.call("POST", "/v1/overdue/contact", &key, None).await;
+    assert_problem(&contact, StatusCode::CONFLICT);
+    assert!(
+        contact.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("sending is paused"),
+        "{}",
+        contact.body
+    );
+
+    let resumed = app.call("POST", "/v1/sending/resume", &key, None).await;
+    assert_eq!(resumed.status, StatusCode::OK, "{}", resumed.body);
+    assert_eq!(resumed.body["was_paused"], true);
+    let status = app.call("GET", "/v1/sending", &key, None).await;
+    assert_eq!(status.body["status"], "active");
+    let contact = app.call("POST", "/v1/overdue/contact", &key, None).await;
+    assert_eq!(contact.status, StatusCode::OK, "{}", contact.body);
 }
 
 #[tokio::test]

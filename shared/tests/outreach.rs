@@ -78,6 +78,7 @@ impl World {
             config,
             created_at: at("2026-01-01T00:00:00Z"),
             webhook_secrets: Vec::new(),
+            paused: None,
         };
         store.create_tenant(&tenant).await.unwrap();
         World { store, tenant }
@@ -1256,6 +1257,83 @@ mod delivery {
             };
             let handled = feedback(&world, &replies).mail(&transient).await.unwrap();
             assert!(matches!(handled, Handled::Ignored { .. }));
+        }
+
+        #[tokio::test]
+        async fn too_many_bounces_pause_the_business_until_it_is_resumed() {
+            use shared::domain::reputation::MailEvent;
+            let (world, event, outbox) = queued().await;
+            let replies = Arc::new(Replies::default());
+            for _ in 0..120 {
+                world
+                    .store
+                    .count_mail(&world.tenant.id, day("2026-06-01"), MailEvent::Sent)
+                    .await
+                    .unwrap();
+            }
+            for n in 0..7 {
+                let bounce = MailFeedback {
+                    tenant: world.tenant.id.clone(),
+                    client: None,
+                    address: EmailAddress::parse(&format!("gone{n}@example.com")).unwrap(),
+                    problem: MailProblem::PermanentBounce,
+                    detail: "550 user unknown".into(),
+                };
+                feedback(&world, &replies).mail(&bounce).await.unwrap();
+            }
+            let tenant = world.store.tenant(&world.tenant.id).await.unwrap().unwrap();
+            let pause = tenant
+                .paused
+                .clone()
+                .expect("paused at 7 bounces in 120 emails");
+            assert!(pause.reason.contains("7 of 120 emails"), "{}", pause.reason);
+
+            // Paused: the due step waits a day, nothing is sent, nobody new is enrolled.
+            let paused = Deliverer::new(
+                Arc::clone(&world.store),
+                Arc::new(Outbox::new(outbox.path().to_owned()).unwrap()),
+                Arc::new(Outbox::new(outbox.path().to_owned()).unwrap()),
+                keys(),
+                Arc::new(FixedClock(at("2026-06-01T08:06:00Z"))),
+                DeliverySettings {
+                    links_base: "https://api.salon.example".into(),
+                    email_from: "Salon <hello@salon.example>".into(),
+                    unsubscribe_mailto: None,
+                },
+            );
+            let result = paused.deliver(&event).await.unwrap();
+            assert_eq!(
+                result,
+                Delivered::Paused {
+                    until: at("2026-06-02T08:06:00Z")
+                }
+            );
+            assert!(emails(&outbox).is_empty());
+            assert_eq!(world.due("2026-06-02T08:06:00Z").await.len(), 1);
+            let run = world
+                .detector("2026-06-02T05:00:00Z")
+                .run(&tenant)
+                .await
+                .unwrap();
+            assert!(run.paused && run.enrolled == 0, "{run:?}");
+
+            // Resumed: the step goes the next day.
+            world.store.set_pause(&world.tenant.id, None).await.unwrap();
+            let recorder = Arc::new(Recorder::default());
+            Enqueuer::new(
+                Arc::clone(&world.store),
+                recorder.clone(),
+                Arc::new(FixedClock(at("2026-06-02T08:10:00Z"))),
+            )
+            .run()
+            .await
+            .unwrap();
+            let again = recorder.calls.lock().unwrap().concat().remove(0);
+            let result = deliverer(&world, &outbox, "2026-06-02T08:11:00Z")
+                .deliver(&again)
+                .await
+                .unwrap();
+            assert!(matches!(result, Delivered::Sent { .. }), "{result:?}");
         }
 
         #[tokio::test]

@@ -44,6 +44,7 @@ fn tenant() -> Tenant {
         config,
         created_at: "2025-01-01T00:00:00Z".parse().unwrap(),
         webhook_secrets: Vec::new(),
+        paused: None,
     }
 }
 

@@ -36,6 +36,7 @@ async fn main() {
         config: BusinessConfig::default(),
         created_at: "2026-01-01T00:00:00Z".parse().unwrap(),
         webhook_secrets: Vec::new(),
+        paused: None,
     };
     store.create_tenant(&tenant).await.unwrap();
     let key = ApiKey::from_random([5; 32]);

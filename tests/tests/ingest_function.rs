@@ -51,6 +51,7 @@ async fn the_ingest_binary_stores_clients_and_bookings_in_dynamodb() {
         },
         created_at: "2026-01-01T00:00:00Z".parse().unwrap(),
         webhook_secrets: Vec::new(),
+        paused: None,
     };
     store.create_tenant(&tenant).await.unwrap();
     let key = ApiKey::from_random([42; 32]);

@@ -89,6 +89,7 @@ async fn the_reference_s_examples_are_accepted_and_every_error_is_documented() {
         config: BusinessConfig::default(),
         created_at: "2026-01-01T00:00:00Z".parse().unwrap(),
         webhook_secrets: Vec::new(),
+        paused: None,
     };
     store.create_tenant(&tenant).await.unwrap();
     let key = ApiKey::from_random([8; 32]);

@@ -37,6 +37,7 @@ fn tenant(id: &str) -> Tenant {
         config,
         created_at: "2026-01-01T00:00:00Z".parse().unwrap(),
         webhook_secrets: Vec::new(),
+        paused: None,
     }
 }
 

@@ -60,6 +60,7 @@ contract!(
     a_queued_step_is_taken_for_sending_once_until_its_lease_runs_out,
     an_opt_out_suppresses_once_and_only_start_lifts_it,
     clicks_are_kept_with_the_client_and_erased_with_them,
+    email_counts_add_up_by_day_and_a_pause_is_kept_until_lifted,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

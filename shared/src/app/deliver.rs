@@ -17,6 +17,7 @@ use crate::domain::enrollment::{
     self, OfferCode, Outcome, ScheduledStep, SentStep, StepStatus, StopReason,
 };
 use crate::domain::link_token::{LinkClaims, LinkKeys, Purpose};
+use crate::domain::reputation::MailEvent;
 use crate::domain::template::{self, Values};
 use crate::domain::tenant::Tenant;
 use crate::ports::{
@@ -53,6 +54,10 @@ pub enum Delivered {
     Busy,
     /// Moved to the next window day: the client was already messaged today.
     Deferred {
+        until: Timestamp,
+    },
+    /// The business's sending is paused: the step waits (tried again a day later).
+    Paused {
         until: Timestamp,
     },
     /// Nothing to send any more (the enrollment ended, the client was erased, ...).
@@ -150,6 +155,20 @@ impl Deliverer {
                 reason: "client_erased",
             });
         };
+        if tenant.paused.is_some() {
+            let until = now
+                .checked_add(SignedDuration::from_hours(24))
+                .unwrap_or(now);
+            let again = ScheduledStep {
+                send_at: until,
+                status: StepStatus::Scheduled,
+                ..step.clone()
+            };
+            store
+                .write_outreach(&tenant.id, &record.requeuing(again))
+                .await?;
+            return Ok(Delivered::Paused { until });
+        }
         let is_this_step = record.outreach.active.as_ref().is_some_and(|a| {
             a.id == step.enrollment
                 && !a.control
@@ -321,7 +340,15 @@ impl Deliverer {
             }
         };
         let message_id = match sent {
-            Ok(id) => id,
+            Ok(id) => {
+                if step.channel == Channel::Email {
+                    let day = Day::from(tenant.config.timezone.zone().to_datetime(now).date());
+                    if let Err(error) = store.count_mail(&tenant.id, day, MailEvent::Sent).await {
+                        tracing::warn!(tenant = %tenant.id, %error, "an email send was not counted");
+                    }
+                }
+                id
+            }
             Err(SendError::Refused(why)) => {
                 tracing::warn!(tenant = %tenant.id, reason = %why, "a message was refused");
                 let reason = StopReason::Suppressed;

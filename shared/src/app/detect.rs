@@ -66,6 +66,9 @@ pub struct DetectionReport {
     pub raced: usize,
     /// Eligible-looking clients not enrolled, by reason.
     pub skipped: BTreeMap<&'static str, usize>,
+    /// The business's sending is paused: nothing was looked at (the days wait for the resume).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
 }
 
 impl DetectionReport {
@@ -169,6 +172,13 @@ impl Detector {
     /// One run for one tenant: the watch buckets from the day after the last finished run
     /// through today (today's again if it already ran today), then the checkpoint.
     pub async fn run(&self, tenant: &Tenant) -> Result<DetectionReport, StoreError> {
+        if tenant.paused.is_some() {
+            return Ok(DetectionReport {
+                tenant: tenant.id.to_string(),
+                paused: true,
+                ..DetectionReport::default()
+            });
+        }
         let today = self.today(tenant);
         let from = match self.store.detector_checkpoint(&tenant.id).await? {
             Some(last) => last.plus_days(1).min(today),

@@ -9,9 +9,11 @@ use std::sync::Arc;
 use crate::app::stop;
 use crate::domain::client::Channel;
 use crate::domain::contact::{ContactHash, EmailAddress, PhoneNumber};
+use crate::domain::day::Day;
 use crate::domain::enrollment::{Outcome, StopReason};
 use crate::domain::feedback::{self, ConsentEntry, Keyword};
 use crate::domain::ids::{ClientId, TenantId};
+use crate::domain::reputation::{self, MailEvent};
 use crate::domain::tenant::Tenant;
 use crate::ports::{
     Clock, ConsentChange, OutgoingSms, SendError, SmsSender, Store, StoreError, SuppressionReason,
@@ -118,6 +120,9 @@ impl Feedback {
             reason,
         };
         let changed = self.store.record_consent(&tenant.id, &change).await?;
+        if changed {
+            self.watch_reputation(&tenant, reason, now).await?;
+        }
         if let Some(client) = &feedback.client {
             let outcome = Outcome::Stopped {
                 reason: StopReason::Suppressed,
@@ -186,6 +191,38 @@ impl Feedback {
                 Ok(Handled::Helped)
             }
         }
+    }
+
+    /// Counts a bounce or complaint and pauses the business's sending if its rates over the
+    /// last weeks crossed the line.
+    async fn watch_reputation(
+        &self,
+        tenant: &Tenant,
+        reason: SuppressionReason,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        let event = match reason {
+            SuppressionReason::Complained => MailEvent::Complained,
+            _ => MailEvent::Bounced,
+        };
+        let today = Day::from(tenant.config.timezone.zone().to_datetime(now).date());
+        self.store.count_mail(&tenant.id, today, event).await?;
+        if tenant.paused.is_some() {
+            return Ok(());
+        }
+        let counts = self
+            .store
+            .mail_counts(
+                &tenant.id,
+                today.plus_days(1 - reputation::WINDOW_DAYS),
+                today,
+            )
+            .await?;
+        if let Some(pause) = reputation::pause_for(&counts, now) {
+            tracing::warn!(tenant = %tenant.id, reason = %pause.reason, "sending paused");
+            self.store.set_pause(&tenant.id, Some(pause)).await?;
+        }
+        Ok(())
     }
 
     async fn reply(

@@ -28,6 +28,7 @@ pub mod link_token;
 pub mod money;
 pub mod outreach;
 pub mod rebook_link;
+pub mod reputation;
 pub mod rfm;
 pub mod rhythm;
 pub mod send_window;

@@ -25,6 +25,10 @@ pub struct Tenant {
     /// Standard Webhooks signing secrets (`whsec_...`); more than one while rotating.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub webhook_secrets: Vec<WebhookSecret>,
+    /// Set when the business's sending is paused (its bounce or complaint rate crossed the
+    /// line): nobody is enrolled and nothing is sent until it is resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<crate::domain::reputation::Pause>,
 }
 
 const API_KEY_PREFIX: &str = "wbk_";

@@ -15,7 +15,9 @@ use serde_json::json;
 
 use crate::domain::booking_change::BookingOutcome;
 use crate::domain::config::BusinessConfig;
+use crate::domain::day::Day;
 use crate::domain::ids::{Category, ClientId};
+use crate::domain::reputation::{self, Pause};
 use crate::http::Api;
 use crate::http::auth::{self, Caller, WEBHOOK_ID_MEMORY, store_problem};
 use crate::http::problem::{FieldError, Problem};
@@ -27,7 +29,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Every route the router serves, as (method, path template): the API reference
 /// (`docs/openapi.yaml`) is checked against this list, and this list against the router.
-pub const ROUTES: [(&str, &str); 8] = [
+pub const ROUTES: [(&str, &str); 10] = [
     ("PUT", "/v1/clients/{id}"),
     ("GET", "/v1/clients/{id}"),
     ("DELETE", "/v1/clients/{id}"),
@@ -36,6 +38,8 @@ pub const ROUTES: [(&str, &str); 8] = [
     ("PUT", "/v1/config"),
     ("GET", "/v1/overdue"),
     ("POST", "/v1/overdue/contact"),
+    ("GET", "/v1/sending"),
+    ("POST", "/v1/sending/resume"),
 ];
 
 /// The API as one router, for API Gateway (through `lambda_http`) and for `winback serve`.
@@ -49,6 +53,8 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/v1/config", get(get_config).put(put_config))
         .route("/v1/overdue", get(get_overdue))
         .route("/v1/overdue/contact", post(post_overdue_contact))
+        .route("/v1/sending", get(get_sending))
+        .route("/v1/sending/resume", post(post_sending_resume))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(log_request))
@@ -412,6 +418,9 @@ async fn post_overdue_contact(
             }
         }
     };
+    if let Some(pause) = &caller.tenant.paused {
+        return Err(paused(pause));
+    }
     let report = api
         .detector
         .contact_overdue(&caller.tenant, category.as_ref())
@@ -419,6 +428,82 @@ async fn post_overdue_contact(
         .map_err(store_problem)?;
     remember(&api, &caller).await?;
     Ok(axum::Json(report).into_response())
+}
+
+fn paused(pause: &Pause) -> Problem {
+    Problem::conflict(
+        format!("sending is paused since {}: {}", pause.since, pause.reason),
+        "Fix the cause, then POST /v1/sending/resume.",
+    )
+}
+
+/// Whether the business's messages go out, and its email bounce and complaint rates over the
+/// last 30 days.
+async fn get_sending(
+    State(api): State<Arc<Api>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), b"").await?;
+    let tenant = &caller.tenant;
+    let today = Day::from(
+        tenant
+            .config
+            .timezone
+            .zone()
+            .to_datetime(api.clock.now())
+            .date(),
+    );
+    let counts = api
+        .store
+        .mail_counts(
+            &tenant.id,
+            today.plus_days(1 - reputation::WINDOW_DAYS),
+            today,
+        )
+        .await
+        .map_err(store_problem)?;
+    Ok(axum::Json(json!({
+        "status": if tenant.paused.is_some() { "paused" } else { "active" },
+        "paused": tenant.paused,
+        "email_last_30_days": {
+            "sent": counts.sent,
+            "bounced": counts.bounced,
+            "complained": counts.complained,
+            "bounce_rate": counts.bounce_rate(),
+            "complaint_rate": counts.complaint_rate(),
+        },
+        "limits": {
+            "bounce_rate": reputation::MAX_BOUNCE_RATE,
+            "complaint_rate": reputation::MAX_COMPLAINT_RATE,
+            "min_sent": reputation::MIN_SENT,
+        },
+    }))
+    .into_response())
+}
+
+/// Resumes a paused business's sending (nothing happens if it was not paused).
+async fn post_sending_resume(
+    State(api): State<Arc<Api>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let body = read_body(body).await?;
+    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), &body).await?;
+    if caller.already_processed {
+        return Ok(already_processed());
+    }
+    let was = caller.tenant.paused.is_some();
+    api.store
+        .set_pause(&caller.tenant.id, None)
+        .await
+        .map_err(store_problem)?;
+    remember(&api, &caller).await?;
+    if was {
+        tracing::info!(tenant = %caller.tenant.id, "sending resumed");
+    }
+    Ok(axum::Json(json!({"status": "active", "was_paused": was})).into_response())
 }
 
 fn category_param(raw: &str, pointer: &str) -> Result<Category, Problem> {

@@ -26,6 +26,7 @@ use crate::domain::day::Day;
 use crate::domain::enrollment::{Enrollment, EnrollmentId, Outreach, ScheduledStep, StepStatus};
 use crate::domain::ids::{Category, ClientId, TenantId};
 use crate::domain::link_token::LinkClaims;
+use crate::domain::reputation::{MailCounts, MailEvent, Pause};
 use crate::domain::stage::Stage;
 use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
 use crate::ports::{
@@ -128,6 +129,14 @@ CREATE TABLE IF NOT EXISTS clicks (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS clicks_by_client ON clicks (tenant, client, at);
+CREATE TABLE IF NOT EXISTS mail_counts (
+    tenant TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    sent INTEGER NOT NULL DEFAULT 0,
+    bounced INTEGER NOT NULL DEFAULT 0,
+    complained INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, day)
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
     tenant TEXT PRIMARY KEY,
     day INTEGER NOT NULL
@@ -883,6 +892,64 @@ impl Store for SqliteStore {
             )
         })
         .await
+    }
+
+    async fn count_mail(
+        &self,
+        tenant: &TenantId,
+        day: Day,
+        event: MailEvent,
+    ) -> Result<(), StoreError> {
+        let tenant = tenant.to_string();
+        let column = match event {
+            MailEvent::Sent => "sent",
+            MailEvent::Bounced => "bounced",
+            MailEvent::Complained => "complained",
+        };
+        self.transact(move |tx| {
+            exec(
+                tx,
+                &format!(
+                    "INSERT INTO mail_counts (tenant, day, {column}) VALUES (?1, ?2, 1)
+                     ON CONFLICT DO UPDATE SET {column} = {column} + 1"
+                ),
+                params![tenant, day_number(day)],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn mail_counts(
+        &self,
+        tenant: &TenantId,
+        from: Day,
+        through: Day,
+    ) -> Result<MailCounts, StoreError> {
+        let tenant = tenant.to_string();
+        self.transact(move |tx| {
+            query_row(
+                tx,
+                "SELECT coalesce(sum(sent), 0), coalesce(sum(bounced), 0), coalesce(sum(complained), 0)
+                 FROM mail_counts WHERE tenant = ?1 AND day BETWEEN ?2 AND ?3",
+                params![tenant, day_number(from), day_number(through)],
+                |row| {
+                    Ok(MailCounts {
+                        sent: row.get::<_, i64>(0)? as u64,
+                        bounced: row.get::<_, i64>(1)? as u64,
+                        complained: row.get::<_, i64>(2)? as u64,
+                    })
+                },
+            )
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn set_pause(&self, tenant: &TenantId, pause: Option<Pause>) -> Result<(), StoreError> {
+        self.update_tenant(tenant, move |tenant| tenant.paused = pause)
+            .await
     }
 
     async fn record_click(&self, claims: &LinkClaims, at: Timestamp) -> Result<(), StoreError> {

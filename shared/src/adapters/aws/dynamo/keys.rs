@@ -17,6 +17,7 @@
 //! tenant registry      TENANTS                              TENANT#{tenant}
 //! detector checkpoint  TENANT#{tenant}                      DETECTOR
 //! daily count          TENANT#{tenant}                      COUNT#{day}#{channel} (TTL)
+//! email counts         TENANT#{tenant}                      MAIL#{day}            (TTL)
 //! ```
 //!
 //! Three sparse indexes, each holding only the items with work in them:
@@ -102,6 +103,13 @@ pub fn ledger_line(at: Timestamp, channel: Channel) -> String {
         at.as_nanosecond(),
         channel.name()
     )
+}
+
+pub const MAIL_PREFIX: &str = "MAIL#";
+
+/// A tenant's email counts of one day (in the tenant's partition, kept by TTL).
+pub fn mail_counts(day: Day) -> String {
+    format!("{MAIL_PREFIX}{day}")
 }
 
 pub fn click(at: Timestamp, enrollment: &EnrollmentId, step: u16) -> String {

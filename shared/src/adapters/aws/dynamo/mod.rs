@@ -38,6 +38,7 @@ use crate::domain::day::Day;
 use crate::domain::enrollment::{Enrollment, EnrollmentId, Outreach, ScheduledStep, StepStatus};
 use crate::domain::ids::{Category, ClientId, TenantId};
 use crate::domain::link_token::LinkClaims;
+use crate::domain::reputation::{MailCounts, MailEvent, Pause};
 use crate::domain::stage::Stage;
 use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
 use crate::ports::{
@@ -1268,6 +1269,77 @@ impl Store for DynamoStore {
             .iter()
             .map(read_record)
             .collect()
+    }
+
+    async fn count_mail(
+        &self,
+        tenant: &TenantId,
+        day: Day,
+        event: MailEvent,
+    ) -> Result<(), StoreError> {
+        let column = match event {
+            MailEvent::Sent => "sent",
+            MailEvent::Bounced => "bounced",
+            MailEvent::Complained => "complained",
+        };
+        let expires = jiff::tz::TimeZone::UTC
+            .to_ambiguous_timestamp(
+                day.plus_days(60)
+                    .date()
+                    .to_datetime(jiff::civil::Time::midnight()),
+            )
+            .compatible()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .as_second();
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::tenant(tenant)))
+            .key(keys::SK, s(keys::mail_counts(day)))
+            .update_expression("ADD #c :one SET #e = :e")
+            .expression_attribute_names("#c", column)
+            .expression_attribute_names("#e", keys::EXPIRES_AT)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":e", n(expires))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn mail_counts(
+        &self,
+        tenant: &TenantId,
+        from: Day,
+        through: Day,
+    ) -> Result<MailCounts, StoreError> {
+        let items = self
+            .query_partition(&keys::tenant(tenant), keys::MAIL_PREFIX)
+            .await?;
+        let (first, last) = (keys::mail_counts(from), keys::mail_counts(through));
+        let mut counts = MailCounts::default();
+        for item in &items {
+            let sk = string(item, keys::SK)?;
+            if sk < first || sk > last {
+                continue;
+            }
+            let get = |name: &str| match item.get(name) {
+                Some(AttributeValue::N(v)) => v.parse::<u64>().unwrap_or(0),
+                _ => 0,
+            };
+            counts.sent += get("sent");
+            counts.bounced += get("bounced");
+            counts.complained += get("complained");
+        }
+        Ok(counts)
+    }
+
+    async fn set_pause(&self, tenant: &TenantId, pause: Option<Pause>) -> Result<(), StoreError> {
+        self.update_tenant(tenant, |record| {
+            record.paused = pause.clone();
+            true
+        })
+        .await
     }
 
     async fn record_click(&self, claims: &LinkClaims, at: Timestamp) -> Result<(), StoreError> {
