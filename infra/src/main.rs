@@ -586,10 +586,10 @@ fn preview(args: PreviewArgs) -> Result<(), Failure> {
             tenant: &args.tenant,
             client,
         },
-        None => Recipient::Typical(match &args.config {
+        None => Recipient::Typical(Box::new(match &args.config {
             Some(path) => config_file::load(path).map_err(Failure::input)?,
             None => BusinessConfig::default(),
-        }),
+        })),
     };
     let preview = runtime()?
         .block_on(winback::preview::preview(&request, recipient))

@@ -25,7 +25,7 @@ pub struct PreviewRequest {
 /// Who to render it for: typical values with some settings, or a client of the local store.
 #[derive(Debug, Clone)]
 pub enum Recipient<'a> {
-    Typical(BusinessConfig),
+    Typical(Box<BusinessConfig>),
     Client {
         data: &'a Path,
         tenant: &'a str,
@@ -68,7 +68,7 @@ pub async fn preview(
 ) -> Result<Preview, PreviewError> {
     let typical = Values::typical();
     let (config, values) = match recipient {
-        Recipient::Typical(config) => (config, typical),
+        Recipient::Typical(config) => (*config, typical),
         Recipient::Client {
             data,
             tenant,
