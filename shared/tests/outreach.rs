@@ -587,10 +587,19 @@ mod delivery {
 
     fn deliverer(world: &World, outbox: &tempfile::TempDir, now: &str) -> Deliverer {
         let outbox = Arc::new(Outbox::new(outbox.path().to_owned()).unwrap());
+        deliverer_with(world, outbox.clone(), outbox, now)
+    }
+
+    fn deliverer_with(
+        world: &World,
+        email: Arc<dyn shared::ports::EmailSender>,
+        sms: Arc<dyn shared::ports::SmsSender>,
+        now: &str,
+    ) -> Deliverer {
         Deliverer::new(
             Arc::clone(&world.store),
-            outbox.clone(),
-            outbox,
+            email,
+            sms,
             keys(),
             Arc::new(FixedClock(at(now))),
             DeliverySettings {
@@ -940,17 +949,11 @@ mod delivery {
     #[tokio::test]
     async fn a_provider_outage_hands_the_step_back_for_the_event_s_next_delivery() {
         let (world, event, outbox) = queued().await;
-        let down = Deliverer::new(
-            Arc::clone(&world.store),
+        let down = deliverer_with(
+            &world,
             Arc::new(Down),
             Arc::new(Down),
-            keys(),
-            Arc::new(FixedClock(at("2026-06-01T08:06:00Z"))),
-            DeliverySettings {
-                links_base: "https://api.salon.example".into(),
-                email_from: "Salon <hello@salon.example>".into(),
-                unsubscribe_mailto: None,
-            },
+            "2026-06-01T08:06:00Z",
         );
         let error = down.deliver(&event).await.unwrap_err();
         assert!(error.is_retryable(), "{error}");
@@ -1289,18 +1292,7 @@ mod delivery {
             assert!(pause.reason.contains("7 of 120 emails"), "{}", pause.reason);
 
             // Paused: the due step waits a day, nothing is sent, nobody new is enrolled.
-            let paused = Deliverer::new(
-                Arc::clone(&world.store),
-                Arc::new(Outbox::new(outbox.path().to_owned()).unwrap()),
-                Arc::new(Outbox::new(outbox.path().to_owned()).unwrap()),
-                keys(),
-                Arc::new(FixedClock(at("2026-06-01T08:06:00Z"))),
-                DeliverySettings {
-                    links_base: "https://api.salon.example".into(),
-                    email_from: "Salon <hello@salon.example>".into(),
-                    unsubscribe_mailto: None,
-                },
-            );
+            let paused = deliverer(&world, &outbox, "2026-06-01T08:06:00Z");
             let result = paused.deliver(&event).await.unwrap();
             assert_eq!(
                 result,

@@ -155,20 +155,6 @@ impl Deliverer {
                 reason: "client_erased",
             });
         };
-        if tenant.paused.is_some() {
-            let until = now
-                .checked_add(SignedDuration::from_hours(24))
-                .unwrap_or(now);
-            let again = ScheduledStep {
-                send_at: until,
-                status: StepStatus::Scheduled,
-                ..step.clone()
-            };
-            store
-                .write_outreach(&tenant.id, &record.requeuing(again))
-                .await?;
-            return Ok(Delivered::Paused { until });
-        }
         let is_this_step = record.outreach.active.as_ref().is_some_and(|a| {
             a.id == step.enrollment
                 && !a.control
@@ -178,6 +164,14 @@ impl Deliverer {
             return Ok(Delivered::Skipped {
                 reason: "enrollment_ended",
             });
+        }
+        // The business's sending is paused: the step waits, a day at a time.
+        if tenant.paused.is_some() {
+            let until = now
+                .checked_add(SignedDuration::from_hours(24))
+                .unwrap_or(now);
+            self.wait(&tenant, &record, &step, until).await?;
+            return Ok(Delivered::Paused { until });
         }
         let zone = record.zone(&tenant.config.timezone);
         let today = Day::from(zone.to_datetime(now).date());
@@ -204,14 +198,7 @@ impl Deliverer {
         if record.outreach.last_message == Some(today) {
             let window = tenant.config.outreach.windows.of(step.channel);
             let until = window.next_send(now, &zone, Some(today.date()));
-            let again = ScheduledStep {
-                send_at: until,
-                status: StepStatus::Scheduled,
-                ..step.clone()
-            };
-            store
-                .write_outreach(&tenant.id, &record.requeuing(again))
-                .await?;
+            self.wait(&tenant, &record, &step, until).await?;
             return Ok(Delivered::Deferred { until });
         }
 
@@ -462,6 +449,25 @@ impl Deliverer {
             }
         }
         Err(StoreError::Contention(format!("client {}", step.client_id)).into())
+    }
+
+    /// Puts the step back in the queue, due at `until`.
+    async fn wait(
+        &self,
+        tenant: &Tenant,
+        record: &ClientRecord,
+        step: &ScheduledStep,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        let again = ScheduledStep {
+            send_at: until,
+            status: StepStatus::Scheduled,
+            ..step.clone()
+        };
+        self.store
+            .write_outreach(&tenant.id, &record.requeuing(again))
+            .await?;
+        Ok(())
     }
 
     /// Whether the step's channel can still be used for this client.

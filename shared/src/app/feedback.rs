@@ -212,11 +212,7 @@ impl Feedback {
         }
         let counts = self
             .store
-            .mail_counts(
-                &tenant.id,
-                today.plus_days(1 - reputation::WINDOW_DAYS),
-                today,
-            )
+            .mail_counts(&tenant.id, reputation::window(today).0, today)
             .await?;
         if let Some(pause) = reputation::pause_for(&counts, now) {
             tracing::warn!(tenant = %tenant.id, reason = %pause.reason, "sending paused");

@@ -6,6 +6,8 @@
 
 use jiff::Timestamp;
 
+use crate::domain::day::Day;
+
 /// What happened to the email a business sent on one day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailEvent {
@@ -46,6 +48,11 @@ pub const WINDOW_DAYS: i32 = 30;
 pub const MIN_SENT: u64 = 100;
 pub const MAX_BOUNCE_RATE: f64 = 0.05;
 pub const MAX_COMPLAINT_RATE: f64 = 0.001;
+
+/// The days the rates of `today` are taken over: the last [`WINDOW_DAYS`], today included.
+pub fn window(today: Day) -> (Day, Day) {
+    (today.plus_days(1 - WINDOW_DAYS), today)
+}
 
 /// Why a business's sending is paused, and since when.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -456,11 +456,7 @@ async fn get_sending(
     );
     let counts = api
         .store
-        .mail_counts(
-            &tenant.id,
-            today.plus_days(1 - reputation::WINDOW_DAYS),
-            today,
-        )
+        .mail_counts(&tenant.id, reputation::window(today).0, today)
         .await
         .map_err(store_problem)?;
     Ok(axum::Json(json!({
