@@ -2,8 +2,6 @@
 //! unsubscribe headers and tags, an SMS with its type and sender; both are read back from
 //! moto's record of what was sent.
 
-use serde_json::Value;
-
 use shared::adapters::aws::ses::SesSender;
 use shared::adapters::aws::sns::SnsSender;
 use shared::ports::{EmailSender, OutgoingEmail, OutgoingSms, SendError, SmsSender};
