@@ -568,17 +568,22 @@ mod delivery {
             .run(&world.tenant)
             .await
             .unwrap();
+        let event = published(&world, "2026-06-01T08:05:00Z").await.remove(0);
+        (world, event, tempfile::tempdir().unwrap())
+    }
+
+    /// The step queue run at `now`: the events it published.
+    async fn published(world: &World, now: &str) -> Vec<StepDue> {
         let recorder = Arc::new(Recorder::default());
         Enqueuer::new(
             Arc::clone(&world.store),
             recorder.clone(),
-            Arc::new(FixedClock(at("2026-06-01T08:05:00Z"))),
+            Arc::new(FixedClock(at(now))),
         )
         .run()
         .await
         .unwrap();
-        let event = recorder.calls.lock().unwrap().concat().remove(0);
-        (world, event, tempfile::tempdir().unwrap())
+        recorder.calls.lock().unwrap().concat()
     }
 
     fn keys() -> LinkKeys {
@@ -759,16 +764,7 @@ mod delivery {
         let first = deliverer(&world, &outbox, "2026-06-01T08:06:00Z");
         first.deliver(&event).await.unwrap();
         // A week on, the incentive.
-        let recorder = Arc::new(Recorder::default());
-        Enqueuer::new(
-            Arc::clone(&world.store),
-            recorder.clone(),
-            Arc::new(FixedClock(at("2026-06-08T08:05:00Z"))),
-        )
-        .run()
-        .await
-        .unwrap();
-        let second = recorder.calls.lock().unwrap().concat().remove(0);
+        let second = published(&world, "2026-06-08T08:05:00Z").await.remove(0);
         let result = deliverer(&world, &outbox, "2026-06-08T08:06:00Z")
             .deliver(&second)
             .await
@@ -1311,16 +1307,7 @@ mod delivery {
 
             // Resumed: the step goes the next day.
             world.store.set_pause(&world.tenant.id, None).await.unwrap();
-            let recorder = Arc::new(Recorder::default());
-            Enqueuer::new(
-                Arc::clone(&world.store),
-                recorder.clone(),
-                Arc::new(FixedClock(at("2026-06-02T08:10:00Z"))),
-            )
-            .run()
-            .await
-            .unwrap();
-            let again = recorder.calls.lock().unwrap().concat().remove(0);
+            let again = published(&world, "2026-06-02T08:10:00Z").await.remove(0);
             let result = deliverer(&world, &outbox, "2026-06-02T08:11:00Z")
                 .deliver(&again)
                 .await

@@ -151,6 +151,47 @@ async fn take_events(queue: &str) -> Vec<Value> {
     }
 }
 
+/// A client put through the `ingest` binary, with a completed hair visit on each of `days`.
+async fn regular_client(
+    ingest: &Harness,
+    key: &str,
+    id: &str,
+    profile: &Value,
+    days: &[jiff::civil::Date],
+) {
+    let (status, body) = reply(
+        ingest
+            .invoke(request(
+                "PUT",
+                &format!("/v1/clients/{id}"),
+                key,
+                Some(profile),
+            ))
+            .await,
+    );
+    assert_eq!(status, 201, "{body}");
+    let visits: Vec<Value> = days
+        .iter()
+        .enumerate()
+        .map(|(i, day)| {
+            json!({"id": format!("{id}-{i}"), "client_id": id, "status": "completed",
+                   "starts_at": format!("{day}T10:00:00Z"), "updated_at": format!("{day}T12:00:00Z"),
+                   "services": [{"category": "hair", "name": "Cut", "price": "45.00"}]})
+        })
+        .collect();
+    let (status, body) = reply(
+        ingest
+            .invoke(request(
+                "POST",
+                "/v1/bookings",
+                key,
+                Some(&json!({"bookings": visits})),
+            ))
+            .await,
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
 async fn start(binary: &str, env: &[(&str, &str)]) -> Harness {
     let path = build_binary(binary);
     let mut all: Vec<(&str, &str)> = AWS_ENV.to_vec();
@@ -197,32 +238,7 @@ async fn a_lapse_found_by_the_detector_reaches_the_bus_as_an_email_step() {
     let ingest = start("ingest", &[("TABLE_NAME", &table)]).await;
     let profile = json!({"name": "Ana Lopez", "email": "ana@example.com",
         "consent": {"email": {"granted": true, "source": "booking form", "at": "2026-01-01T00:00:00Z"}}});
-    let (status, body) = reply(
-        ingest
-            .invoke(request("PUT", "/v1/clients/c-1", key, Some(&profile)))
-            .await,
-    );
-    assert_eq!(status, 201, "{body}");
-    let visits: Vec<Value> = [on(-66), on(-38), on(-10)]
-        .iter()
-        .enumerate()
-        .map(|(i, on)| {
-            json!({"id": format!("b{i}"), "client_id": "c-1", "status": "completed",
-                   "starts_at": format!("{on}T10:00:00Z"), "updated_at": format!("{on}T12:00:00Z"),
-                   "services": [{"category": "hair", "name": "Cut", "price": "45.00"}]})
-        })
-        .collect();
-    let (status, body) = reply(
-        ingest
-            .invoke(request(
-                "POST",
-                "/v1/bookings",
-                key,
-                Some(&json!({"bookings": visits})),
-            ))
-            .await,
-    );
-    assert_eq!(status, 200, "{body}");
+    regular_client(&ingest, key, "c-1", &profile, &[on(-66), on(-38), on(-10)]).await;
 
     // Today she is not overdue: the detector leaves her be.
     let detector = start("detect-lapses", &[("TABLE_NAME", &table)]).await;
@@ -450,37 +466,7 @@ async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_sto
             json!({"name": "Cy Diaz", "phone": "+447700900303", "consent": {"sms": consent}}),
         ),
     ] {
-        let (status, body) = reply(
-            ingest
-                .invoke(request(
-                    "PUT",
-                    &format!("/v1/clients/{id}"),
-                    key,
-                    Some(&profile),
-                ))
-                .await,
-        );
-        assert_eq!(status, 201, "{body}");
-        let visits: Vec<Value> = [on(-66), on(-38), on(-10)]
-            .iter()
-            .enumerate()
-            .map(|(i, day)| {
-                json!({"id": format!("{id}-{i}"), "client_id": id, "status": "completed",
-                       "starts_at": format!("{day}T10:00:00Z"), "updated_at": format!("{day}T12:00:00Z"),
-                       "services": [{"category": "hair", "name": "Cut", "price": "45.00"}]})
-            })
-            .collect();
-        let (status, body) = reply(
-            ingest
-                .invoke(request(
-                    "POST",
-                    "/v1/bookings",
-                    key,
-                    Some(&json!({"bookings": visits})),
-                ))
-                .await,
-        );
-        assert_eq!(status, 200, "{body}");
+        regular_client(&ingest, key, id, &profile, &[on(-66), on(-38), on(-10)]).await;
     }
 
     // Forty days on they have lapsed: enrolled, and their first steps published at 13:00.

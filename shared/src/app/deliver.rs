@@ -272,12 +272,12 @@ impl Deliverer {
         let message = outreach_config
             .template(&plan.template, step.channel)
             .render(&values)?;
+        let to = profile
+            .and_then(|p| p.contact(step.channel))
+            .unwrap_or_default()
+            .to_owned();
         let sent = match step.channel {
             Channel::Email => {
-                let to = profile
-                    .and_then(|p| p.email.as_ref())
-                    .map(|e| e.as_str().to_owned())
-                    .unwrap_or_default();
                 self.email
                     .send_email(&OutgoingEmail {
                         from: outreach_config
@@ -309,10 +309,6 @@ impl Deliverer {
                     .await
             }
             Channel::Sms => {
-                let to = profile
-                    .and_then(|p| p.phone.as_ref())
-                    .map(|p| p.as_str().to_owned())
-                    .unwrap_or_default();
                 self.sms
                     .send_sms(&OutgoingSms {
                         to,
@@ -387,15 +383,13 @@ impl Deliverer {
                     let plan = active.steps.get(next_index)?;
                     // The first of the step's channels the client can be reached on now.
                     let senders = outreach_config.senders.senders();
-                    let channels = plan.channel.channels();
-                    let channel = channels
-                        .iter()
-                        .copied()
-                        .find(|c| {
-                            ChannelState::of(record.profile.as_ref(), *c, senders.has(*c), false)
+                    let channel = plan
+                        .channel
+                        .first_usable(|c| {
+                            ChannelState::of(record.profile.as_ref(), c, senders.has(c), false)
                                 .usable()
                         })
-                        .unwrap_or(channels[0]);
+                        .unwrap_or(plan.channel.channels()[0]);
                     let send_at = enrollment::step_send_at(
                         active,
                         next_index,

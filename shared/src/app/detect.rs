@@ -603,13 +603,7 @@ impl Detector {
             Kind::RePermission => Sequence::re_permission(),
         };
         let first = &sequence.steps[0];
-        let Some(channel) = first
-            .channel
-            .channels()
-            .iter()
-            .copied()
-            .find(|c| usable.contains(c))
-        else {
+        let Some(channel) = first.channel.first_usable(|c| usable.contains(&c)) else {
             return Verdict::Rest(looks(None), Some("no_channel_for_sequence"));
         };
         let days_since = f64::from(today.days_since(lead.last_visit));

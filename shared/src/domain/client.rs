@@ -99,6 +99,14 @@ impl ClientProfile {
             .chain(self.phone.iter().map(ContactHash::of_phone))
     }
 
+    /// The client's address or number on `channel`, if they have one.
+    pub fn contact(&self, channel: Channel) -> Option<&str> {
+        match channel {
+            Channel::Email => self.email.as_ref().map(EmailAddress::as_str),
+            Channel::Sms => self.phone.as_ref().map(PhoneNumber::as_str),
+        }
+    }
+
     /// The hash of the client's address or number on `channel`, if they have one.
     pub fn contact_hash(&self, channel: Channel) -> Option<ContactHash> {
         match channel {

@@ -16,6 +16,17 @@ pub enum MailEvent {
     Complained,
 }
 
+impl MailEvent {
+    /// As stores name the count.
+    pub fn name(self) -> &'static str {
+        match self {
+            MailEvent::Sent => "sent",
+            MailEvent::Bounced => "bounced",
+            MailEvent::Complained => "complained",
+        }
+    }
+}
+
 /// Email counts over some days.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct MailCounts {

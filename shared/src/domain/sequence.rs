@@ -20,6 +20,11 @@ pub enum ChannelPreference {
 }
 
 impl ChannelPreference {
+    /// The first channel to try that `usable` accepts.
+    pub fn first_usable(self, usable: impl Fn(Channel) -> bool) -> Option<Channel> {
+        self.channels().iter().copied().find(|c| usable(*c))
+    }
+
     /// The channels to try, in order.
     pub fn channels(self) -> &'static [Channel] {
         match self {

@@ -166,9 +166,9 @@ fn already_processed() -> Response {
         .into_response()
 }
 
-/// The start every JSON write shares: read the body, authenticate (a signature covers the
-/// body), and require JSON. `None` for a signed delivery already processed: answer, do nothing.
-async fn json_write(
+/// The start every write with a body shares: read the body and authenticate (a signature
+/// covers the body). `None` for a signed delivery already processed: answer, do nothing.
+async fn write(
     api: &Api,
     query: &Option<String>,
     headers: &HeaderMap,
@@ -179,8 +179,21 @@ async fn json_write(
     if caller.already_processed {
         return Ok(None);
     }
-    require_json(headers)?;
     Ok(Some((caller, body)))
+}
+
+/// A write whose body must be JSON.
+async fn json_write(
+    api: &Api,
+    query: &Option<String>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Option<(Caller, axum::body::Bytes)>, Problem> {
+    let written = write(api, query, headers, body).await?;
+    if written.is_some() {
+        require_json(headers)?;
+    }
+    Ok(written)
 }
 
 async fn put_client(
@@ -386,11 +399,9 @@ async fn post_overdue_contact(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let body = read_body(body).await?;
-    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), &body).await?;
-    if caller.already_processed {
+    let Some((caller, body)) = write(&api, &query, &headers, body).await? else {
         return Ok(already_processed());
-    }
+    };
     let category = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
@@ -485,11 +496,9 @@ async fn post_sending_resume(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let body = read_body(body).await?;
-    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), &body).await?;
-    if caller.already_processed {
+    let Some((caller, _)) = write(&api, &query, &headers, body).await? else {
         return Ok(already_processed());
-    }
+    };
     let was = caller.tenant.paused.is_some();
     api.store
         .set_pause(&caller.tenant.id, None)

@@ -901,11 +901,7 @@ impl Store for SqliteStore {
         event: MailEvent,
     ) -> Result<(), StoreError> {
         let tenant = tenant.to_string();
-        let column = match event {
-            MailEvent::Sent => "sent",
-            MailEvent::Bounced => "bounced",
-            MailEvent::Complained => "complained",
-        };
+        let column = event.name();
         self.transact(move |tx| {
             exec(
                 tx,

@@ -1277,11 +1277,7 @@ impl Store for DynamoStore {
         day: Day,
         event: MailEvent,
     ) -> Result<(), StoreError> {
-        let column = match event {
-            MailEvent::Sent => "sent",
-            MailEvent::Bounced => "bounced",
-            MailEvent::Complained => "complained",
-        };
+        let column = event.name();
         let expires = jiff::tz::TimeZone::UTC
             .to_ambiguous_timestamp(
                 day.plus_days(60)
