@@ -40,25 +40,42 @@ pub fn write_scores(report: &AuditReport, mut out: impl Write) -> io::Result<()>
     let mut header = csv::Writer::from_writer(Vec::new());
     header.write_record(SCORES_HEADER)?;
     out.write_all(&header.into_inner().map_err(|e| e.into_error())?)?;
-    let blocks: Vec<std::ops::Range<usize>> = (0..report.score_count())
-        .step_by(SCORES_BLOCK)
-        .map(|start| start..(start + SCORES_BLOCK).min(report.score_count()))
-        .collect();
-    for group in blocks.chunks(threads) {
-        let formatted: Vec<io::Result<Vec<u8>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = group
-                .iter()
-                .map(|range| scope.spawn(|| format_scores(report, range.clone())))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("formatting does not panic"))
-                .collect()
-        });
-        for block in formatted {
-            out.write_all(&block?)?;
+    // Blocks are formatted on every core while this thread writes the finished ones in order,
+    // so formatting and writing overlap.
+    let count = report.score_count();
+    let blocks = count.div_ceil(SCORES_BLOCK);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (done, finished) = std::sync::mpsc::sync_channel::<(usize, io::Result<Vec<u8>>)>(2 * threads);
+    std::thread::scope(|scope| -> io::Result<()> {
+        for _ in 0..threads.min(blocks) {
+            let (done, next) = (done.clone(), &next);
+            scope.spawn(move || {
+                loop {
+                    let block = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if block >= blocks {
+                        break;
+                    }
+                    let start = block * SCORES_BLOCK;
+                    let range = start..(start + SCORES_BLOCK).min(count);
+                    // The writer stops receiving only on an error, which it reports.
+                    if done.send((block, format_scores(report, range))).is_err() {
+                        break;
+                    }
+                }
+            });
         }
-    }
+        drop(done);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut wanted = 0;
+        for (block, bytes) in finished {
+            waiting.insert(block, bytes);
+            while let Some(bytes) = waiting.remove(&wanted) {
+                out.write_all(&bytes?)?;
+                wanted += 1;
+            }
+        }
+        Ok(())
+    })?;
     out.flush()
 }
 
