@@ -45,7 +45,8 @@ pub fn write_scores(report: &AuditReport, mut out: impl Write) -> io::Result<()>
     let count = report.score_count();
     let blocks = count.div_ceil(SCORES_BLOCK);
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let (done, finished) = std::sync::mpsc::sync_channel::<(usize, io::Result<Vec<u8>>)>(2 * threads);
+    let (done, finished) =
+        std::sync::mpsc::sync_channel::<(usize, io::Result<Vec<u8>>)>(2 * threads);
     std::thread::scope(|scope| -> io::Result<()> {
         for _ in 0..threads.min(blocks) {
             let (done, next) = (done.clone(), &next);

@@ -13,7 +13,7 @@ use crate::domain::booking_change::BookingOutcome;
 use crate::domain::category_cadence::{CategoryCadence, Watch};
 use crate::domain::client::{Channel, ClientProfile};
 use crate::domain::config::{BusinessConfig, TimeZoneName};
-use crate::domain::contact::ContactHash;
+use crate::domain::contact::{ContactHash, PhoneNumber};
 use crate::domain::day::Day;
 use crate::domain::enrollment::{Enrollment, EnrollmentId, Outcome, Outreach, ScheduledStep};
 use crate::domain::feedback::ConsentEntry;
@@ -316,6 +316,14 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         id: &ClientId,
     ) -> Result<Option<ClientRecord>, StoreError>;
+
+    /// The clients whose profile carries this mobile number (more than one when a family
+    /// shares it), so an SMS reply can be tied to the people it came from.
+    async fn clients_with_phone(
+        &self,
+        tenant: &TenantId,
+        phone: &PhoneNumber,
+    ) -> Result<Vec<ClientId>, StoreError>;
 
     /// Removes every item of a client and leaves hashed suppression records of their contact
     /// details. Idempotent: `None` when nothing was stored.

@@ -1324,6 +1324,23 @@ mod delivery {
             let replies = Arc::new(Replies::default());
             let phone = PhoneNumber::parse("+447700900123").unwrap();
             let contact = ContactHash::of_phone(&phone);
+            // Ana has this number and a sequence under way.
+            world.regular("ana", "2026-03-02", 4500).await;
+            let record = world.store.client(&world.tenant.id, &client("ana")).await;
+            let mut ana = record.unwrap().unwrap().profile.unwrap();
+            ana.phone = Some(phone.clone());
+            world
+                .store
+                .upsert_client(&world.tenant.id, &ana)
+                .await
+                .unwrap();
+            world
+                .detector("2026-06-01T05:00:00Z")
+                .run(&world.tenant)
+                .await
+                .unwrap();
+            assert!(world.outreach("ana").await.active.is_some());
+
             let sms = |body: &str| InboundSms {
                 from: phone.clone(),
                 to: "+447700900999".into(),
@@ -1338,6 +1355,9 @@ mod delivery {
                 feedback.sms(&sms("STOP")).await.unwrap(),
                 Handled::OptedOut { changed: false }
             );
+            // Her sequence ended at once, not at its next SMS step.
+            let outreach = world.outreach("ana").await;
+            assert!(outreach.active.is_none(), "{outreach:?}");
             assert!(
                 world
                     .store

@@ -637,7 +637,31 @@ async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_sto
     assert_eq!(again["result"], "already_sent", "{again}");
     assert_eq!(emails_to("bo@example.com").len(), 1);
     assert_eq!(emails_to("ana@example.com").len(), 1);
-    for harness in senders.iter().chain([&links, &sms_fn, &ingest]) {
+
+    // Cy replies STOP: the number is suppressed and Cy's sequence ends at once; the step
+    // already on its way sends nothing.
+    let feedback = start("feedback", &[("TABLE_NAME", &table)]).await;
+    let mut stop = fixture("feedback", "inbound-sms.json");
+    let mut message: Value =
+        serde_json::from_str(stop["Records"][0]["Sns"]["Message"].as_str().unwrap()).unwrap();
+    message["originationNumber"] = json!("+447700900303");
+    stop["Records"][0]["Sns"]["Message"] = json!(message.to_string());
+    let handled = response(feedback.invoke(stop).await);
+    assert_eq!(
+        handled["handled"],
+        json!([{"opted_out": {"changed": true}}])
+    );
+    let cy = ClientId::parse("c-cy").unwrap();
+    let record = store.client(&salon.id, &cy).await.unwrap().unwrap();
+    assert!(record.outreach.active.is_none(), "{:?}", record.outreach);
+    let texts_before = strings(&moto_record(moto::endpoint())["sns"]).len();
+    let late = response(sms_fn.invoke(next[0].clone()).await);
+    assert_ne!(late["result"], "sent", "{late}");
+    assert_eq!(
+        strings(&moto_record(moto::endpoint())["sns"]).len(),
+        texts_before
+    );
+    for harness in senders.iter().chain([&links, &sms_fn, &ingest, &feedback]) {
         assert!(harness.init_error().is_none());
     }
 }

@@ -48,6 +48,7 @@ contract!(
     a_messy_history_leaves_the_cadence_of_a_clean_one,
     cancelling_the_only_visit_removes_the_cadence_and_its_watch,
     erasure_removes_every_item_and_suppresses_the_contacts,
+    clients_are_found_by_their_mobile_number_as_it_is_now,
     watched_cadences_are_found_by_day_and_tenant,
     a_tenant_never_sees_another_tenant_s_client,
     importing_a_history_equals_applying_it_booking_by_booking,

@@ -197,7 +197,7 @@ fn the_table_s_indexes_are_the_ones_the_store_queries() {
     let indexes = template["Resources"]["Table"]["Properties"]["GlobalSecondaryIndexes"]
         .as_vec()
         .unwrap();
-    let expected: [(&str, &str, &str, &[&str]); 3] = [
+    let expected: [(&str, &str, &str, &[&str]); 4] = [
         (
             keys::WATCH_INDEX,
             keys::WATCH_PK,
@@ -216,6 +216,12 @@ fn the_table_s_indexes_are_the_ones_the_store_queries() {
             keys::DUE_SK,
             &schema::DUE_PROJECTION,
         ),
+        (
+            keys::PHONE_INDEX,
+            keys::PHONE_PK,
+            keys::CLIENT_ID,
+            &schema::PHONE_PROJECTION,
+        ),
     ];
     assert_eq!(indexes.len(), expected.len());
     for (name, pk, sk, projected) in expected {
@@ -225,6 +231,14 @@ fn the_table_s_indexes_are_the_ones_the_store_queries() {
             .unwrap_or_else(|| panic!("no index {name} in the template"));
         assert_eq!(index["KeySchema"][0]["AttributeName"].as_str(), Some(pk));
         assert_eq!(index["KeySchema"][1]["AttributeName"].as_str(), Some(sk));
+        if projected.is_empty() {
+            assert_eq!(
+                index["Projection"]["ProjectionType"].as_str(),
+                Some("KEYS_ONLY"),
+                "{name}"
+            );
+            continue;
+        }
         let attributes: BTreeSet<&str> = index["Projection"]["NonKeyAttributes"]
             .as_vec()
             .unwrap()

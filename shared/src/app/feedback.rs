@@ -162,12 +162,22 @@ impl Feedback {
         };
         match keyword {
             Keyword::Stop => {
-                // The number is suppressed now; a sequence under way ends at its next SMS
-                // step, which finds it so and sends nothing.
+                // The number is suppressed now, and the sequences of everyone who has it end
+                // now too, as an opt-out link would end them.
                 let changed = self
                     .store
                     .record_consent(&tenant.id, &record(false))
                     .await?;
+                let outcome = Outcome::Stopped {
+                    reason: StopReason::OptedOut,
+                };
+                for client in self
+                    .store
+                    .clients_with_phone(&tenant.id, &inbound.from)
+                    .await?
+                {
+                    stop::end_active(self.store.as_ref(), &tenant, &client, outcome, now).await?;
+                }
                 Ok(Handled::OptedOut { changed })
             }
             Keyword::Start => {

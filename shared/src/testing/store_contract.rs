@@ -464,6 +464,43 @@ pub async fn erasure_removes_every_item_and_suppresses_the_contacts(store: &dyn 
     assert_eq!(clients, ["c2"]);
 }
 
+pub async fn clients_are_found_by_their_mobile_number_as_it_is_now(store: &dyn Store) {
+    let t = tenant(store, "t-phone").await;
+    let other = tenant(store, "t-phone-other").await;
+    let number = PhoneNumber::parse("+447700900123").unwrap();
+    let mut updated = profile("moved");
+    store.upsert_client(&t.id, &updated).await.unwrap();
+    for id in ["mum", "son"] {
+        store.upsert_client(&t.id, &profile(id)).await.unwrap();
+    }
+    let mut elsewhere = profile("mum");
+    elsewhere.phone = Some(number.clone());
+    store.upsert_client(&other.id, &elsewhere).await.unwrap();
+    let mut no_phone = profile("email-only");
+    no_phone.phone = None;
+    store.upsert_client(&t.id, &no_phone).await.unwrap();
+    // A client whose number changed is found by the new number only.
+    updated.phone = Some(PhoneNumber::parse("+447700900999").unwrap());
+    updated.updated_at = Some("2026-02-01T09:00:00Z".parse().unwrap());
+    store.upsert_client(&t.id, &updated).await.unwrap();
+
+    let found = |tenant: TenantId, phone: &'static str| async move {
+        let phone = PhoneNumber::parse(phone).unwrap();
+        let ids = store.clients_with_phone(&tenant, &phone).await.unwrap();
+        ids.iter().map(ToString::to_string).collect::<Vec<_>>()
+    };
+    assert_eq!(found(t.id.clone(), "+447700900123").await, ["mum", "son"]);
+    assert_eq!(found(t.id.clone(), "+447700900999").await, ["moved"]);
+    assert_eq!(
+        found(t.id.clone(), "+15550001111").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(found(other.id.clone(), "+447700900123").await, ["mum"]);
+    // Erased, the client is no longer found.
+    store.erase_client(&t.id, &client_id("son")).await.unwrap();
+    assert_eq!(found(t.id.clone(), "+447700900123").await, ["mum"]);
+}
+
 pub async fn watched_cadences_are_found_by_day_and_tenant(store: &dyn Store) {
     let t = tenant(store, "t-watch").await;
     let other = tenant(store, "t-watch-other").await;

@@ -21,7 +21,7 @@ use crate::domain::booking_change::{self, BookingOutcome, Planned};
 use crate::domain::category_cadence::{CategoryCadence, Watch};
 use crate::domain::client::ClientProfile;
 use crate::domain::config::BusinessConfig;
-use crate::domain::contact::ContactHash;
+use crate::domain::contact::{ContactHash, PhoneNumber};
 use crate::domain::day::Day;
 use crate::domain::enrollment::{Enrollment, EnrollmentId, Outreach, ScheduledStep, StepStatus};
 use crate::domain::ids::{Category, ClientId, TenantId};
@@ -776,6 +776,34 @@ impl Store for SqliteStore {
                 outreach,
                 outreach_version,
             }))
+        })
+        .await
+    }
+
+    async fn clients_with_phone(
+        &self,
+        tenant: &TenantId,
+        phone: &PhoneNumber,
+    ) -> Result<Vec<ClientId>, StoreError> {
+        let (tenant, phone) = (tenant.to_string(), phone.as_str().to_owned());
+        self.transact(move |tx| {
+            // A scan of the business's profiles: replies are rare and a local business small.
+            let mut statement = tx
+                .prepare_cached(
+                    "SELECT client FROM clients
+                     WHERE tenant = ?1 AND json_extract(profile, '$.phone') = ?2
+                     ORDER BY client",
+                )
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map(params![tenant, phone], |row| row.get::<_, String>(0))
+                .map_err(unavailable)?;
+            rows.map(|row| {
+                count(1);
+                ClientId::parse(&row.map_err(unavailable)?)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
         })
         .await
     }

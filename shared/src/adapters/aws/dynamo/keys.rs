@@ -20,13 +20,15 @@
 //! email counts         TENANT#{tenant}                      MAIL#{day}            (TTL)
 //! ```
 //!
-//! Three sparse indexes, each holding only the items with work in them:
+//! Three sparse indexes, each holding only the items with work in them, and a fourth that finds
+//! clients by mobile number (for SMS replies):
 //!
 //! ```text
 //! index     pk                                  sk                                  holds
 //! watch     TENANT#{tenant}#WATCH#{day}#{shard} {category}#{client}                 cadences by next look
 //! overdue   TENANT#{tenant}#OVERDUE#{shard}     {category}#{client}                 cadences last seen overdue
 //! due       TENANT#{tenant}#DUE#{shard}         {send time}#{client}#{enr.}#{step}  scheduled steps
+//! phone     TENANT#{tenant}#PHONE#{hash}        {client}                            profiles by number
 //! ```
 //!
 //! A client's partition holds everything about them, so one Query reads (or erases) a whole
@@ -61,6 +63,10 @@ pub const OVERDUE_INDEX: &str = "overdue";
 pub const DUE_PK: &str = "due_pk";
 pub const DUE_SK: &str = "due_sk";
 pub const DUE_INDEX: &str = "due";
+pub const PHONE_PK: &str = "phone_pk";
+/// The client id, as an attribute of the items an index finds clients by.
+pub const CLIENT_ID: &str = "client_id";
+pub const PHONE_INDEX: &str = "phone";
 /// Shards per watch bucket.
 pub const WATCH_SHARDS: u32 = 4;
 
@@ -125,6 +131,11 @@ pub fn suppression(tenant: &TenantId, contact: &ContactHash) -> String {
 
 pub fn client(tenant: &TenantId, client: &ClientId) -> String {
     format!("TENANT#{tenant}#CLIENT#{client}")
+}
+
+/// The phone index's key of a profile with this number: its hash, never the number itself.
+pub fn phone(tenant: &TenantId, contact: &ContactHash) -> String {
+    format!("TENANT#{tenant}#PHONE#{}", contact.as_str())
 }
 
 pub fn booking(booking: &BookingId) -> String {

@@ -33,7 +33,7 @@ use crate::domain::booking_change::{self, BookingOutcome, Planned};
 use crate::domain::category_cadence::{CategoryCadence, Watch};
 use crate::domain::client::ClientProfile;
 use crate::domain::config::BusinessConfig;
-use crate::domain::contact::ContactHash;
+use crate::domain::contact::{ContactHash, PhoneNumber};
 use crate::domain::day::Day;
 use crate::domain::enrollment::{Enrollment, EnrollmentId, Outreach, ScheduledStep, StepStatus};
 use crate::domain::ids::{Category, ClientId, TenantId};
@@ -1077,6 +1077,13 @@ impl Store for DynamoStore {
                 ("revision".into(), n(revision)),
             ]);
             item.insert("record".into(), record(profile)?);
+            if let Some(phone) = &profile.phone {
+                // Finds the client from an SMS reply; a changed or removed number moves or
+                // drops it with the profile.
+                let contact = ContactHash::of_phone(phone);
+                item.insert(keys::PHONE_PK.into(), s(keys::phone(tenant, &contact)));
+                item.insert(keys::CLIENT_ID.into(), s(profile.id.as_str()));
+            }
             match self.transact(vec![self.put(item, condition)?]).await {
                 Ok(()) => return Ok(outcome),
                 Err(Clash::Changed) => backoff(attempt).await,
@@ -1161,6 +1168,30 @@ impl Store for DynamoStore {
             outreach,
             outreach_version,
         }))
+    }
+
+    async fn clients_with_phone(
+        &self,
+        tenant: &TenantId,
+        phone: &PhoneNumber,
+    ) -> Result<Vec<ClientId>, StoreError> {
+        let pk = keys::phone(tenant, &ContactHash::of_phone(phone));
+        let items = self
+            .query_index(
+                keys::PHONE_INDEX,
+                (keys::PHONE_PK, keys::CLIENT_ID),
+                &pk,
+                None,
+                None,
+            )
+            .await?;
+        items
+            .iter()
+            .map(|item| {
+                ClientId::parse(&string(item, keys::CLIENT_ID)?)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
     }
 
     async fn erase_client(

@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::keys::{
-    DUE_INDEX, DUE_PK, DUE_SK, OVERDUE_INDEX, OVERDUE_PK, OVERDUE_SK, PK, SK, WATCH_INDEX,
-    WATCH_PK, WATCH_SK,
+    CLIENT_ID, DUE_INDEX, DUE_PK, DUE_SK, OVERDUE_INDEX, OVERDUE_PK, OVERDUE_SK, PHONE_INDEX,
+    PHONE_PK, PK, SK, WATCH_INDEX, WATCH_PK, WATCH_SK,
 };
 use crate::ports::StoreError;
 
@@ -20,18 +20,22 @@ pub const WATCH_PROJECTION: [&str; 4] = ["client_id", "category", "watch_on", "w
 pub const OVERDUE_PROJECTION: [&str; 3] = ["client_id", "category", "stage"];
 /// The attribute the due index copies: the step itself.
 pub const DUE_PROJECTION: [&str; 2] = ["record", "status"];
+/// The phone index copies nothing but the keys: the client id is its sort key.
+pub const PHONE_PROJECTION: [&str; 0] = [];
 
+/// An index copying the keys and `projected` (only the keys when it is empty).
 fn index(name: &str, pk: &str, sk: &str, projected: &[&str]) -> GlobalSecondaryIndex {
+    let projection = match projected {
+        [] => Projection::builder().projection_type(ProjectionType::KeysOnly),
+        _ => Projection::builder()
+            .projection_type(ProjectionType::Include)
+            .set_non_key_attributes(Some(projected.iter().map(|s| s.to_string()).collect())),
+    };
     GlobalSecondaryIndex::builder()
         .index_name(name)
         .key_schema(key(pk, KeyType::Hash))
         .key_schema(key(sk, KeyType::Range))
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::Include)
-                .set_non_key_attributes(Some(projected.iter().map(|s| s.to_string()).collect()))
-                .build(),
-        )
+        .projection(projection.build())
         .build()
         .expect("index name, keys and projection are set")
 }
@@ -52,7 +56,7 @@ fn string_attribute(name: &str) -> AttributeDefinition {
         .expect("name and type are set")
 }
 
-/// Creates the table (on demand, with the watch index) and waits until it can be used.
+/// Creates the table (on demand, with its indexes) and waits until it can be used.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let unavailable = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Unavailable(e);
     client
@@ -67,6 +71,8 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .attribute_definitions(string_attribute(OVERDUE_SK))
         .attribute_definitions(string_attribute(DUE_PK))
         .attribute_definitions(string_attribute(DUE_SK))
+        .attribute_definitions(string_attribute(PHONE_PK))
+        .attribute_definitions(string_attribute(CLIENT_ID))
         .key_schema(key(PK, KeyType::Hash))
         .key_schema(key(SK, KeyType::Range))
         .global_secondary_indexes(index(WATCH_INDEX, WATCH_PK, WATCH_SK, &WATCH_PROJECTION))
@@ -77,6 +83,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
             &OVERDUE_PROJECTION,
         ))
         .global_secondary_indexes(index(DUE_INDEX, DUE_PK, DUE_SK, &DUE_PROJECTION))
+        .global_secondary_indexes(index(PHONE_INDEX, PHONE_PK, CLIENT_ID, &PHONE_PROJECTION))
         .send()
         .await
         .map_err(|e| unavailable(Box::new(e.into_service_error())))?;
