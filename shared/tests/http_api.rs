@@ -237,6 +237,35 @@ async fn the_same_booking_twice_changes_nothing_and_an_older_version_is_ignored(
 }
 
 #[tokio::test]
+async fn a_booking_with_an_offer_code_is_told_what_became_of_it() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    let mut b = booking("b1", "c-1", "2026-11-01T10:00:00Z");
+    b["offer_code"] = json!("wb-aaaa-bbbb");
+    let reply = app.post_bookings(&key, b).await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    // Not a code this client was given: the booking stands, the tool hears the code is unknown.
+    assert_eq!(
+        reply.body["offer_code"],
+        json!({"code": "WB-AAAA-BBBB", "status": "unknown"})
+    );
+    let plain = app
+        .post_bookings(&key, booking("b2", "c-1", "2026-11-20T10:00:00Z"))
+        .await;
+    assert!(plain.body.get("offer_code").is_none(), "{}", plain.body);
+    let mut batch = booking("b3", "c-2", "2026-11-02T10:00:00Z");
+    batch["offer_code"] = json!("WB-CCCC-DDDD");
+    let reply = app
+        .post_bookings(
+            &key,
+            json!({"bookings": [batch, booking("b4", "c-3", "2026-11-02T10:00:00Z")]}),
+        )
+        .await;
+    assert_eq!(reply.body["results"][0]["offer_code"]["status"], "unknown");
+    assert!(reply.body["results"][1].get("offer_code").is_none());
+}
+
+#[tokio::test]
 async fn the_same_version_with_other_content_is_a_conflict() {
     let app = TestApp::new().await;
     let (key, _) = app.tenant("salon-a").await;

@@ -15,7 +15,7 @@ use shared::domain::client::{Channel, ClientProfile, Consent};
 use shared::domain::config::{BusinessConfig, TimeZoneName};
 use shared::domain::contact::EmailAddress;
 use shared::domain::day::Day;
-use shared::domain::enrollment::{Kind, Outcome, Status, StepStatus, StopReason};
+use shared::domain::enrollment::{CodeStatus, Kind, Outcome, Status, StepStatus, StopReason};
 use shared::domain::ids::{BookingId, Category, ClientId, TenantId};
 use shared::domain::outreach::{Mode, TierCuts};
 use shared::domain::rfm::Tier;
@@ -803,11 +803,13 @@ mod delivery {
         rebook.status = BookingStatus::Booked;
         rebook.updated_at = at("2026-06-08T19:00:00Z");
         rebook.offer_code = Some(code.to_lowercase());
-        world
-            .ingest("2026-06-08T19:00:00Z")
-            .apply_bookings(&world.tenant, &[rebook])
-            .await
-            .unwrap();
+        let ingest = world.ingest("2026-06-08T19:00:00Z");
+        let rebook = [rebook];
+        ingest.apply_bookings(&world.tenant, &rebook).await.unwrap();
+        assert_eq!(
+            ingest.code_statuses(&world.tenant, &rebook).await.unwrap(),
+            [Some(CodeStatus::Redeemed)]
+        );
         let ended = world.outreach("ana").await.previous.unwrap();
         let redeemed = ended.offer_code.unwrap().redeemed.unwrap();
         assert_eq!(redeemed.booking.as_str(), "ana-back");
@@ -816,11 +818,13 @@ mod delivery {
         again.status = BookingStatus::Booked;
         again.updated_at = at("2026-07-01T19:00:00Z");
         again.offer_code = Some(code.clone());
-        world
-            .ingest("2026-07-01T19:00:00Z")
-            .apply_bookings(&world.tenant, &[again])
-            .await
-            .unwrap();
+        let ingest = world.ingest("2026-07-01T19:00:00Z");
+        let again = [again];
+        ingest.apply_bookings(&world.tenant, &again).await.unwrap();
+        assert_eq!(
+            ingest.code_statuses(&world.tenant, &again).await.unwrap(),
+            [Some(CodeStatus::AlreadyRedeemed)]
+        );
         let still = world.outreach("ana").await.previous.unwrap();
         assert_eq!(
             still.offer_code.unwrap().redeemed.unwrap().booking.as_str(),

@@ -12,7 +12,7 @@ use crate::domain::category_cadence::Watch;
 use crate::domain::client::{Channel, ClientProfile};
 use crate::domain::day::Day;
 use crate::domain::eligibility::ChannelState;
-use crate::domain::enrollment::{self, Enrollment, Outcome, StopReason};
+use crate::domain::enrollment::{self, CodeStatus, Enrollment, Outcome, Outreach, StopReason};
 use crate::domain::ids::{Category, ClientId};
 use crate::domain::money::Money;
 use crate::domain::stage::{Stage, StageThresholds};
@@ -114,6 +114,34 @@ impl Ingest {
             .await?;
         }
         Ok(outcome)
+    }
+
+    /// What became of the offer codes `bookings` carried, once applied: one entry per booking,
+    /// `None` for a booking without a code. Reads each client with a code once.
+    pub async fn code_statuses(
+        &self,
+        tenant: &Tenant,
+        bookings: &[Booking],
+    ) -> Result<Vec<Option<CodeStatus>>, StoreError> {
+        let mut outreach: Vec<(&ClientId, Outreach)> = Vec::new();
+        let mut statuses = Vec::with_capacity(bookings.len());
+        for booking in bookings {
+            if booking.offer_code.is_none() {
+                statuses.push(None);
+                continue;
+            }
+            let client = &booking.client_id;
+            let known = match outreach.iter().position(|(id, _)| *id == client) {
+                Some(at) => at,
+                None => {
+                    let record = self.store.client(&tenant.id, client).await?;
+                    outreach.push((client, record.map(|r| r.outreach).unwrap_or_default()));
+                    outreach.len() - 1
+                }
+            };
+            statuses.push(outreach[known].1.code_status(booking));
+        }
+        Ok(statuses)
     }
 
     /// Applies validated bookings one by one (each is idempotent, so a retried batch converges).

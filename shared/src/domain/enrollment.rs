@@ -331,7 +331,44 @@ pub struct Outreach {
     pub previous: Option<Enrollment>,
 }
 
+/// What became of the offer code a booking carried, as the booking tool is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeStatus {
+    /// The code is this client's and this booking redeemed it.
+    Redeemed,
+    /// The code is this client's but another booking redeemed it before.
+    AlreadyRedeemed,
+    /// The code is this client's, but a cancelled or missed booking redeems nothing (or the
+    /// code had not been redeemed when this booking was applied).
+    NotRedeemed,
+    /// Not a code this client was given (or given so long ago that it has lapsed).
+    Unknown,
+}
+
 impl Outreach {
+    /// What became of `booking`'s offer code, once the booking is applied; `None` if it
+    /// carried none.
+    pub fn code_status(&self, booking: &Booking) -> Option<CodeStatus> {
+        let sent = booking.offer_code.as_deref()?;
+        let given = self
+            .active
+            .iter()
+            .chain(&self.previous)
+            .filter_map(|e| e.offer_code.as_ref())
+            .find(|given| given.code.eq_ignore_ascii_case(sent));
+        let redeems = matches!(
+            booking.status,
+            BookingStatus::Booked | BookingStatus::Completed
+        );
+        Some(match given.map(|given| &given.redeemed) {
+            None => CodeStatus::Unknown,
+            Some(Some(redemption)) if redemption.booking == booking.id => CodeStatus::Redeemed,
+            Some(Some(_)) if redeems => CodeStatus::AlreadyRedeemed,
+            Some(_) => CodeStatus::NotRedeemed,
+        })
+    }
+
     /// Ends the active enrollment, if any, and returns it as ended.
     pub fn end(&mut self, outcome: Outcome, on: Day) -> Option<Enrollment> {
         let mut enrollment = self.active.take()?;
@@ -490,6 +527,43 @@ mod tests {
                 price_minor: 6000,
             }],
         }
+    }
+
+    #[test]
+    fn a_booking_is_told_what_became_of_its_offer_code() {
+        let mut e = enrollment("hair");
+        e.offer_code = Some(OfferCode {
+            code: "WB-7KQ2-M4XD".into(),
+            offer: "welcome_back".into(),
+            issued_at: "2026-12-01T09:00:00Z".parse().unwrap(),
+            redeemed: None,
+        });
+        let with_code = |id: &str, code: &str, status: BookingStatus| Booking {
+            offer_code: Some(code.into()),
+            ..booking(id, "hair", "2026-12-03T10:00:00Z", status)
+        };
+        let cancelled = with_code("b0", "WB-7KQ2-M4XD", BookingStatus::Cancelled);
+        let first = with_code("b1", "wb-7kq2-m4xd", BookingStatus::Booked);
+        let second = with_code("b2", "WB-7KQ2-M4XD", BookingStatus::Booked);
+        let stranger = with_code("b3", "WB-AAAA-BBBB", BookingStatus::Booked);
+        assert!(!e.redeem(&cancelled));
+        assert!(e.redeem(&first));
+        assert!(!e.redeem(&second));
+        let outreach = Outreach {
+            previous: Some(e),
+            ..Outreach::default()
+        };
+        let status = |b: &Booking| outreach.code_status(b);
+        assert_eq!(status(&cancelled), Some(CodeStatus::NotRedeemed));
+        assert_eq!(status(&first), Some(CodeStatus::Redeemed));
+        assert_eq!(status(&second), Some(CodeStatus::AlreadyRedeemed));
+        assert_eq!(status(&stranger), Some(CodeStatus::Unknown));
+        let plain = booking("b4", "hair", "2026-12-03T10:00:00Z", BookingStatus::Booked);
+        assert_eq!(status(&plain), None);
+        assert_eq!(
+            Outreach::default().code_status(&first),
+            Some(CodeStatus::Unknown)
+        );
     }
 
     #[test]

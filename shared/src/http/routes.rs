@@ -13,9 +13,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
+use crate::domain::booking::Booking;
 use crate::domain::booking_change::BookingOutcome;
 use crate::domain::config::BusinessConfig;
 use crate::domain::day::Day;
+use crate::domain::enrollment::CodeStatus;
 use crate::domain::ids::{Category, ClientId};
 use crate::domain::reputation::{self, Pause};
 use crate::http::Api;
@@ -240,7 +242,20 @@ async fn post_bookings(
         .apply_bookings(tenant, &bookings)
         .await
         .map_err(store_problem)?;
+    let codes = api
+        .ingest
+        .code_statuses(tenant, &bookings)
+        .await
+        .map_err(store_problem)?;
     remember(&api, &caller).await?;
+    // Each booking's result, with what became of its offer code when it carried one.
+    let result = |booking: &Booking, outcome: BookingOutcome, code: Option<CodeStatus>| {
+        let mut result = json!({"id": booking.id, "outcome": outcome});
+        if let (Some(sent), Some(status)) = (&booking.offer_code, code) {
+            result["offer_code"] = json!({"code": sent, "status": status});
+        }
+        result
+    };
     if !batch {
         let (booking, outcome) = (&bookings[0], outcomes[0]);
         return Ok(match outcome {
@@ -254,22 +269,23 @@ async fn post_bookings(
             .into_response(),
             BookingOutcome::Created => (
                 StatusCode::CREATED,
-                axum::Json(json!({"id": booking.id, "outcome": outcome})),
+                axum::Json(result(booking, outcome, codes[0])),
             )
                 .into_response(),
-            _ => axum::Json(json!({"id": booking.id, "outcome": outcome})).into_response(),
+            _ => axum::Json(result(booking, outcome, codes[0])).into_response(),
         });
     }
     let results: Vec<_> = bookings
         .iter()
         .zip(&outcomes)
-        .map(|(booking, outcome)| match outcome {
+        .zip(&codes)
+        .map(|((booking, outcome), code)| match outcome {
             BookingOutcome::Conflicting => json!({
                 "id": booking.id,
                 "outcome": outcome,
                 "detail": "stored with the same updated_at and different content; send the change with a later updated_at",
             }),
-            _ => json!({"id": booking.id, "outcome": outcome}),
+            _ => result(booking, *outcome, *code),
         })
         .collect();
     Ok(axum::Json(json!({ "results": results })).into_response())
