@@ -323,7 +323,7 @@ pub async fn run_demo(
         }
         day = day.plus_days(1);
         if day.days_since(start) % 7 == 0 {
-            let so_far = report(&store.enrollments(&tenant.id).await?);
+            let so_far = report(&store.enrollments_started(&tenant.id, start, day).await?);
             week.came_back = so_far.reactivated;
             progress(&week);
             weeks.push(week.clone());
@@ -333,7 +333,7 @@ pub async fn run_demo(
             };
         }
     }
-    let report = report(&store.enrollments(&tenant.id).await?);
+    let report = report(&store.enrollments_started(&tenant.id, start, end).await?);
     Ok(DemoSummary {
         business: BUSINESS.into(),
         clients: spec.clients,

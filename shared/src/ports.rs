@@ -150,7 +150,8 @@ pub struct OutreachChange {
     /// it is still the stored one.
     pub expected_version: u64,
     pub outreach: Outreach,
-    /// An enrollment record to write: a new one, or one that just ended.
+    /// An enrollment record to write: a new one, one that just sent a message, or one that
+    /// just ended.
     pub enrollment: Option<Enrollment>,
     /// A step to schedule (it goes into the due index).
     pub schedule: Option<ScheduledStep>,
@@ -394,6 +395,16 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         change: &OutreachChange,
     ) -> Result<Written, StoreError>;
+
+    /// Every enrollment of the business that started from `from` through `through` (local
+    /// days), as it stands now (an active one with the messages sent so far): what the
+    /// outreach report is made from. Reads those enrollments only, not the clients.
+    async fn enrollments_started(
+        &self,
+        tenant: &TenantId,
+        from: Day,
+        through: Day,
+    ) -> Result<Vec<Enrollment>, StoreError>;
 
     /// An enrollment record (active or ended) of a client.
     async fn enrollment(

@@ -670,15 +670,14 @@ async fn a_business_s_own_templates_and_booking_page_are_checked_when_saved() {
     );
 }
 
-#[tokio::test]
-async fn the_overdue_screen_lists_clients_and_one_action_contacts_them_all_once() {
-    let app = TestApp::new().await;
-    let (key, _) = app.tenant("salon-a").await;
+/// Two four-weekly hair clients, last seen on 27 July, in a business that contacts overdue
+/// clients by hand.
+async fn two_overdue_clients(app: &TestApp, key: &str) {
     let reply = app
         .call(
             "PUT",
             "/v1/config",
-            &key,
+            key,
             Some(json!({"timezone": "Europe/London", "outreach": {"mode": "manual"}})),
         )
         .await;
@@ -686,7 +685,7 @@ async fn the_overdue_screen_lists_clients_and_one_action_contacts_them_all_once(
     for client in ["c-1", "c-2"] {
         let reply = app
             .put_client(
-                &key,
+                key,
                 client,
                 json!({"name": "Ana Lopez", "email": format!("{client}@example.com"),
                        "consent": {"email": {"granted": true, "source": "booking form", "at": "2026-01-01T00:00:00Z"}}}),
@@ -698,9 +697,16 @@ async fn the_overdue_screen_lists_clients_and_one_action_contacts_them_all_once(
             .enumerate()
             .map(|(i, on)| booking(&format!("{client}-{i}"), client, &format!("{on}T10:00:00Z")))
             .collect();
-        let reply = app.post_bookings(&key, json!({"bookings": visits})).await;
+        let reply = app.post_bookings(key, json!({"bookings": visits})).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     }
+}
+
+#[tokio::test]
+async fn the_overdue_screen_lists_clients_and_one_action_contacts_them_all_once() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    two_overdue_clients(&app, &key).await;
     let overdue = app.call("GET", "/v1/overdue", &key, None).await;
     assert_eq!(overdue.status, StatusCode::OK, "{}", overdue.body);
     let categories = overdue.body["categories"].as_array().unwrap();
@@ -735,4 +741,69 @@ async fn the_overdue_screen_lists_clients_and_one_action_contacts_them_all_once(
         .await;
     assert_problem(&bad, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(pointers(&bad), ["/category"]);
+}
+
+#[tokio::test]
+async fn the_outreach_report_covers_the_enrollments_started_in_a_period() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    two_overdue_clients(&app, &key).await;
+    let contacted = app.call("POST", "/v1/overdue/contact", &key, None).await;
+    assert_eq!(contacted.status, StatusCode::OK, "{}", contacted.body);
+
+    // The last 90 days by default.
+    let report = app.call("GET", "/v1/reports/outreach", &key, None).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    let today = jiff::civil::date(2026, 11, 23);
+    assert_eq!(report.body["to"], today.to_string());
+    assert_eq!(
+        report.body["from"],
+        today
+            .checked_sub(jiff::Span::new().days(89))
+            .unwrap()
+            .to_string()
+    );
+    // The settings saved name no currency: the default.
+    let body = &report.body;
+    assert_eq!(
+        body["enrolled"].as_u64().unwrap() + body["control"].as_u64().unwrap(),
+        2,
+        "{body}"
+    );
+    assert_eq!(body["active"], body["enrolled"], "{body}");
+    assert_eq!(
+        (&body["emails_sent"], &body["reactivated"]),
+        (&json!(0), &json!(0))
+    );
+    assert_eq!(
+        (&body["currency"], &body["revenue"]),
+        (&json!("USD"), &json!("0.00 USD"))
+    );
+
+    // A period before anyone was enrolled holds nobody.
+    let before = app
+        .call(
+            "GET",
+            "/v1/reports/outreach?from=2025-01-01&to=2025-12-31",
+            &key,
+            None,
+        )
+        .await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.body);
+    assert_eq!(
+        (&before.body["enrolled"], &before.body["control"]),
+        (&json!(0), &json!(0))
+    );
+
+    for bad in [
+        "?from=2026-13-01",
+        "?to=yesterday",
+        "?from=2026-09-01&to=2026-08-01",
+        "?from=2020-01-01&to=2026-01-01",
+    ] {
+        let reply = app
+            .call("GET", &format!("/v1/reports/outreach{bad}"), &key, None)
+            .await;
+        assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    }
 }

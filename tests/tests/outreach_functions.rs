@@ -661,6 +661,32 @@ async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_sto
         strings(&moto_record(moto::endpoint())["sns"]).len(),
         texts_before
     );
+
+    // The business's report, from the enrollments on DynamoDB: three enrolled, Ana back with
+    // her booking's value, Bo and Cy opted out, two emails and one SMS sent.
+    let period = format!("/v1/reports/outreach?from={}&to={}", on(0), on(60));
+    let (status, report) = reply(ingest.invoke(request("GET", &period, key, None)).await);
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (&report["enrolled"], &report["control"], &report["active"]),
+        (&json!(3), &json!(0), &json!(0)),
+        "{report}"
+    );
+    assert_eq!(
+        (&report["emails_sent"], &report["sms_sent"]),
+        (&json!(2), &json!(1)),
+        "{report}"
+    );
+    assert_eq!(
+        (
+            &report["reactivated"],
+            &report["revenue_minor"],
+            &report["opted_out"]
+        ),
+        (&json!(1), &json!(5200), &json!(2)),
+        "{report}"
+    );
+    assert_eq!(report["by_step"], json!({"0": 1}), "{report}");
     for harness in senders.iter().chain([&links, &sms_fn, &ingest, &feedback]) {
         assert!(harness.init_error().is_none());
     }

@@ -56,6 +56,7 @@ contract!(
     the_detector_checkpoint_never_moves_back,
     a_look_moves_the_watch_and_the_overdue_index_unless_the_cadence_changed,
     a_client_has_one_active_enrollment_and_ending_it_unschedules_its_step,
+    enrollments_are_listed_by_the_day_they_started_as_they_stand,
     the_daily_cap_refuses_enrollments_once_reached,
     due_steps_are_found_by_time_and_claimed_once,
     a_queued_step_is_taken_for_sending_once_until_its_lease_runs_out,

@@ -197,7 +197,7 @@ fn the_table_s_indexes_are_the_ones_the_store_queries() {
     let indexes = template["Resources"]["Table"]["Properties"]["GlobalSecondaryIndexes"]
         .as_vec()
         .unwrap();
-    let expected: [(&str, &str, &str, &[&str]); 4] = [
+    let expected: [(&str, &str, &str, &[&str]); 5] = [
         (
             keys::WATCH_INDEX,
             keys::WATCH_PK,
@@ -221,6 +221,12 @@ fn the_table_s_indexes_are_the_ones_the_store_queries() {
             keys::PHONE_PK,
             keys::CLIENT_ID,
             &schema::PHONE_PROJECTION,
+        ),
+        (
+            keys::ENROLLED_INDEX,
+            keys::ENROLLED_PK,
+            keys::ENROLLED_SK,
+            &schema::ENROLLED_PROJECTION,
         ),
     ];
     assert_eq!(indexes.len(), expected.len());

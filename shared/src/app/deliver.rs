@@ -421,11 +421,13 @@ impl Deliverer {
                     });
                 }
             }
+            // The enrollment's own record is kept current with what was sent, for the report.
+            let enrollment = outreach.active.clone().filter(|_| still_on);
             let change = OutreachChange {
                 client_id: step.client_id.clone(),
                 expected_version: record.outreach_version,
                 outreach,
-                enrollment: None,
+                enrollment,
                 schedule: next,
                 unschedule: None,
                 sent: Some(sent_step.clone()),

@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 
 use crate::domain::attribution::{self, Lift};
 use crate::domain::client::Channel;
+use crate::domain::day::Day;
 use crate::domain::enrollment::{Enrollment, Outcome, Status, StopReason};
+use crate::domain::ids::TenantId;
+use crate::ports::{Store, StoreError};
 
 /// The report over a set of enrollments.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -38,6 +41,18 @@ pub struct OutreachReport {
     /// Messaged return rate minus control return rate, with its interval; `None` while the
     /// control group is empty.
     pub lift: Option<Lift>,
+}
+
+/// The outreach report of the enrollments a business started from `from` through `through`.
+pub async fn outreach(
+    store: &dyn Store,
+    tenant: &TenantId,
+    from: Day,
+    through: Day,
+) -> Result<OutreachReport, StoreError> {
+    Ok(report(
+        &store.enrollments_started(tenant, from, through).await?,
+    ))
 }
 
 pub fn report<'a>(enrollments: impl IntoIterator<Item = &'a Enrollment>) -> OutreachReport {

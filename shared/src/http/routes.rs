@@ -19,6 +19,7 @@ use crate::domain::config::BusinessConfig;
 use crate::domain::day::Day;
 use crate::domain::enrollment::CodeStatus;
 use crate::domain::ids::{Category, ClientId};
+use crate::domain::money::Money;
 use crate::domain::reputation::{self, Pause};
 use crate::http::Api;
 use crate::http::auth::{self, Caller, WEBHOOK_ID_MEMORY, store_problem};
@@ -31,7 +32,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Every route the router serves, as (method, path template): the API reference
 /// (`docs/openapi.yaml`) is checked against this list, and this list against the router.
-pub const ROUTES: [(&str, &str); 10] = [
+pub const ROUTES: [(&str, &str); 11] = [
     ("PUT", "/v1/clients/{id}"),
     ("GET", "/v1/clients/{id}"),
     ("DELETE", "/v1/clients/{id}"),
@@ -42,6 +43,7 @@ pub const ROUTES: [(&str, &str); 10] = [
     ("POST", "/v1/overdue/contact"),
     ("GET", "/v1/sending"),
     ("POST", "/v1/sending/resume"),
+    ("GET", "/v1/reports/outreach"),
 ];
 
 /// The API as one router, for API Gateway (through `lambda_http`) and for `winback serve`.
@@ -57,6 +59,7 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/v1/overdue/contact", post(post_overdue_contact))
         .route("/v1/sending", get(get_sending))
         .route("/v1/sending/resume", post(post_sending_resume))
+        .route("/v1/reports/outreach", get(get_outreach_report))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(log_request))
@@ -86,7 +89,7 @@ async fn log_request(request: Request, next: Next) -> Response {
 async fn not_found() -> Problem {
     Problem::not_found(
         "there is no such route",
-        "The routes are PUT, GET and DELETE /v1/clients/{id}, POST /v1/bookings, GET and PUT /v1/config, GET /v1/overdue and POST /v1/overdue/contact.",
+        "The routes are PUT, GET and DELETE /v1/clients/{id}, POST /v1/bookings, GET and PUT /v1/config, GET /v1/overdue, POST /v1/overdue/contact, GET /v1/sending, POST /v1/sending/resume and GET /v1/reports/outreach.",
     )
 }
 
@@ -406,6 +409,67 @@ async fn get_overdue(
         .await
         .map_err(store_problem)?;
     Ok(axum::Json(list).into_response())
+}
+
+/// The longest period one report covers.
+const REPORT_MAX_DAYS: i32 = 3 * 366;
+/// The period a report covers when none is asked for: the last 90 days, the window returns are
+/// usually measured over.
+const REPORT_DEFAULT_DAYS: i32 = 90;
+
+/// What outreach achieved for the enrollments started in a period (`?from=` and `?to=`, local
+/// days, both included; the last 90 days by default).
+async fn get_outreach_report(
+    State(api): State<Arc<Api>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), b"").await?;
+    let tenant = &caller.tenant;
+    let day_param = |name: &str| -> Result<Option<Day>, Problem> {
+        let Some(raw) = query_param(&query, name) else {
+            return Ok(None);
+        };
+        raw.trim()
+            .parse::<jiff::civil::Date>()
+            .map(|date| Some(Day::from(date)))
+            .map_err(|_| {
+                Problem::invalid(vec![FieldError {
+                    pointer: format!("?{name}"),
+                    detail: format!("{raw:?} is not a date"),
+                    fix: "Give a date as YYYY-MM-DD, for example 2026-09-01.".into(),
+                }])
+            })
+    };
+    let (from, to) = (day_param("from")?, day_param("to")?);
+    let through = to.unwrap_or_else(|| api.ingest.today(tenant));
+    let from = from.unwrap_or_else(|| through.plus_days(1 - REPORT_DEFAULT_DAYS));
+    let span = through.days_since(from);
+    if !(0..REPORT_MAX_DAYS).contains(&span) {
+        return Err(Problem::invalid(vec![FieldError {
+            pointer: "?from".into(),
+            detail: if span < 0 {
+                format!("from ({from}) is after to ({through})")
+            } else {
+                format!("{from} to {through} is longer than three years")
+            },
+            fix: "Ask for a period of at most three years, from an earlier date to a later one."
+                .into(),
+        }]));
+    }
+    let report = crate::app::report::outreach(api.store.as_ref(), &tenant.id, from, through)
+        .await
+        .map_err(store_problem)?;
+    let mut body = serde_json::to_value(&report).expect("a report is plain data");
+    body["from"] = json!(from);
+    body["to"] = json!(through);
+    body["currency"] = json!(tenant.config.currency.code());
+    let revenue = Money {
+        minor: report.revenue_minor,
+        currency: tenant.config.currency,
+    };
+    body["revenue"] = json!(revenue.to_string());
+    Ok(axum::Json(body).into_response())
 }
 
 /// Enrolls every eligible overdue client (of `category`, or of all) at once. Safe to repeat.

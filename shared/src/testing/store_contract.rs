@@ -813,6 +813,68 @@ fn enrol_change(
     }
 }
 
+pub async fn enrollments_are_listed_by_the_day_they_started_as_they_stand(store: &dyn Store) {
+    use crate::domain::client::Channel;
+    use crate::domain::enrollment::SentStep;
+    let t = tenant(store, "t-report").await;
+    let other = tenant(store, "t-report-other").await;
+    let starts = [
+        ("c1", "2026-01-31"),
+        ("c2", "2026-02-01"),
+        ("c3", "2026-03-15"),
+        ("c4", "2026-04-01"),
+    ];
+    for (client, started) in starts {
+        let e = enrollment_for(client, "hair", started);
+        let step = step_of(&e, "2026-06-01T09:00:00Z");
+        store
+            .write_outreach(&t.id, &enrol_change(&e, &step, 0, None))
+            .await
+            .unwrap();
+    }
+    let elsewhere = enrollment_for("c2", "hair", "2026-02-10");
+    let step = step_of(&elsewhere, "2026-06-01T09:00:00Z");
+    store
+        .write_outreach(&other.id, &enrol_change(&elsewhere, &step, 0, None))
+        .await
+        .unwrap();
+    // c2's first message goes out: its record is written again with it.
+    let mut sent = enrollment_for("c2", "hair", "2026-02-01");
+    sent.sent.push(SentStep {
+        step: 0,
+        channel: Channel::Email,
+        at: "2026-02-02T09:00:00Z".parse().unwrap(),
+    });
+    let mut change = enrol_change(&sent, &step_of(&sent, "2026-02-09T09:00:00Z"), 1, None);
+    change.sent = None;
+    store.write_outreach(&t.id, &change).await.unwrap();
+
+    let tenant_id = &t.id;
+    let listed = |from: &'static str, through: &'static str| async move {
+        let mut found = store
+            .enrollments_started(tenant_id, day(from), day(through))
+            .await
+            .unwrap();
+        found.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        found
+    };
+    let ids = |found: &[crate::domain::enrollment::Enrollment]| {
+        found
+            .iter()
+            .map(|e| e.client_id.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&listed("2026-02-01", "2026-03-31").await), ["c2", "c3"]);
+    assert_eq!(
+        ids(&listed("2026-01-01", "2026-12-31").await),
+        ["c1", "c2", "c3", "c4"]
+    );
+    assert_eq!(ids(&listed("2026-01-31", "2026-01-31").await), ["c1"]);
+    assert!(listed("2025-01-01", "2025-12-31").await.is_empty());
+    let feb = listed("2026-02-01", "2026-02-28").await;
+    assert_eq!(feb[0].sent.len(), 1, "as it stands: with the message sent");
+}
+
 pub async fn a_client_has_one_active_enrollment_and_ending_it_unschedules_its_step(
     store: &dyn Store,
 ) {

@@ -7,7 +7,7 @@
 //! connection lives behind a mutex and runs on tokio's blocking pool.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -221,38 +221,6 @@ impl SqliteStore {
             )
             .map_err(unavailable)?;
             Ok(())
-        })
-        .await
-    }
-
-    /// Every enrollment of a tenant as it stands (an active one as its client's outreach
-    /// holds it, with the messages sent so far): what the outreach report is made from.
-    pub async fn enrollments(&self, tenant: &TenantId) -> Result<Vec<Enrollment>, StoreError> {
-        let tenant = tenant.to_string();
-        self.transact(move |tx| {
-            let outreach: Vec<Outreach> = read_all(
-                tx,
-                "SELECT record FROM outreach WHERE tenant = ?1",
-                params![tenant],
-            )?;
-            let mut active: HashMap<(ClientId, EnrollmentId), Enrollment> = outreach
-                .into_iter()
-                .filter_map(|o| o.active)
-                .map(|e| ((e.client_id.clone(), e.id.clone()), e))
-                .collect();
-            let stored: Vec<Enrollment> = read_all(
-                tx,
-                "SELECT record FROM enrollments WHERE tenant = ?1 ORDER BY client, id",
-                params![tenant],
-            )?;
-            Ok(stored
-                .into_iter()
-                .map(|e| {
-                    active
-                        .remove(&(e.client_id.clone(), e.id.clone()))
-                        .unwrap_or(e)
-                })
-                .collect())
         })
         .await
     }
@@ -1273,6 +1241,28 @@ impl Store for SqliteStore {
                 write_step(tx, &tenant, step)?;
             }
             Ok(Written::Done)
+        })
+        .await
+    }
+
+    async fn enrollments_started(
+        &self,
+        tenant: &TenantId,
+        from: Day,
+        through: Day,
+    ) -> Result<Vec<Enrollment>, StoreError> {
+        let tenant = tenant.to_string();
+        self.transact(move |tx| {
+            // The business's enrollments, read whole: a local business has few enough.
+            let stored: Vec<Enrollment> = read_all(
+                tx,
+                "SELECT record FROM enrollments WHERE tenant = ?1 ORDER BY client, id",
+                params![tenant],
+            )?;
+            Ok(stored
+                .into_iter()
+                .filter(|e| (from..=through).contains(&e.started))
+                .collect())
         })
         .await
     }

@@ -20,8 +20,9 @@
 //! email counts         TENANT#{tenant}                      MAIL#{day}            (TTL)
 //! ```
 //!
-//! Three sparse indexes, each holding only the items with work in them, and a fourth that finds
-//! clients by mobile number (for SMS replies):
+//! Three sparse indexes, each holding only the items with work in them; a fourth finds clients
+//! by mobile number (for SMS replies), a fifth lists enrollments by the month they started (for
+//! the outreach report):
 //!
 //! ```text
 //! index     pk                                  sk                                  holds
@@ -29,6 +30,7 @@
 //! overdue   TENANT#{tenant}#OVERDUE#{shard}     {category}#{client}                 cadences last seen overdue
 //! due       TENANT#{tenant}#DUE#{shard}         {send time}#{client}#{enr.}#{step}  scheduled steps
 //! phone     TENANT#{tenant}#PHONE#{hash}        {client}                            profiles by number
+//! enrolled  TENANT#{tenant}#ENROLLED#{month}    {start day}#{client}#{enrollment}   enrollments by start
 //! ```
 //!
 //! A client's partition holds everything about them, so one Query reads (or erases) a whole
@@ -67,6 +69,9 @@ pub const PHONE_PK: &str = "phone_pk";
 /// The client id, as an attribute of the items an index finds clients by.
 pub const CLIENT_ID: &str = "client_id";
 pub const PHONE_INDEX: &str = "phone";
+pub const ENROLLED_PK: &str = "enrolled_pk";
+pub const ENROLLED_SK: &str = "enrolled_sk";
+pub const ENROLLED_INDEX: &str = "enrolled";
 /// Shards per watch bucket.
 pub const WATCH_SHARDS: u32 = 4;
 
@@ -156,6 +161,21 @@ pub fn tenant_entry(tenant: &TenantId) -> String {
 
 pub fn enrollment(id: &EnrollmentId) -> String {
     format!("{ENROLLMENT_PREFIX}{id}")
+}
+
+/// The enrolled index's partition of a tenant's enrollments that started in `day`'s month.
+pub fn enrolled_month(tenant: &TenantId, day: Day) -> String {
+    let date = day.date();
+    format!(
+        "TENANT#{tenant}#ENROLLED#{:04}-{:02}",
+        date.year(),
+        date.month()
+    )
+}
+
+/// An enrollment's place in its month: by start day, then client and id.
+pub fn enrolled_sort(started: Day, client: &ClientId, enrollment: &EnrollmentId) -> String {
+    format!("{started}#{client}#{enrollment}")
 }
 
 pub fn step(enrollment: &EnrollmentId, index: u16) -> String {

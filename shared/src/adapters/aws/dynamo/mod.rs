@@ -1624,6 +1624,18 @@ impl Store for DynamoStore {
                 (keys::SK.into(), s(keys::enrollment(&enrollment.id))),
             ]);
             item.insert("record".into(), record(enrollment)?);
+            item.insert(
+                keys::ENROLLED_PK.into(),
+                s(keys::enrolled_month(tenant, enrollment.started)),
+            );
+            item.insert(
+                keys::ENROLLED_SK.into(),
+                s(keys::enrolled_sort(
+                    enrollment.started,
+                    &enrollment.client_id,
+                    &enrollment.id,
+                )),
+            );
             items.push(self.put(item, Condition::None)?);
         }
         if let Some((enrollment, index)) = &change.unschedule {
@@ -1641,6 +1653,38 @@ impl Store for DynamoStore {
             }
             Some(_) => Ok(Written::Changed),
         }
+    }
+
+    async fn enrollments_started(
+        &self,
+        tenant: &TenantId,
+        from: Day,
+        through: Day,
+    ) -> Result<Vec<Enrollment>, StoreError> {
+        let mut found = Vec::new();
+        let mut month = from.date().first_of_month();
+        while month <= through.date() {
+            let bucket = keys::enrolled_month(tenant, Day::from(month));
+            for item in self
+                .query_index(
+                    keys::ENROLLED_INDEX,
+                    (keys::ENROLLED_PK, keys::ENROLLED_SK),
+                    &bucket,
+                    None,
+                    None,
+                )
+                .await?
+            {
+                let enrollment: Enrollment = read_record(&item)?;
+                if (from..=through).contains(&enrollment.started) {
+                    found.push(enrollment);
+                }
+            }
+            month = month
+                .checked_add(jiff::Span::new().months(1))
+                .map_err(|e| StoreError::Corrupt(format!("a month after {month}: {e}")))?;
+        }
+        Ok(found)
     }
 
     async fn enrollment(

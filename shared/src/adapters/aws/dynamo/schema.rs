@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::keys::{
-    CLIENT_ID, DUE_INDEX, DUE_PK, DUE_SK, OVERDUE_INDEX, OVERDUE_PK, OVERDUE_SK, PHONE_INDEX,
-    PHONE_PK, PK, SK, WATCH_INDEX, WATCH_PK, WATCH_SK,
+    CLIENT_ID, DUE_INDEX, DUE_PK, DUE_SK, ENROLLED_INDEX, ENROLLED_PK, ENROLLED_SK, OVERDUE_INDEX,
+    OVERDUE_PK, OVERDUE_SK, PHONE_INDEX, PHONE_PK, PK, SK, WATCH_INDEX, WATCH_PK, WATCH_SK,
 };
 use crate::ports::StoreError;
 
@@ -22,6 +22,8 @@ pub const OVERDUE_PROJECTION: [&str; 3] = ["client_id", "category", "stage"];
 pub const DUE_PROJECTION: [&str; 2] = ["record", "status"];
 /// The phone index copies nothing but the keys: the client id is its sort key.
 pub const PHONE_PROJECTION: [&str; 0] = [];
+/// The enrolled index copies the enrollment record: the report reads nothing else.
+pub const ENROLLED_PROJECTION: [&str; 1] = ["record"];
 
 /// An index copying the keys and `projected` (only the keys when it is empty).
 fn index(name: &str, pk: &str, sk: &str, projected: &[&str]) -> GlobalSecondaryIndex {
@@ -73,6 +75,8 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .attribute_definitions(string_attribute(DUE_SK))
         .attribute_definitions(string_attribute(PHONE_PK))
         .attribute_definitions(string_attribute(CLIENT_ID))
+        .attribute_definitions(string_attribute(ENROLLED_PK))
+        .attribute_definitions(string_attribute(ENROLLED_SK))
         .key_schema(key(PK, KeyType::Hash))
         .key_schema(key(SK, KeyType::Range))
         .global_secondary_indexes(index(WATCH_INDEX, WATCH_PK, WATCH_SK, &WATCH_PROJECTION))
@@ -84,6 +88,12 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         ))
         .global_secondary_indexes(index(DUE_INDEX, DUE_PK, DUE_SK, &DUE_PROJECTION))
         .global_secondary_indexes(index(PHONE_INDEX, PHONE_PK, CLIENT_ID, &PHONE_PROJECTION))
+        .global_secondary_indexes(index(
+            ENROLLED_INDEX,
+            ENROLLED_PK,
+            ENROLLED_SK,
+            &ENROLLED_PROJECTION,
+        ))
         .send()
         .await
         .map_err(|e| unavailable(Box::new(e.into_service_error())))?;
