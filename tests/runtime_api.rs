@@ -138,7 +138,19 @@ impl Harness {
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         let started = Instant::now();
-        let child = Command::new(binary)
+        // `WINBACK_FUNCTION_RUNNER` runs the binary through another program: an emulator for
+        // the arm64 builds that ship (`qemu-aarch64-static -L /usr/aarch64-linux-gnu`).
+        let runner = std::env::var("WINBACK_FUNCTION_RUNNER").unwrap_or_default();
+        let mut runner = runner.split_whitespace();
+        let mut command = match runner.next() {
+            Some(program) => {
+                let mut command = Command::new(program);
+                command.args(runner).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
+        let child = command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
@@ -228,14 +240,27 @@ impl Drop for Harness {
 }
 
 /// Builds a workspace binary and returns its path: the test crates cannot name other
-/// packages' binaries, so they build them the way `cargo build -p` would.
+/// packages' binaries, so they build them the way `cargo build -p` would. With
+/// `WINBACK_FUNCTIONS_DIR` set, it is taken from there as built for Lambda instead
+/// (`{dir}/{package}/bootstrap`, as `cargo lambda build --lambda-dir` leaves it).
 pub fn build_binary(package: &str) -> std::path::PathBuf {
-    build(package, false)
+    prebuilt(package).unwrap_or_else(|| build(package, false))
 }
 
 /// The same, built with the release profile (what ships), for benchmarks.
 pub fn build_release_binary(package: &str) -> std::path::PathBuf {
-    build(package, true)
+    prebuilt(package).unwrap_or_else(|| build(package, true))
+}
+
+fn prebuilt(package: &str) -> Option<std::path::PathBuf> {
+    let dir = std::path::PathBuf::from(std::env::var_os("WINBACK_FUNCTIONS_DIR")?);
+    let binary = dir.join(package).join("bootstrap");
+    assert!(
+        binary.is_file(),
+        "WINBACK_FUNCTIONS_DIR is set but {} is missing: build it with cargo lambda build --lambda-dir",
+        binary.display()
+    );
+    Some(binary)
 }
 
 fn build(package: &str, release: bool) -> std::path::PathBuf {

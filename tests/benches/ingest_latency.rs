@@ -81,11 +81,7 @@ async fn main() {
         assert_eq!(response["statusCode"], 404);
     }
     let size = std::fs::metadata(&binary).unwrap().len();
-    println!(
-        "binary (native release): {} ({:.1} MB)",
-        binary.display(),
-        size as f64 / 1e6
-    );
+    println!("binary: {} ({:.1} MB)", binary.display(), size as f64 / 1e6);
     println!(
         "cold start, median of {COLD_STARTS}: {:.1} ms",
         median(cold).as_secs_f64() * 1e3
