@@ -537,14 +537,7 @@ async fn get_sending(
 ) -> Result<Response, Problem> {
     let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), b"").await?;
     let tenant = &caller.tenant;
-    let today = Day::from(
-        tenant
-            .config
-            .timezone
-            .zone()
-            .to_datetime(api.clock.now())
-            .date(),
-    );
+    let today = api.ingest.today(tenant);
     let counts = api
         .store
         .mail_counts(&tenant.id, reputation::window(today).0, today)
