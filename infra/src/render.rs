@@ -30,7 +30,7 @@ pub const SCORES_HEADER: [&str; 11] = [
 ];
 
 /// Rows formatted per block: each core formats a block while the previous ones are written.
-const SCORES_BLOCK: usize = 1 << 16;
+const SCORES_BLOCK: usize = 1 << 14;
 
 /// Writes one row per client and category with a completed visit.
 pub fn write_scores(report: &AuditReport, mut out: impl Write) -> io::Result<()> {
@@ -81,42 +81,61 @@ pub fn write_scores(report: &AuditReport, mut out: impl Write) -> io::Result<()>
 }
 
 fn format_scores(report: &AuditReport, range: std::ops::Range<usize>) -> io::Result<Vec<u8>> {
-    let mut writer = csv::Writer::from_writer(Vec::with_capacity(range.len() * 96));
-    let mut record = csv::ByteRecord::new();
-    let mut number = itoa::Buffer::new();
+    let mut out = Vec::with_capacity(range.len() * 80);
+    let (mut visits, mut days) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let mut fixed: [[u8; 32]; 4] = [[0; 32]; 4];
     // Many rows share a last-visit day: format each day once.
     let mut dates: rustc_hash::FxHashMap<Day, [u8; 10]> = rustc_hash::FxHashMap::default();
     let mut date = String::new();
     for s in report.scores_in(range) {
-        record.clear();
-        record.push_field(s.client().as_bytes());
-        record.push_field(s.category().as_str().as_bytes());
-        record.push_field(s.stage().name().as_bytes());
-        record.push_field(number.format(s.visits()).as_bytes());
         let last = s.last_visit();
         let day = dates.entry(last).or_insert_with(|| {
             date.clear();
             write!(date, "{last}").expect("writing to a String cannot fail");
             date.as_bytes().try_into().unwrap_or(*b"0000-00-00")
         });
-        record.push_field(day);
-        record.push_field(number.format(s.days_since_last_visit()).as_bytes());
-        push_fixed(&mut record, s.interval_days(), 1);
-        push_fixed(&mut record, s.spread_days(), 1);
-        push_fixed(&mut record, s.overdue_ratio(), 3);
-        push_fixed(&mut record, s.lapse_score(), 4);
-        record.push_field(s.tier().name().as_bytes());
-        writer.write_byte_record(&record)?;
+        let [interval, spread, overdue, lapse] = &mut fixed;
+        let fields: [&[u8]; 11] = [
+            s.client().as_bytes(),
+            s.category().as_str().as_bytes(),
+            s.stage().name().as_bytes(),
+            visits.format(s.visits()).as_bytes(),
+            day,
+            days.format(s.days_since_last_visit()).as_bytes(),
+            write_fixed(interval, s.interval_days(), 1),
+            write_fixed(spread, s.spread_days(), 1),
+            write_fixed(overdue, s.overdue_ratio(), 3),
+            write_fixed(lapse, s.lapse_score(), 4),
+            s.tier().name().as_bytes(),
+        ];
+        // Only the client id and the category can hold what CSV must quote; a row with such a
+        // value is written by the CSV writer, every other row as its fields joined by commas,
+        // which is what the writer would write for it.
+        if fields[..2]
+            .iter()
+            .any(|f| f.iter().any(|b| b",\"\r\n".contains(b)))
+        {
+            let mut writer = csv::Writer::from_writer(&mut out);
+            writer.write_record(fields)?;
+            writer.flush()?;
+            continue;
+        }
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(field);
+        }
+        out.push(b'\n');
     }
-    writer.into_inner().map_err(|e| e.into_error())
+    Ok(out)
 }
 
-/// Pushes a non-negative number with a fixed count of decimals, without the float formatter:
-/// the scores file has four such columns on each of millions of rows.
-fn push_fixed(record: &mut csv::ByteRecord, value: f64, decimals: u32) {
+/// Writes a non-negative number with a fixed count of decimals into `text`, without the float
+/// formatter: the scores file has four such columns on each of millions of rows.
+fn write_fixed(text: &mut [u8; 32], value: f64, decimals: u32) -> &[u8] {
     let scale = 10_u64.pow(decimals);
     let scaled = (value.max(0.0) * scale as f64).round() as u64;
-    let mut text = [0u8; 32];
     let mut buffer = itoa::Buffer::new();
     let whole = buffer.format(scaled / scale).as_bytes();
     text[..whole.len()].copy_from_slice(whole);
@@ -128,7 +147,7 @@ fn push_fixed(record: &mut csv::ByteRecord, value: f64, decimals: u32) {
         text[len + i] = b'0' + (fraction % 10) as u8;
         fraction /= 10;
     }
-    record.push_field(&text[..len + decimals as usize]);
+    &text[..len + decimals as usize]
 }
 
 /// The report and what was read, as one JSON document.

@@ -193,6 +193,52 @@ fn scores_file_has_the_fixed_header_and_a_row_per_client_and_category() {
 }
 
 #[test]
+fn scores_rows_with_commas_or_quotes_in_an_id_are_quoted_as_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = write(
+        dir.path(),
+        "odd.csv",
+        b"client_id,occurred_at,service_category,amount\n\
+          \"Lopez, Ana\",2026-09-01,hair,45\n\
+          \"Lopez, Ana\",2026-10-01,hair,45\n\
+          \"Bo \"\"the cut\"\"\",2026-10-05,\"hair, long\",60\n\
+          plain-1,2026-10-10,hair,45\n",
+    );
+    let scores = dir.path().join("scores.csv");
+    let output = winback(&[
+        "audit",
+        export.to_str().unwrap(),
+        "--as-of",
+        "2026-11-20",
+        "--scores",
+        scores.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut reader = csv::Reader::from_path(&scores).unwrap();
+    let mut rows: Vec<(String, String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            assert_eq!(r.len(), 11, "{r:?}");
+            (r[0].to_owned(), r[1].to_owned(), r[3].to_owned())
+        })
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            (
+                "Bo \"the cut\"".to_owned(),
+                "hair, long".to_owned(),
+                "1".to_owned()
+            ),
+            ("Lopez, Ana".to_owned(), "hair".to_owned(), "2".to_owned()),
+            ("plain-1".to_owned(), "hair".to_owned(), "1".to_owned()),
+        ]
+    );
+}
+
+#[test]
 fn a_client_is_explained_per_category() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(
