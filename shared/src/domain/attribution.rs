@@ -9,6 +9,7 @@
 
 use jiff::Timestamp;
 
+use crate::domain::day::Day;
 use crate::domain::ids::Category;
 
 /// A message sent, as attribution needs it.
@@ -100,6 +101,37 @@ pub fn lift(messaged: u64, messaged_total: u64, control: u64, control_total: u64
     })
 }
 
+/// The period a report covers when none is asked for: the last 90 days, the window returns are
+/// usually measured over.
+pub const DEFAULT_REPORT_DAYS: i32 = 90;
+/// The longest period one report covers.
+pub const MAX_REPORT_DAYS: i32 = 3 * 366;
+
+/// Why a report cannot cover the period asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PeriodError {
+    #[error("from ({from}) is after to ({through})")]
+    Reversed { from: Day, through: Day },
+    #[error("{from} to {through} is longer than three years")]
+    TooLong { from: Day, through: Day },
+}
+
+/// The days a report covers, both included: `through` (today by default), and `from` (the
+/// last 90 days by default).
+pub fn report_period(
+    from: Option<Day>,
+    through: Option<Day>,
+    today: Day,
+) -> Result<(Day, Day), PeriodError> {
+    let through = through.unwrap_or(today);
+    let from = from.unwrap_or_else(|| through.plus_days(1 - DEFAULT_REPORT_DAYS));
+    match through.days_since(from) {
+        span if span < 0 => Err(PeriodError::Reversed { from, through }),
+        span if span >= MAX_REPORT_DAYS => Err(PeriodError::TooLong { from, through }),
+        _ => Ok((from, through)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +142,28 @@ mod tests {
 
     fn hair() -> Category {
         Category::parse("hair").unwrap()
+    }
+
+    #[test]
+    fn a_report_covers_the_last_90_days_by_default_and_at_most_three_years() {
+        let day = |text: &str| Day::from(text.parse::<jiff::civil::Date>().unwrap());
+        let today = day("2026-11-30");
+        assert_eq!(
+            report_period(None, None, today),
+            Ok((day("2026-09-02"), today))
+        );
+        assert_eq!(
+            report_period(Some(day("2026-11-01")), Some(day("2026-11-01")), today),
+            Ok((day("2026-11-01"), day("2026-11-01")))
+        );
+        assert!(matches!(
+            report_period(Some(day("2026-11-02")), Some(day("2026-11-01")), today),
+            Err(PeriodError::Reversed { .. })
+        ));
+        assert!(matches!(
+            report_period(Some(day("2020-01-01")), None, today),
+            Err(PeriodError::TooLong { .. })
+        ));
     }
 
     #[test]

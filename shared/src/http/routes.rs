@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
+use crate::domain::attribution;
 use crate::domain::booking::Booking;
 use crate::domain::booking_change::BookingOutcome;
 use crate::domain::config::BusinessConfig;
@@ -411,12 +412,6 @@ async fn get_overdue(
     Ok(axum::Json(list).into_response())
 }
 
-/// The longest period one report covers.
-const REPORT_MAX_DAYS: i32 = 3 * 366;
-/// The period a report covers when none is asked for: the last 90 days, the window returns are
-/// usually measured over.
-const REPORT_DEFAULT_DAYS: i32 = 90;
-
 /// What outreach achieved for the enrollments started in a period (`?from=` and `?to=`, local
 /// days, both included; the last 90 days by default).
 async fn get_outreach_report(
@@ -442,21 +437,16 @@ async fn get_outreach_report(
             })
     };
     let (from, to) = (day_param("from")?, day_param("to")?);
-    let through = to.unwrap_or_else(|| api.ingest.today(tenant));
-    let from = from.unwrap_or_else(|| through.plus_days(1 - REPORT_DEFAULT_DAYS));
-    let span = through.days_since(from);
-    if !(0..REPORT_MAX_DAYS).contains(&span) {
-        return Err(Problem::invalid(vec![FieldError {
-            pointer: "?from".into(),
-            detail: if span < 0 {
-                format!("from ({from}) is after to ({through})")
-            } else {
-                format!("{from} to {through} is longer than three years")
-            },
-            fix: "Ask for a period of at most three years, from an earlier date to a later one."
-                .into(),
-        }]));
-    }
+    let (from, through) =
+        attribution::report_period(from, to, api.ingest.today(tenant)).map_err(|e| {
+            Problem::invalid(vec![FieldError {
+                pointer: "?from".into(),
+                detail: e.to_string(),
+                fix:
+                    "Ask for a period of at most three years, from an earlier date to a later one."
+                        .into(),
+            }])
+        })?;
     let report = crate::app::report::outreach(api.store.as_ref(), &tenant.id, from, through)
         .await
         .map_err(store_problem)?;

@@ -779,7 +779,7 @@ fn cadence_item(
         (keys::PK.into(), s(pk)),
         (keys::SK.into(), s(keys::cadence(&category))),
         ("version".into(), n(version)),
-        ("client_id".into(), s(client.as_str())),
+        (keys::CLIENT_ID.into(), s(client.as_str())),
         ("category".into(), s(category.as_str())),
     ]);
     if let Some(watch) = watch {
@@ -888,6 +888,11 @@ fn string(item: &Item, name: &str) -> Result<String, StoreError> {
             "an item has no text attribute {name}"
         ))),
     }
+}
+
+/// The client an index item belongs to (its `client_id` attribute).
+fn client_id_of(item: &Item) -> Result<ClientId, StoreError> {
+    ClientId::parse(&string(item, keys::CLIENT_ID)?).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 fn number(item: &Item, name: &str) -> Result<i64, StoreError> {
@@ -1185,13 +1190,7 @@ impl Store for DynamoStore {
                 None,
             )
             .await?;
-        items
-            .iter()
-            .map(|item| {
-                ClientId::parse(&string(item, keys::CLIENT_ID)?)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))
-            })
-            .collect()
+        items.iter().map(client_id_of).collect()
     }
 
     async fn erase_client(
@@ -1568,8 +1567,7 @@ impl Store for DynamoStore {
             {
                 let stage = string(&item, "stage")?;
                 found.push(OverdueCadence {
-                    client_id: ClientId::parse(&string(&item, "client_id")?)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    client_id: client_id_of(&item)?,
                     category: Category::parse(&string(&item, "category")?)
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                     stage: Stage::from_name(&stage)
@@ -1823,8 +1821,7 @@ fn watched_cadence(item: &Item, day: Day) -> Result<WatchedCadence, StoreError> 
     let corrupt = |e: String| StoreError::Corrupt(e);
     let stage = string(item, "watch_stage")?;
     Ok(WatchedCadence {
-        client_id: ClientId::parse(&string(item, "client_id")?)
-            .map_err(|e| corrupt(e.to_string()))?,
+        client_id: client_id_of(item)?,
         category: Category::parse(&string(item, "category")?)
             .map_err(|e| corrupt(e.to_string()))?,
         watch: Watch {
