@@ -178,9 +178,11 @@ impl Deliverer {
         let timezone = &tenant.config.timezone;
 
         // A booking a moment ago wins.
-        if record.bookings.iter().any(|b| {
-            b.is_future_booking(Day::from(timezone.zone().to_datetime(now).date()), timezone)
-        }) {
+        if record
+            .bookings
+            .iter()
+            .any(|b| b.is_future_booking(timezone.day_of(now), timezone))
+        {
             self.end(&tenant, &record, &step, Outcome::Rebooked, today)
                 .await?;
             return Ok(Delivered::Stopped { reason: "booked" });
@@ -325,7 +327,7 @@ impl Deliverer {
         let message_id = match sent {
             Ok(id) => {
                 if step.channel == Channel::Email {
-                    let day = Day::from(tenant.config.timezone.zone().to_datetime(now).date());
+                    let day = tenant.config.timezone.day_of(now);
                     if let Err(error) = store.count_mail(&tenant.id, day, MailEvent::Sent).await {
                         tracing::warn!(tenant = %tenant.id, %error, "an email send was not counted");
                     }

@@ -159,14 +159,7 @@ impl Detector {
 
     /// Today in the business's time zone.
     pub fn today(&self, tenant: &Tenant) -> Day {
-        Day::from(
-            tenant
-                .config
-                .timezone
-                .zone()
-                .to_datetime(self.clock.now())
-                .date(),
-        )
+        tenant.config.timezone.day_of(self.clock.now())
     }
 
     /// One run for one tenant: the watch buckets from the day after the last finished run
@@ -184,14 +177,7 @@ impl Detector {
             Some(last) => last.plus_days(1).min(today),
             // Nothing is watched before the tenant existed: a first run starts there.
             None => {
-                let created = Day::from(
-                    tenant
-                        .config
-                        .timezone
-                        .zone()
-                        .to_datetime(tenant.created_at)
-                        .date(),
-                );
+                let created = tenant.config.timezone.day_of(tenant.created_at);
                 created.max(today.plus_days(-FIRST_RUN_DAYS)).min(today)
             }
         };

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use crate::app::stop;
 use crate::domain::client::Channel;
 use crate::domain::contact::{ContactHash, EmailAddress, PhoneNumber};
-use crate::domain::day::Day;
 use crate::domain::enrollment::{Outcome, StopReason};
 use crate::domain::feedback::{self, ConsentEntry, Keyword};
 use crate::domain::ids::{ClientId, TenantId};
@@ -215,7 +214,7 @@ impl Feedback {
             SuppressionReason::Complained => MailEvent::Complained,
             _ => MailEvent::Bounced,
         };
-        let today = Day::from(tenant.config.timezone.zone().to_datetime(now).date());
+        let today = tenant.config.timezone.day_of(now);
         self.store.count_mail(&tenant.id, today, event).await?;
         if tenant.paused.is_some() {
             return Ok(());

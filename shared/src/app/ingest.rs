@@ -90,7 +90,7 @@ impl Ingest {
 
     /// Today in the business's time zone.
     pub fn today(&self, tenant: &Tenant) -> Day {
-        Day::from(tenant.config.timezone.zone().to_datetime(self.now()).date())
+        tenant.config.timezone.day_of(self.now())
     }
 
     /// Creates or updates a profile; a client who no longer consents on any channel they can

@@ -277,7 +277,7 @@ pub enum VersionOrder {
 impl Booking {
     /// The day of the booking in the business's time zone.
     pub fn day(&self, timezone: &TimeZoneName) -> Day {
-        Day::from(timezone.zone().to_datetime(self.starts_at).date())
+        timezone.day_of(self.starts_at)
     }
 
     /// Whether the booking is a visit in its categories (completed).

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::domain::day::Day;
 use crate::domain::ids::Category;
 use crate::domain::industry::Industry;
 use crate::domain::money::Currency;
@@ -22,6 +23,11 @@ impl TimeZoneName {
         let zone = jiff::tz::TimeZone::get(name.trim())
             .map_err(|_| ConfigError::UnknownTimeZone(name.trim().to_owned()))?;
         Ok(TimeZoneName(name.trim().to_owned(), zone))
+    }
+
+    /// The local day `at` falls on in this zone.
+    pub fn day_of(&self, at: jiff::Timestamp) -> Day {
+        Day::from(self.1.to_datetime(at).date())
     }
 
     pub fn utc() -> TimeZoneName {

@@ -411,7 +411,7 @@ pub fn ending_by_booking(
     ) {
         return None;
     }
-    let made = Day::from(timezone.zone().to_datetime(booking.updated_at).date());
+    let made = timezone.day_of(booking.updated_at);
     (booking.day(timezone) >= enrollment.started || made >= enrollment.started).then(|| {
         let categories: Vec<&Category> = booking.categories().collect();
         outcome_of_booking(enrollment, &categories)
