@@ -493,8 +493,6 @@ pub struct RowParser {
     options: ReadOptions,
     /// Which field each column holds, by column.
     column_fields: Vec<Option<Field>>,
-    /// Where each field of the current row lies in it, by field.
-    fields: [Option<(u32, u32)>; Field::ALL.len()],
     /// An unescaped copy of the current row, for the few rows with quoted values.
     owned: simd_csv::ByteRecord,
 }
@@ -521,35 +519,33 @@ pub enum RawRecord<'a> {
     Unreadable(RowError),
 }
 
-/// The positions of `delimiter` in a row, eight bytes at a time: a row's fields are short, so
-/// one pass over words finds them all sooner than a search per field.
-fn delimiters(record: &[u8], delimiter: u8) -> impl Iterator<Item = usize> + '_ {
+/// Calls `found` with each position of `delimiter` in a row, in order, eight bytes at a time
+/// (a row's fields are short, so one pass over words finds them all sooner than a search per
+/// field), until `found` returns `false`.
+#[inline(always)]
+fn each_delimiter(record: &[u8], delimiter: u8, mut found: impl FnMut(usize) -> bool) {
     const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let pattern = u64::from_ne_bytes([delimiter; 8]);
-    let words = record.chunks_exact(8);
-    let tail_at = record.len() - words.remainder().len();
-    let tail = words
-        .remainder()
-        .iter()
-        .enumerate()
-        .filter(move |&(_, &b)| b == delimiter)
-        .map(move |(i, _)| tail_at + i);
-    words
-        .enumerate()
-        .flat_map(move |(k, word)| {
-            let v = u64::from_le_bytes(word.try_into().expect("chunks of eight")) ^ pattern;
-            // The high bit of each byte that equals the delimiter, exactly (no borrow between
-            // bytes, unlike the shorter zero-byte test).
-            let mut found = !(((v & LOW) + LOW) | v | LOW);
-            std::iter::from_fn(move || {
-                (found != 0).then(|| {
-                    let at = k * 8 + (found.trailing_zeros() / 8) as usize;
-                    found &= found - 1;
-                    at
-                })
-            })
-        })
-        .chain(tail)
+    let mut words = record.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let v = u64::from_le_bytes(word.try_into().expect("chunks of eight")) ^ pattern;
+        // The high bit of each byte that equals the delimiter, exactly (no borrow between
+        // bytes, unlike the shorter zero-byte test).
+        let mut hits = !(((v & LOW) + LOW) | v | LOW);
+        while hits != 0 {
+            if !found(at + (hits.trailing_zeros() / 8) as usize) {
+                return;
+            }
+            hits &= hits - 1;
+        }
+        at += 8;
+    }
+    for (i, &b) in words.remainder().iter().enumerate() {
+        if b == delimiter && !found(at + i) {
+            return;
+        }
+    }
 }
 
 /// Reads the fields of one record that holds quotes, unescaped.
@@ -599,15 +595,18 @@ impl<R: Read> BookingsReader<R> {
         }
         let map = ColumnMap::resolve(&headers, &options.mappings)?;
         let mut column_fields = vec![None; headers.len()];
+        // Contact columns are recognised, so that no other field claims them, but a booking
+        // line does not carry them.
         for &(field, column) in map.mapped() {
-            column_fields[column] = Some(field);
+            if !matches!(field, Field::Email | Field::Phone) {
+                column_fields[column] = Some(field);
+            }
         }
         let parser = RowParser {
             delimiter,
             map,
             options,
             column_fields,
-            fields: [None; Field::ALL.len()],
             owned: simd_csv::ByteRecord::new(),
         };
         Ok(BookingsReader {
@@ -752,7 +751,6 @@ impl RowParser {
             map,
             options,
             column_fields,
-            fields,
             owned,
         } = self;
         if quoted {
@@ -776,16 +774,24 @@ impl RowParser {
             if !keep(client.trim_ascii()) {
                 return Row::Skipped;
             }
-            let owned = &*owned;
-            let cell = |f: Field| match map
-                .column(f)
-                .and_then(|i| owned.get(i))
-                .map(<[u8]>::trim_ascii)
-            {
-                None | Some([]) => Ok(None),
-                Some(bytes) => std::str::from_utf8(bytes).map(Some).map_err(|_| NotText),
-            };
-            return match parse_row(cell, line, options) {
+            let mut cells: Cells<'_> = [""; Field::ALL.len()];
+            for (column, field) in column_fields.iter().enumerate() {
+                let (Some(field), Some(bytes)) = (field, owned.get(column)) else {
+                    continue;
+                };
+                match std::str::from_utf8(bytes.trim_ascii()) {
+                    Ok(text) => cells[*field as usize] = text,
+                    Err(_) => {
+                        return Row::Bad(RowError {
+                            line,
+                            column: Some(field.name()),
+                            reason: "the value is not valid UTF-8 text; save the export as UTF-8"
+                                .into(),
+                        });
+                    }
+                }
+            }
+            return match parse_row(&cells, line, options) {
                 Ok(line) => Row::Line(line),
                 Err(error) => Row::Bad(error),
             };
@@ -802,19 +808,22 @@ impl RowParser {
                 return Row::Skipped;
             }
         }
-        fields.fill(None);
+        // Where each field lies in the row; a field not in the export is empty.
+        let mut spans = [(0_u32, 0_u32); Field::ALL.len()];
         let (mut column, mut start) = (0, 0);
-        for end in delimiters(record, *delimiter).chain([record.len()]) {
+        let mut field_ends_at = |end: usize| {
             match column_fields.get(column) {
-                Some(Some(field)) => {
-                    fields[*field as usize] = Some((start as u32, (end - start) as u32))
-                }
+                Some(Some(field)) => spans[*field as usize] = (start as u32, end as u32),
                 Some(None) => {}
-                None => break,
+                // Columns past the header's are not read.
+                None => return false,
             }
             column += 1;
             start = end + 1;
-        }
+            true
+        };
+        each_delimiter(record, *delimiter, &mut field_ends_at);
+        field_ends_at(record.len());
         // One UTF-8 check for the whole row; cut at ASCII delimiters and trimmed of ASCII
         // spaces, every field of it is text too.
         let Ok(text) = simdutf8::basic::from_utf8(record) else {
@@ -825,18 +834,13 @@ impl RowParser {
                 reason,
             });
         };
-        let fields = &*fields;
-        let cell = |f: Field| {
-            let Some((at, len)) = fields[f as usize] else {
-                return Ok(None);
-            };
-            let value = text
-                .get(at as usize..(at + len) as usize)
-                .ok_or(NotText)?
-                .trim_ascii();
-            Ok((!value.is_empty()).then_some(value))
-        };
-        match parse_row(cell, line, options) {
+        // Cut at ASCII delimiters, every span is at a character boundary of the text.
+        let cells: Cells<'_> = spans.map(|(start, end)| {
+            text.get(start as usize..end as usize)
+                .unwrap_or_default()
+                .trim_ascii()
+        });
+        match parse_row(&cells, line, options) {
             Ok(line) => Row::Line(line),
             Err(error) => Row::Bad(error),
         }
@@ -861,15 +865,13 @@ fn sniff_delimiter(head: &[u8]) -> u8 {
         .map_or(b',', |(d, _)| *d)
 }
 
-/// Parses one row. `row` is all of the row's bytes and `field` gives each field as a part of
-/// them, so the row is checked as UTF-8 once and its fields are cut from it as text.
-/// A value that is not UTF-8 text.
-#[derive(Debug, Clone, Copy)]
-struct NotText;
+/// A row's value for each field (by `Field as usize`): trimmed text, empty when blank or not in
+/// the export.
+type Cells<'r> = [&'r str; Field::ALL.len()];
 
-/// Parses one row. `cell` gives each field's value as trimmed text, `None` when empty.
+/// Parses one row from its cells.
 fn parse_row<'r>(
-    cell: impl Fn(Field) -> Result<Option<&'r str>, NotText>,
+    cells: &Cells<'r>,
     line: u64,
     options: &ReadOptions,
 ) -> Result<BookingLine<'r>, RowError> {
@@ -878,23 +880,19 @@ fn parse_row<'r>(
         column: Some(field.name()),
         reason,
     };
-    let cell = |wanted: Field| {
-        cell(wanted).map_err(|NotText| {
-            fail(
-                wanted,
-                "the value is not valid UTF-8 text; save the export as UTF-8".into(),
-            )
-        })
+    let cell = |wanted: Field| -> Option<&'r str> {
+        let value = cells[wanted as usize];
+        (!value.is_empty()).then_some(value)
     };
 
-    let client = cell(Field::ClientId)?
+    let client = cell(Field::ClientId)
         .ok_or_else(|| fail(Field::ClientId, "the client id is empty".into()))?;
     let client = ClientId::check(client).map_err(|e| fail(Field::ClientId, e.to_string()))?;
-    let occurred = cell(Field::OccurredAt)?
+    let occurred = cell(Field::OccurredAt)
         .ok_or_else(|| fail(Field::OccurredAt, "the date is empty".into()))?;
     let day = parse_day(occurred, &options.timezone, options.date_format.as_deref())
         .map_err(|reason| fail(Field::OccurredAt, reason))?;
-    let status = match cell(Field::Status)? {
+    let status = match cell(Field::Status) {
         None => BookingStatus::Completed,
         Some(text) => text
             .parse()
@@ -902,19 +900,26 @@ fn parse_row<'r>(
                 fail(Field::Status, e.to_string())
             })?,
     };
-    let category = cell(Field::ServiceCategory)?.ok_or_else(|| {
+    let category = cell(Field::ServiceCategory).ok_or_else(|| {
         fail(
             Field::ServiceCategory,
             "the service category is empty".into(),
         )
     })?;
-    if category.len() > 64 || category.chars().any(char::is_control) {
+    let control = |text: &str| {
+        if text.is_ascii() {
+            text.bytes().any(|b| b.is_ascii_control())
+        } else {
+            text.chars().any(char::is_control)
+        }
+    };
+    if category.len() > 64 || control(category) {
         return Err(fail(
             Field::ServiceCategory,
             "a category name must be at most 64 characters of text".into(),
         ));
     }
-    if let Some(code) = cell(Field::Currency)?
+    if let Some(code) = cell(Field::Currency)
         && !code.eq_ignore_ascii_case(options.currency.code())
     {
         let currency = Currency::parse(code).map_err(|e| fail(Field::Currency, e.to_string()))?;
@@ -926,7 +931,7 @@ fn parse_row<'r>(
             ),
         ));
     }
-    let price_minor = match cell(Field::Amount)? {
+    let price_minor = match cell(Field::Amount) {
         None => 0,
         Some(text) => {
             Money::parse_major(text, options.currency)
@@ -934,7 +939,7 @@ fn parse_row<'r>(
                 .minor
         }
     };
-    let rating = match cell(Field::Rating)? {
+    let rating = match cell(Field::Rating) {
         None => None,
         Some(text) => match text.parse::<f32>() {
             Ok(r) if r.is_finite() && (0.0..=10.0).contains(&r) => Rating::new(r),
@@ -947,18 +952,18 @@ fn parse_row<'r>(
         },
     };
     // Locations are only carried along: any text will do until they are used.
-    let location = cell(Field::LocationId)?;
+    let location = cell(Field::LocationId);
     Ok(BookingLine {
         client,
         day,
         status,
         category,
         price_minor,
-        service: cell(Field::Service)?,
-        staff: cell(Field::Staff)?,
+        service: cell(Field::Service),
+        staff: cell(Field::Staff),
         location,
         rating,
-        client_name: cell(Field::ClientName)?,
+        client_name: cell(Field::ClientName),
     })
 }
 
@@ -1098,10 +1103,49 @@ mod tests {
         for row in rows {
             for delimiter in [b',', b';', b'\t', 0xac] {
                 let expected: Vec<usize> = memchr::memchr_iter(delimiter, row).collect();
-                let found: Vec<usize> = delimiters(row, delimiter).collect();
+                let mut found = Vec::new();
+                each_delimiter(row, delimiter, |at| {
+                    found.push(at);
+                    true
+                });
                 assert_eq!(found, expected, "{:?} in {:?}", delimiter as char, row);
             }
         }
+    }
+
+    #[test]
+    fn the_delimiter_search_stops_when_told() {
+        let mut found = Vec::new();
+        each_delimiter(b"a,b,c,d,e,f,g,h,i,j", b',', |at| {
+            found.push(at);
+            found.len() < 3
+        });
+        assert_eq!(found, [1, 3, 5]);
+    }
+
+    #[test]
+    fn a_row_that_is_not_utf8_is_a_bad_row_and_the_rest_are_read() {
+        let mut text = b"client_id,occurred_at,service_category,service\n".to_vec();
+        text.extend_from_slice(b"c1,2026-01-05,Hair,Cut\n");
+        text.extend_from_slice(b"c2,2026-01-05,Hair,Cut \xff\n");
+        text.extend_from_slice(b"c3,2026-01-05,Hair,\"Cut, \xff\"\n");
+        text.extend_from_slice(b"c4,2026-01-05,Hair,\"Cut, long\"\n");
+        let mut reader = BookingsReader::new(text.as_slice(), options()).unwrap();
+        let (mut good, mut bad) = (Vec::new(), Vec::new());
+        while let Some(row) = reader.next_line() {
+            match row {
+                Ok(line) => good.push(format!("{}|{}", line.client, line.service.unwrap())),
+                Err(e) => bad.push((e.line, e.column, e.reason)),
+            }
+        }
+        assert_eq!(good, ["c1|Cut", "c4|Cut, long"]);
+        assert_eq!(bad.len(), 2, "{bad:?}");
+        assert_eq!((bad[0].0, bad[0].1), (3, None));
+        assert_eq!((bad[1].0, bad[1].1), (4, Some("service")));
+        assert!(
+            bad.iter()
+                .all(|(_, _, reason)| reason.contains("save the export as UTF-8"))
+        );
     }
 
     fn headers(names: &[&str]) -> Vec<String> {

@@ -151,13 +151,12 @@ fn parse_plain(text: &[u8], exponent: u32) -> Option<i64> {
     if whole.is_empty() || whole.len() > 15 || fraction.len() > exponent as usize {
         return None;
     }
-    let mut minor: i64 = 0;
-    for &b in whole.iter().chain(fraction) {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        minor = minor * 10 + i64::from(b - b'0');
-    }
+    let digits = |minor: Option<i64>, part: &[u8]| {
+        part.iter().try_fold(minor?, |n, &b| {
+            b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0'))
+        })
+    };
+    let minor = digits(digits(Some(0), whole), fraction)?;
     Some(minor * 10_i64.pow(exponent - fraction.len() as u32))
 }
 
