@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 use shared::adapters::bookings_csv::{
-    BookingsReader, ColumnMap, ExportError, Field, RawRecord, ReadOptions, Row, RowError, RowParser,
+    BookingsReader, ColumnMap, ExportError, Field, RawRecord, ReadOptions, RowError, RowParser,
 };
 use shared::app::audit::{Audit, AuditError, AuditOptions, AuditReport, share_of};
 use shared::domain::booking::BookingLine;
@@ -75,19 +75,17 @@ impl InputSummary {
 /// bad ones.
 fn drain<R: Read>(
     reader: &mut BookingsReader<R>,
-    keep: &dyn Fn(&[u8]) -> bool,
     mut on_line: impl FnMut(&BookingLine<'_>) -> Result<(), String>,
 ) -> InputSummary {
     let mut summary = InputSummary::new(reader.columns());
-    while let Some(row) = reader.next_row(keep) {
+    while let Some(row) = reader.next_line() {
         let outcome = match row {
-            Row::Skipped => continue,
-            Row::Line(line) => on_line(&line).map_err(|reason| RowError {
+            Ok(line) => on_line(&line).map_err(|reason| RowError {
                 line: 0,
                 column: None,
                 reason,
             }),
-            Row::Bad(error) => Err(error),
+            Err(error) => Err(error),
         };
         summary.rows += 1;
         if let Err(mut error) = outcome {
@@ -107,7 +105,7 @@ pub fn read_rows<R: Read>(
     on_line: impl FnMut(&BookingLine<'_>) -> Result<(), String>,
 ) -> Result<InputSummary, ExportError> {
     let mut reader = BookingsReader::new(input, read_options)?;
-    Ok(drain(&mut reader, &|_| true, on_line))
+    Ok(drain(&mut reader, on_line))
 }
 
 /// Audits an export read from a stream, in one piece.
@@ -212,10 +210,9 @@ struct Share {
 
 impl Share {
     /// Takes in a row found on `line` of `part`.
-    fn take(&mut self, row: Row<'_>, part: u16, line: u64) {
+    fn take(&mut self, row: Result<BookingLine<'_>, RowError>, part: u16, line: u64) {
         let error = match row {
-            Row::Skipped => return,
-            Row::Line(booking) => match self.audit.add(&booking) {
+            Ok(booking) => match self.audit.add(&booking) {
                 Ok(()) => {
                     self.rows += 1;
                     return;
@@ -226,7 +223,7 @@ impl Share {
                     reason: e.to_string(),
                 },
             },
-            Row::Bad(error) => error,
+            Err(error) => error,
         };
         self.rows += 1;
         self.bad_rows += 1;
@@ -240,7 +237,7 @@ impl Share {
     fn take_batch(&mut self, batch: &Batch, parser: &mut RowParser) {
         for &(at, len, part, line, quoted) in &batch.rows {
             let bytes = &batch.bytes[at as usize..(at + len) as usize];
-            let row = parser.parse(bytes, line, quoted, None);
+            let row = parser.parse(bytes, line, quoted);
             self.take(row, part, line);
         }
     }
@@ -321,7 +318,7 @@ fn audit_parts(
                             let (bytes, line, quoted) = match raw {
                                 RawRecord::Unreadable(error) => {
                                     let line = error.line;
-                                    share.take(Row::Bad(error), tag, line);
+                                    share.take(Err(error), tag, line);
                                     continue;
                                 }
                                 RawRecord::Record {
@@ -335,7 +332,7 @@ fn audit_parts(
                             }
                             let owner = share_of(parser.client_of(bytes, quoted), threads);
                             if owner == me {
-                                let row = parser.parse(bytes, line, quoted, None);
+                                let row = parser.parse(bytes, line, quoted);
                                 share.take(row, tag, line);
                                 continue;
                             }

@@ -497,17 +497,6 @@ pub struct RowParser {
     owned: simd_csv::ByteRecord,
 }
 
-/// Says whether a reader should parse the rows of a client, from the id's bytes.
-pub type KeepClient<'a> = &'a dyn Fn(&[u8]) -> bool;
-
-/// One row as read, when rows are shared out by client among several readers.
-pub enum Row<'a> {
-    Line(BookingLine<'a>),
-    Bad(RowError),
-    /// A row of a client this reader was not asked for.
-    Skipped,
-}
-
 /// A record as the splitter found it, before parsing.
 pub enum RawRecord<'a> {
     /// `quoted`: the record holds a quote character, so it needs the full CSV parser.
@@ -648,31 +637,14 @@ impl<R: Read> BookingsReader<R> {
     /// Reads the next row: `None` at the end of the file, otherwise the row's line or why it
     /// was refused. An I/O failure part-way ends the file with an error for that row.
     pub fn next_line(&mut self) -> Option<Result<BookingLine<'_>, RowError>> {
-        match self.next_row(&|_| true)? {
-            Row::Line(line) => Some(Ok(line)),
-            Row::Bad(error) => Some(Err(error)),
-            Row::Skipped => unreachable!("every client is kept"),
-        }
-    }
-
-    /// Reads the next row, parsing it only if `keep` accepts its client id's bytes (trimmed of
-    /// ASCII spaces, not yet checked as text). A row whose client id cannot be read at all is
-    /// offered to `keep` as the empty id.
-    pub fn next_row(&mut self, keep: &dyn Fn(&[u8]) -> bool) -> Option<Row<'_>> {
         let (raw, parser) = self.next_raw()?;
         Some(match raw {
-            RawRecord::Unreadable(error) => {
-                if keep(b"") {
-                    Row::Bad(error)
-                } else {
-                    Row::Skipped
-                }
-            }
+            RawRecord::Unreadable(error) => Err(error),
             RawRecord::Record {
                 bytes,
                 line,
                 quoted,
-            } => parser.parse(bytes, line, quoted, Some(keep)),
+            } => parser.parse(bytes, line, quoted),
         })
     }
 
@@ -735,45 +707,29 @@ impl RowParser {
             .trim_ascii()
     }
 
-    /// Parses a record found on `line` (`quoted` if it holds a quote character), if `keep`
-    /// accepts its client id; every record without a `keep`.
+    /// Parses a record found on `line` (`quoted` if it holds a quote character).
     pub fn parse<'r>(
         &'r mut self,
         record: &'r [u8],
         line: u64,
         quoted: bool,
-        keep: Option<KeepClient<'_>>,
-    ) -> Row<'r> {
-        let keep_some = keep.is_some();
-        let keep = |client: &[u8]| keep.is_none_or(|keep| keep(client));
+    ) -> Result<BookingLine<'r>, RowError> {
         let RowParser {
             delimiter,
-            map,
+            map: _,
             options,
             column_fields,
             owned,
         } = self;
         if quoted {
             let Some(parsed) = parse_quoted(record, *delimiter) else {
-                let error = RowError {
+                return Err(RowError {
                     line,
                     column: None,
                     reason: "the row could not be read as CSV".into(),
-                };
-                return if keep(b"") {
-                    Row::Bad(error)
-                } else {
-                    Row::Skipped
-                };
+                });
             };
             *owned = parsed;
-            let client = map
-                .column(Field::ClientId)
-                .and_then(|i| owned.get(i))
-                .unwrap_or_default();
-            if !keep(client.trim_ascii()) {
-                return Row::Skipped;
-            }
             let mut cells: Cells<'_> = [""; Field::ALL.len()];
             for (column, field) in column_fields.iter().enumerate() {
                 let (Some(field), Some(bytes)) = (field, owned.get(column)) else {
@@ -782,7 +738,7 @@ impl RowParser {
                 match std::str::from_utf8(bytes.trim_ascii()) {
                     Ok(text) => cells[*field as usize] = text,
                     Err(_) => {
-                        return Row::Bad(RowError {
+                        return Err(RowError {
                             line,
                             column: Some(field.name()),
                             reason: "the value is not valid UTF-8 text; save the export as UTF-8"
@@ -791,23 +747,10 @@ impl RowParser {
                     }
                 }
             }
-            return match parse_row(&cells, line, options) {
-                Ok(line) => Row::Line(line),
-                Err(error) => Row::Bad(error),
-            };
+            return parse_row(&cells, line, options);
         }
 
         // No quotes: the fields are exactly what lies between the delimiters.
-        if keep_some {
-            let client_column = map.column(Field::ClientId).unwrap_or(usize::MAX);
-            let client = record
-                .split(|b| b == delimiter)
-                .nth(client_column)
-                .unwrap_or_default();
-            if !keep(client.trim_ascii()) {
-                return Row::Skipped;
-            }
-        }
         // Where each field lies in the row; a field not in the export is empty.
         let mut spans = [(0_u32, 0_u32); Field::ALL.len()];
         let (mut column, mut start) = (0, 0);
@@ -828,7 +771,7 @@ impl RowParser {
         // spaces, every field of it is text too.
         let Ok(text) = simdutf8::basic::from_utf8(record) else {
             let reason = "the row is not valid UTF-8 text; save the export as UTF-8".into();
-            return Row::Bad(RowError {
+            return Err(RowError {
                 line,
                 column: None,
                 reason,
@@ -840,10 +783,7 @@ impl RowParser {
                 .unwrap_or_default()
                 .trim_ascii()
         });
-        match parse_row(&cells, line, options) {
-            Ok(line) => Row::Line(line),
-            Err(error) => Row::Bad(error),
-        }
+        parse_row(&cells, line, options)
     }
 }
 

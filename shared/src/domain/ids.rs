@@ -29,12 +29,10 @@ fn check(kind: &'static str, value: &str, max: usize) -> Result<(), IdError> {
             max,
         });
     }
-    // Control characters are ASCII or U+0080–U+009F; most ids are ASCII, checked bytewise.
-    let control = if value.is_ascii() {
-        value.bytes().any(|b| b < 0x20 || b == 0x7f)
-    } else {
-        value.chars().any(char::is_control)
-    };
+    // Control characters are ASCII or U+0080–U+009F: most ids are printable ASCII, checked in
+    // one pass over the bytes; only an id with other bytes is read as characters.
+    let control =
+        !value.bytes().all(|b| (0x20..0x7f).contains(&b)) && value.chars().any(char::is_control);
     if control {
         return Err(IdError::ControlCharacter { kind });
     }
