@@ -420,6 +420,70 @@ fn the_same_export_gives_the_same_audit_whether_read_by_one_thread_or_several() 
     assert!(std::fs::metadata(&big).unwrap().len() > 16 << 20);
     let (from_file, from_stream) = audits_as_file_and_as_stream(&big);
     assert_eq!(from_file, from_stream);
+
+    let (from_file, from_stream) = scores_as_file_and_as_stream(&big);
+    assert!(from_file.len() > 150_000);
+    assert_same_lines(&from_file, &from_stream);
+}
+
+/// The scores file of an export read as a file (in parallel when large) and as a stream (in
+/// one piece), its rows sorted: a parallel read writes them in another order.
+fn scores_as_file_and_as_stream(file: &Path) -> (Vec<String>, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (scores_file, scores_stream) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    let output = winback(&[
+        "audit",
+        file.to_str().unwrap(),
+        "--as-of",
+        "2026-11-20",
+        "--scores",
+        scores_file.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = Command::new(env!("CARGO_BIN_EXE_winback"))
+        .args(["audit", "-", "--as-of", "2026-11-20", "--scores"])
+        .arg(&scores_stream)
+        .stdin(std::fs::File::open(file).unwrap())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let sorted_lines = |path: &Path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    (sorted_lines(&scores_file), sorted_lines(&scores_stream))
+}
+
+fn assert_same_lines(a: &[String], b: &[String]) {
+    let differing: Vec<_> = a.iter().zip(b).filter(|(x, y)| x != y).take(3).collect();
+    assert!(
+        differing.is_empty(),
+        "{} differ, first: {differing:?}",
+        a.iter().zip(b).filter(|(x, y)| x != y).count()
+    );
+    assert_eq!(a.len(), b.len());
+}
+
+#[test]
+fn clients_alike_in_all_but_id_get_the_same_tiers_whether_read_by_one_thread_or_several() {
+    // 200,000 clients with one identical visit each: only their ids tell them apart, so the
+    // tiers' boundaries fall among equals.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("client_id,client_name,occurred_at,service_category,amount\n");
+    for i in 0..200_000 {
+        text.push_str(&format!(
+            "c{i:06},A client whose long name makes the export large enough to read in parallel,2026-06-01,Hair,50.00\n"
+        ));
+    }
+    let file = write(dir.path(), "alike.csv", text.as_bytes());
+    assert!(std::fs::metadata(&file).unwrap().len() > 16 << 20);
+    let (from_file, from_stream) = scores_as_file_and_as_stream(&file);
+    assert_eq!(from_file.len(), 200_001);
+    assert_same_lines(&from_file, &from_stream);
+    let high = from_file.iter().filter(|l| l.ends_with(",high")).count();
+    assert_eq!(high, 40_000);
 }
 
 #[test]

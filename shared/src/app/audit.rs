@@ -16,7 +16,7 @@
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use hashbrown::{DefaultHashBuilder, HashTable};
+use hashbrown::HashTable;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use crate::app::chunked::ChunkedVec;
@@ -146,7 +146,6 @@ impl Arena {
 #[derive(Debug, Default)]
 struct Labels {
     index: HashTable<u32>,
-    hasher: DefaultHashBuilder,
     texts: Arena,
     spans: Vec<Span>,
     latest_price: Vec<Option<CurrentPrice>>,
@@ -154,7 +153,7 @@ struct Labels {
 
 impl Labels {
     fn intern(&mut self, text: &str) -> Label {
-        let hash = self.hasher.hash_one(text);
+        let hash = FxBuildHasher.hash_one(text);
         let (texts, spans) = (&self.texts, &self.spans);
         if let Some(&i) = self
             .index
@@ -165,9 +164,10 @@ impl Labels {
         let i = self.spans.len() as u32;
         self.spans.push(self.texts.push(text));
         self.latest_price.push(None);
-        let (texts, spans, hasher) = (&self.texts, &self.spans, &self.hasher);
-        self.index
-            .insert_unique(hash, i, |&j| hasher.hash_one(texts.get(spans[j as usize])));
+        let (texts, spans) = (&self.texts, &self.spans);
+        self.index.insert_unique(hash, i, |&j| {
+            FxBuildHasher.hash_one(texts.get(spans[j as usize]))
+        });
         Label::new(i)
     }
 
@@ -502,7 +502,10 @@ impl Audit {
             }
         }
         let mut tiers = vec![Tier::Low; bound];
-        for (number, (_, tier)) in visited.iter().zip(rfm::score(&values)) {
+        // Clients alike in every respect are told apart by id, not by the order they were read.
+        let id_of = |at: usize| self.ids.get(self.clients.get(visited[at]).id);
+        let scored = rfm::score(&values, |a, b| id_of(a).cmp(id_of(b)));
+        for (number, (_, tier)) in visited.iter().zip(scored) {
             tiers[*number as usize] = tier;
         }
         drop((visited, values));

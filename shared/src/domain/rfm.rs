@@ -96,7 +96,14 @@ impl RfmScore {
 type TierKey = (u8, i64, u32, Day);
 
 /// Scores and tiers every client of one business; the result is in the input's order.
-pub fn score(clients: &[ClientValue]) -> Vec<(RfmScore, Tier)> {
+///
+/// `tie` orders two clients (by their positions in `clients`) that nothing else separates, the
+/// first going to the higher tier: with their ids, tiers do not depend on the order the clients
+/// were read in.
+pub fn score(
+    clients: &[ClientValue],
+    tie: impl Fn(usize, usize) -> std::cmp::Ordering,
+) -> Vec<(RfmScore, Tier)> {
     let n = clients.len();
     // The three axes are independent: rank them at once (a business of a million clients
     // waits on three sorts otherwise).
@@ -140,11 +147,16 @@ pub fn score(clients: &[ClientValue]) -> Vec<(RfmScore, Tier)> {
         .collect();
     let high = (n as f64 * 0.2).round() as usize;
     let medium = (n as f64 * 0.5).round() as usize;
+    let compare = |a: &(Reverse<TierKey>, Day, u32), b: &(Reverse<TierKey>, Day, u32)| {
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then_with(|| tie(a.2 as usize, b.2 as usize))
+    };
     if medium < n {
-        order.select_nth_unstable(medium);
+        order.select_nth_unstable_by(medium, compare);
     }
     if high < medium {
-        order[..medium].select_nth_unstable(high);
+        order[..medium].select_nth_unstable_by(high, compare);
     }
     let mut tiers = vec![Tier::Low; n];
     for (rank, &(_, _, i)) in order.iter().enumerate() {
@@ -221,10 +233,40 @@ mod tests {
         }
     }
 
+    /// Ties broken by position, for tests whose clients have no ids.
+    fn by_position(a: usize, b: usize) -> std::cmp::Ordering {
+        a.cmp(&b)
+    }
+
+    #[test]
+    fn clients_alike_in_everything_are_tiered_by_the_tie_break_whatever_their_order() {
+        // Ten clients exactly alike: two go high, three medium, five low, by the tie-break.
+        fn tiers_of(ids: &[&'static str]) -> Vec<(&'static str, Tier)> {
+            let scored = score(&vec![client(7); ids.len()], |a, b| ids[a].cmp(ids[b]));
+            let mut tiers: Vec<(&str, Tier)> = ids
+                .iter()
+                .copied()
+                .zip(scored.into_iter().map(|(_, t)| t))
+                .collect();
+            tiers.sort();
+            tiers
+        }
+        let ids = ["j", "a", "h", "c", "e", "b", "i", "d", "g", "f"];
+        let tiers = tiers_of(&ids);
+        let mut reversed = ids;
+        reversed.reverse();
+        assert_eq!(tiers, tiers_of(&reversed));
+        assert_eq!(
+            &tiers[..3],
+            &[("a", Tier::High), ("b", Tier::High), ("c", Tier::Medium)]
+        );
+        assert_eq!(tiers[9], ("j", Tier::Low));
+    }
+
     #[test]
     fn tiers_are_top_twenty_next_thirty_and_bottom_fifty_percent() {
         let clients: Vec<ClientValue> = (0..100).map(client).collect();
-        let scored = score(&clients);
+        let scored = score(&clients, by_position);
         let count = |tier| scored.iter().filter(|(_, t)| *t == tier).count();
         assert_eq!(
             (count(Tier::High), count(Tier::Medium), count(Tier::Low)),
@@ -237,7 +279,7 @@ mod tests {
     #[test]
     fn rfm_scores_are_quintiles_within_the_business() {
         let clients: Vec<ClientValue> = (0..100).map(client).collect();
-        let scored = score(&clients);
+        let scored = score(&clients, by_position);
         assert_eq!(
             scored[0].0,
             RfmScore {
@@ -278,7 +320,7 @@ mod tests {
         for c in &mut clients {
             c.spend_minor = 500;
         }
-        let scored = score(&clients);
+        let scored = score(&clients, by_position);
         assert!(
             scored
                 .iter()
