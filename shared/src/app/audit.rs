@@ -478,14 +478,24 @@ impl Audit {
     }
 
     /// Fits the business's rhythms and stop probabilities, scores every client and category,
-    /// and summarises. The passes over clients run on every core.
+    /// and summarises. The passes over clients run on every core, and the tiers, which need no
+    /// rhythm, are ranked on a thread of their own while the category priors are learned (not
+    /// longer: ranking holds a few copies of every client's value, and the stop models' open
+    /// gaps are as large).
     pub fn finish(self) -> AuditReport {
-        let config = &self.options.config;
-        let as_of = self.options.as_of;
-        let horizon = f64::from(self.options.horizon_days);
-        let categories = self.categories.len();
-        let bound = self.clients.number_bound();
+        let (tiers, priors) = std::thread::scope(|scope| {
+            let tiers = scope.spawn(|| self.tiers());
+            let priors = self.priors();
+            (tiers.join().expect("ranking does not panic"), priors)
+        });
+        let stop_models = self.stop_models(&priors);
+        let rows = self.score_rows(&tiers, &priors, &stop_models);
+        AuditReport::summarise(self, tiers, priors, rows)
+    }
 
+    /// Every client's tier, by client number; clients who never visited are low.
+    fn tiers(&self) -> Vec<Tier> {
+        let bound = self.clients.number_bound();
         // Tiers across categories, for clients who have visited at all.
         let mut visited: Vec<u32> = Vec::new();
         let mut values: Vec<ClientValue> = Vec::new();
@@ -508,11 +518,18 @@ impl Audit {
         for (number, (_, tier)) in visited.iter().zip(scored) {
             tiers[*number as usize] = tier;
         }
-        drop((visited, values));
+        tiers
+    }
 
-        // The category priors, from every client's gap summary.
-        let entry_chunks: Vec<&[CategoryEntry]> =
-            self.entries.chunks().map(|(_, chunk)| chunk).collect();
+    fn entry_chunks(&self) -> Vec<&[CategoryEntry]> {
+        self.entries.chunks().map(|(_, chunk)| chunk).collect()
+    }
+
+    /// The category priors, from every client's gap summary.
+    fn priors(&self) -> Vec<CategoryPrior> {
+        let config = &self.options.config;
+        let categories = self.categories.len();
+        let entry_chunks = self.entry_chunks();
         let mut builders = vec![PriorBuilder::default(); categories];
         for part in in_parallel(entry_chunks.len(), |range| {
             let mut builders = vec![PriorBuilder::default(); categories];
@@ -527,7 +544,7 @@ impl Audit {
                 builder.absorb(part);
             }
         }
-        let priors: Vec<CategoryPrior> = builders
+        builders
             .into_iter()
             .zip(&self.categories)
             .map(|(builder, category)| {
@@ -537,53 +554,73 @@ impl Audit {
                     &config.rhythm,
                 )
             })
-            .collect();
+            .collect()
+    }
 
-        // Rhythms, then the stop model per category on the open gaps.
-        let rhythm_of = |entry: &CategoryEntry| {
-            let cadence = &entry.cadence;
-            let stats = GapStats::from_gaps(cadence.days.recent_gaps());
-            rhythm::rhythm(
-                stats.as_ref(),
-                cadence.days.count(),
-                &priors[usize::from(entry.category)],
-                &config.rhythm,
-            )
-        };
-        let mut open_gaps: Vec<Vec<OpenGap>> = vec![Vec::new(); categories];
-        for part in in_parallel(entry_chunks.len(), |range| {
-            let mut open_gaps: Vec<Vec<OpenGap>> = vec![Vec::new(); categories];
-            for entry in entry_chunks[range]
-                .iter()
-                .flat_map(|c| c.iter())
-                .filter(|e| !e.cadence.is_empty())
-            {
+    /// A client's rhythm in a category.
+    fn rhythm_of(&self, entry: &CategoryEntry, priors: &[CategoryPrior]) -> Rhythm {
+        let cadence = &entry.cadence;
+        let stats = GapStats::from_gaps(cadence.days.recent_gaps());
+        rhythm::rhythm(
+            stats.as_ref(),
+            cadence.days.count(),
+            &priors[usize::from(entry.category)],
+            &self.options.config.rhythm,
+        )
+    }
+
+    /// The stop model of each category, fitted on its clients' open gaps.
+    fn stop_models(&self, priors: &[CategoryPrior]) -> Vec<StopModel> {
+        let as_of = self.options.as_of;
+        let categories = self.categories.len();
+        let entry_chunks = self.entry_chunks();
+        // Each thread's open gaps by category, in lists sized exactly (counted first): they
+        // are as many as the scores, and are fitted where they lie rather than joined.
+        let parts: Vec<Vec<Vec<OpenGap>>> = in_parallel(entry_chunks.len(), |range| {
+            let visited = || {
+                entry_chunks[range.clone()]
+                    .iter()
+                    .flat_map(|c| c.iter())
+                    .filter(|e| !e.cadence.is_empty())
+            };
+            let mut counts = vec![0; categories];
+            for entry in visited() {
+                counts[usize::from(entry.category)] += 1;
+            }
+            let mut open_gaps: Vec<Vec<OpenGap>> =
+                counts.into_iter().map(Vec::with_capacity).collect();
+            for entry in visited() {
                 let days_since = f64::from(as_of.days_since(entry.cadence.days.last()));
-                let survival_so_far = rhythm_of(entry).survival(days_since);
+                let survival_so_far = self.rhythm_of(entry, priors).survival(days_since);
                 open_gaps[usize::from(entry.category)].push(OpenGap {
                     visits: entry.cadence.days.count(),
                     survival_so_far,
                 });
             }
             open_gaps
-        }) {
-            for (all, part) in open_gaps.iter_mut().zip(part) {
-                all.extend(part);
-            }
-        }
-        let stop_models: Vec<StopModel> = in_parallel(open_gaps.len(), |range| {
-            open_gaps[range]
-                .iter()
-                .map(|gaps| StopModel::fit(gaps))
+        });
+        in_parallel(categories, |range| {
+            range
+                .map(|c| StopModel::fit(parts.iter().flat_map(|part| &part[c])))
                 .collect::<Vec<_>>()
         })
-        .concat();
-        drop(open_gaps);
+        .concat()
+    }
+
+    /// Every client and category with a visit, scored: clients in the order they first
+    /// appeared (share by share), each client's categories in the order seen. Each thread fills
+    /// its own part of one exactly sized vector.
+    fn score_rows(
+        &self,
+        tiers: &[Tier],
+        priors: &[CategoryPrior],
+        stop_models: &[StopModel],
+    ) -> Vec<ScoreRow> {
+        let config = &self.options.config;
+        let as_of = self.options.as_of;
+        let horizon = f64::from(self.options.horizon_days);
         let failure_rate = self.lines.failure_rate();
 
-        // Every client and category, scored: clients in the order they first appeared (share
-        // by share), each client's categories in the order seen. Each thread fills its own
-        // part of one exactly sized vector.
         let client_chunks: Vec<(u32, &[ClientRecord])> = self.clients.chunks().collect();
         let entries = &self.entries;
         let scored_entries = |record: &ClientRecord, linked: &mut Vec<u32>| {
@@ -624,7 +661,7 @@ impl Audit {
                 for &at in &linked {
                     let entry = entries.get(at);
                     let cadence = &entry.cadence;
-                    let rhythm = rhythm_of(entry);
+                    let rhythm = self.rhythm_of(entry, priors);
                     let days_since = as_of.days_since(cadence.days.last());
                     let thresholds = StageThresholds::new(&rhythm, &config.stages);
                     let stage = thresholds.stage(
@@ -652,7 +689,6 @@ impl Audit {
                     out[written] = ScoreRow {
                         client,
                         entry: at,
-                        category: entry.category,
                         stage,
                         tier: tiers[client as usize],
                         personal: matches!(rhythm.source, IntervalSource::Personal { .. }),
@@ -687,7 +723,7 @@ impl Audit {
             }
         });
 
-        AuditReport::summarise(self, tiers, priors, rows)
+        rows
     }
 }
 
@@ -724,8 +760,8 @@ fn in_parallel<T: Send>(items: usize, work: impl Fn(std::ops::Range<usize>) -> T
 #[derive(Debug, Clone, Copy)]
 struct ScoreRow {
     client: u32,
+    /// The client's entry in the category, which says the category.
     entry: u32,
-    category: u16,
     stage: Stage,
     tier: Tier,
     personal: bool,
@@ -739,7 +775,6 @@ impl ScoreRow {
     const EMPTY: ScoreRow = ScoreRow {
         client: NONE,
         entry: NONE,
-        category: 0,
         stage: Stage::Active,
         tier: Tier::Low,
         personal: false,
@@ -762,8 +797,12 @@ impl<'a> ClientScore<'a> {
         self.report.records.get(self.row.client)
     }
 
+    fn entry(&self) -> &'a CategoryEntry {
+        self.report.entries.get(self.row.entry)
+    }
+
     fn cadence(&self) -> &'a Cadence {
-        &self.report.entries.get(self.row.entry).cadence
+        &self.entry().cadence
     }
 
     pub fn client(&self) -> &'a str {
@@ -776,7 +815,7 @@ impl<'a> ClientScore<'a> {
     }
 
     pub fn category(&self) -> &'a Category {
-        &self.report.category_names[usize::from(self.row.category)]
+        &self.report.category_names[usize::from(self.entry().category)]
     }
 
     pub fn stage(&self) -> Stage {
@@ -850,7 +889,7 @@ impl<'a> ClientScore<'a> {
     pub fn rhythm(&self) -> Rhythm {
         let cadence = self.cadence();
         let stats = GapStats::from_gaps(cadence.days.recent_gaps());
-        let prior = &self.report.priors[usize::from(self.row.category)];
+        let prior = &self.report.priors[usize::from(self.entry().category)];
         rhythm::rhythm(
             stats.as_ref(),
             cadence.days.count(),
@@ -1037,7 +1076,7 @@ impl AuditReport {
         let bound = audit.clients.number_bound();
         let mut best_overdue = vec![NONE; bound];
         for (i, row) in rows.iter().enumerate() {
-            let report = &mut category_reports[usize::from(row.category)];
+            let report = &mut category_reports[usize::from(audit.entries.get(row.entry).category)];
             report.clients += 1;
             report.stages.add(row.stage);
             stages.add(row.stage);
@@ -1390,7 +1429,7 @@ mod tests {
             "{}",
             size_of::<ClientRecord>()
         );
-        assert!(size_of::<ScoreRow>() <= 40, "{}", size_of::<ScoreRow>());
+        assert!(size_of::<ScoreRow>() <= 32, "{}", size_of::<ScoreRow>());
     }
 
     #[test]

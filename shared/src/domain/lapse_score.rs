@@ -62,14 +62,15 @@ impl Default for StopModel {
 }
 
 impl StopModel {
-    /// Fits stop probabilities by EM over the category's clients.
-    pub fn fit(clients: &[OpenGap]) -> StopModel {
-        if clients.is_empty() {
+    /// Fits stop probabilities by EM over the category's clients, which may come in several
+    /// parts (one per thread that gathered them).
+    pub fn fit<'a>(clients: impl IntoIterator<Item = &'a OpenGap> + Clone) -> StopModel {
+        if clients.clone().into_iter().next().is_none() {
             return StopModel::default();
         }
         // Trials per bucket: every visit is a chance to stop; only the last can have been one.
         let mut trials = [0.0_f64; BUCKETS];
-        for client in clients {
+        for client in clients.clone() {
             let visits = client.visits.max(1);
             for (b, slot) in trials.iter_mut().enumerate() {
                 *slot += f64::from(visits_in_bucket(visits, b));
@@ -83,7 +84,7 @@ impl StopModel {
         for _ in 0..EM_ROUNDS {
             let previous = by_visits;
             let mut stopped = [0.0_f64; BUCKETS];
-            for client in clients {
+            for client in clients.clone() {
                 let b = bucket(client.visits);
                 let q = by_visits[b];
                 let s = client.survival_so_far;
