@@ -149,9 +149,31 @@ struct Labels {
     texts: Arena,
     spans: Vec<Span>,
     latest_price: Vec<Option<CurrentPrice>>,
+    /// The label last looked up for each [`LabelKind`]: a client's lines often name the same
+    /// service or staff member one after another.
+    recent: [Option<Label>; 2],
+}
+
+/// Which recent label a lookup compares with first.
+#[derive(Clone, Copy)]
+enum LabelKind {
+    Service,
+    Staff,
 }
 
 impl Labels {
+    /// The label of `text`, trying the last one of its kind first.
+    fn intern_as(&mut self, kind: LabelKind, text: &str) -> Label {
+        if let Some(label) = self.recent[kind as usize]
+            && self.text(label) == text
+        {
+            return label;
+        }
+        let label = self.intern(text);
+        self.recent[kind as usize] = Some(label);
+        label
+    }
+
     fn intern(&mut self, text: &str) -> Label {
         let hash = FxBuildHasher.hash_one(text);
         let (texts, spans) = (&self.texts, &self.spans);
@@ -352,7 +374,9 @@ impl Audit {
             LineKind::Visit => {
                 self.lines.visits += 1;
                 let service = self.note_price(line);
-                let staff = line.staff.map(|s| self.labels.intern(s));
+                let staff = line
+                    .staff
+                    .map(|s| self.labels.intern_as(LabelKind::Staff, s));
                 let record = self.clients.get_mut(client);
                 record.spend_minor += line.price_minor;
                 record.visits.record(line.day);
@@ -371,7 +395,7 @@ impl Audit {
 
     /// Interns the line's service and remembers its price as the business's latest.
     fn note_price(&mut self, line: &BookingLine<'_>) -> Option<Label> {
-        let label = self.labels.intern(line.service?);
+        let label = self.labels.intern_as(LabelKind::Service, line.service?);
         if line.price_minor > 0 {
             self.labels.saw_price(
                 label,
@@ -479,16 +503,15 @@ impl Audit {
 
     /// Fits the business's rhythms and stop probabilities, scores every client and category,
     /// and summarises. The passes over clients run on every core, and the tiers, which need no
-    /// rhythm, are ranked on a thread of their own while the category priors are learned (not
-    /// longer: ranking holds a few copies of every client's value, and the stop models' open
-    /// gaps are as large).
+    /// rhythm, are ranked on a thread of their own while the rhythms are fitted.
     pub fn finish(self) -> AuditReport {
-        let (tiers, priors) = std::thread::scope(|scope| {
+        let (tiers, priors, stop_models) = std::thread::scope(|scope| {
             let tiers = scope.spawn(|| self.tiers());
             let priors = self.priors();
-            (tiers.join().expect("ranking does not panic"), priors)
+            let stop_models = self.stop_models(&priors);
+            let tiers = tiers.join().expect("ranking does not panic");
+            (tiers, priors, stop_models)
         });
-        let stop_models = self.stop_models(&priors);
         let rows = self.score_rows(&tiers, &priors, &stop_models);
         AuditReport::summarise(self, tiers, priors, rows)
     }

@@ -134,24 +134,28 @@ pub fn score(
         .collect();
 
     // Best first: highest total, then spend, visits, most recent, longest-standing. Only the
-    // two tier boundaries need finding, not a full order.
-    let mut order: Vec<(Reverse<TierKey>, Day, u32)> = (0..n)
-        .map(|i| {
-            let c = &clients[i];
-            (
-                Reverse((scores[i].total(), c.spend_minor, c.visits, c.last_visit)),
-                c.first_visit,
-                i as u32,
-            )
-        })
-        .collect();
+    // two tier boundaries need finding, not a full order; clients are ordered by position, with
+    // their keys looked up, so the order takes four bytes a client.
+    let key = |i: u32| -> (Reverse<TierKey>, Day) {
+        let c = &clients[i as usize];
+        (
+            Reverse((
+                scores[i as usize].total(),
+                c.spend_minor,
+                c.visits,
+                c.last_visit,
+            )),
+            c.first_visit,
+        )
+    };
+    let compare = |a: &u32, b: &u32| {
+        key(*a)
+            .cmp(&key(*b))
+            .then_with(|| tie(*a as usize, *b as usize))
+    };
+    let mut order: Vec<u32> = (0..n as u32).collect();
     let high = (n as f64 * 0.2).round() as usize;
     let medium = (n as f64 * 0.5).round() as usize;
-    let compare = |a: &(Reverse<TierKey>, Day, u32), b: &(Reverse<TierKey>, Day, u32)| {
-        (a.0, a.1)
-            .cmp(&(b.0, b.1))
-            .then_with(|| tie(a.2 as usize, b.2 as usize))
-    };
     if medium < n {
         order.select_nth_unstable_by(medium, compare);
     }
@@ -159,7 +163,7 @@ pub fn score(
         order[..medium].select_nth_unstable_by(high, compare);
     }
     let mut tiers = vec![Tier::Low; n];
-    for (rank, &(_, _, i)) in order.iter().enumerate() {
+    for (rank, &i) in order.iter().enumerate() {
         tiers[i as usize] = if rank < high {
             Tier::High
         } else if rank < medium {
