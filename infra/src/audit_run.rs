@@ -1,10 +1,10 @@
 //! Runs an audit over an export: reads rows with the bookings reader, feeds the audit, and keeps
 //! the first few bad rows to show.
 //!
-//! A large file is read by one thread per core. Each thread reads the whole file but audits
-//! only its share of the clients (by a hash of the client id), so every client's lines meet in
-//! one audit, in file order, exactly as a single reader would see them; the shares are then
-//! put together. Reading the rows twice costs less than the rest of the work it splits.
+//! A large file is read by one thread per core, in parts taken from a shared queue. Each
+//! thread audits the clients whose id hashes to it and hands the rows of other clients, as
+//! bytes, to their thread, so all of a client's lines meet in one audit (not always in file
+//! order: an audit takes lines in any order); the shares are then put together.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
