@@ -79,21 +79,33 @@ impl GapStats {
     /// Only the most recent [`MAX_GAPS`] gaps are used: a client's rhythm today is what counts.
     pub fn from_gaps(gaps: impl IntoIterator<Item = i32>) -> Option<GapStats> {
         // On the stack: this runs once per client and category, millions of times an audit.
-        let mut buffer = [0.0_f64; MAX_GAPS];
+        let mut days = [0_i32; MAX_GAPS];
         let mut n = 0;
         for gap in gaps {
-            buffer[n % MAX_GAPS] = log_days(gap.max(1));
+            days[n % MAX_GAPS] = gap.max(1);
             n += 1;
         }
-        let logs = &mut buffer[..n.min(MAX_GAPS)];
-        if logs.is_empty() {
+        let days = &mut days[..n.min(MAX_GAPS)];
+        if days.is_empty() {
             return None;
         }
-        let pair = (logs.len() == 2).then(|| (logs[0] - logs[1]).abs() / std::f64::consts::SQRT_2);
-        let centre = median(logs);
+        // The log only grows with the gap: sorted as whole days, the logs are sorted too, and
+        // their median is the log of the middle gap (or the mean of the two middle logs).
+        days.sort_unstable();
+        let mut buffer = [0.0_f64; MAX_GAPS];
+        let logs = &mut buffer[..days.len()];
+        for (log, &gap) in logs.iter_mut().zip(days.iter()) {
+            *log = log_days(gap);
+        }
+        let mid = logs.len() / 2;
+        let centre = if logs.len() % 2 == 1 {
+            logs[mid]
+        } else {
+            (logs[mid - 1] + logs[mid]) / 2.0
+        };
         let spread = match logs.len() {
             1 => None,
-            2 => pair,
+            2 => Some((logs[0] - logs[1]).abs() / std::f64::consts::SQRT_2),
             _ => {
                 for l in logs.iter_mut() {
                     *l = (*l - centre).abs();
@@ -405,6 +417,48 @@ mod tests {
         let three_visits = rhythm_of(&[28, 28]);
         assert_eq!(three_visits.source, IntervalSource::Personal { visits: 3 });
         assert!((three_visits.interval_days - 28.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn gap_stats_are_the_median_and_mad_of_the_last_gaps_logs() {
+        // The summary, worked out the plain way: logs of the last MAX_GAPS gaps, sorted.
+        fn plain(gaps: &[i32]) -> (f64, Option<f64>) {
+            let last = &gaps[gaps.len().saturating_sub(MAX_GAPS)..];
+            let mut logs: Vec<f64> = last.iter().map(|&g| f64::from(g.max(1)).ln()).collect();
+            let pair = (logs.len() == 2).then(|| (logs[0] - logs[1]).abs() / 2_f64.sqrt());
+            let centre = median(&mut logs);
+            let spread = match logs.len() {
+                1 => None,
+                2 => pair,
+                _ => {
+                    let mut deviations: Vec<f64> =
+                        logs.iter().map(|l| (l - centre).abs()).collect();
+                    Some(1.4826 * median(&mut deviations))
+                }
+            };
+            (centre, spread)
+        }
+        let cases: [&[i32]; 7] = [
+            &[30],
+            &[28, 35],
+            &[35, 28, 35],
+            &[0, -3, 7, 7, 7, 60],
+            &[
+                21, 28, 35, 28, 90, 30, 31, 29, 27, 400, 28, 28, 33, 35, 28, 30, 29, 5000, 31,
+            ],
+            &[5000, 4, 4, 4],
+            &[
+                14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 1,
+            ],
+        ];
+        for gaps in cases {
+            let stats = GapStats::from_gaps(gaps.iter().copied()).unwrap();
+            let (centre, spread) = plain(gaps);
+            assert_eq!(stats.log_centre, centre, "{gaps:?}");
+            assert_eq!(stats.log_spread, spread, "{gaps:?}");
+            assert_eq!(stats.gaps as usize, gaps.len().min(MAX_GAPS));
+        }
+        assert_eq!(GapStats::from_gaps([]), None);
     }
 
     #[test]
