@@ -504,7 +504,9 @@ impl Audit {
     /// Fits the business's rhythms and stop probabilities, scores every client and category,
     /// and summarises. The passes over clients run on every core, and the tiers, which need no
     /// rhythm, are ranked on a thread of their own while the rhythms are fitted.
-    pub fn finish(self) -> AuditReport {
+    pub fn finish(mut self) -> AuditReport {
+        // Every line is in: the id index is no longer needed, and scoring needs the room.
+        self.index = HashTable::new();
         let (tiers, priors, stop_models) = std::thread::scope(|scope| {
             let tiers = scope.spawn(|| self.tiers());
             let priors = self.priors();
@@ -1047,14 +1049,9 @@ pub struct AuditReport {
     pub top_overdue: Vec<OverdueClient>,
     #[serde(skip)]
     options: AuditOptions,
+    /// In client order.
     #[serde(skip)]
     rows: Vec<ScoreRow>,
-    /// Client id → client, as the audit built it.
-    #[serde(skip)]
-    index: HashTable<Slot>,
-    /// Each client's first row, or `NONE` for a client with no completed visit.
-    #[serde(skip)]
-    first_row: Vec<u32>,
     #[serde(skip)]
     ids: Arena,
     #[serde(skip)]
@@ -1153,12 +1150,6 @@ impl AuditReport {
             report.average_ticket.minor = report.lifetime_value.minor / visits.max(1) as i64;
         }
 
-        // Where each client's rows start, for looking one up by id.
-        let mut first_row = vec![NONE; bound];
-        for (i, row) in rows.iter().enumerate().rev() {
-            first_row[row.client as usize] = i as u32;
-        }
-
         let with_visits = audit
             .clients
             .iter()
@@ -1192,8 +1183,6 @@ impl AuditReport {
             top_overdue: Vec::new(),
             options: audit.options,
             rows,
-            index: audit.index,
-            first_row,
             ids: audit.ids,
             names: audit.names,
             records: audit.clients,
@@ -1263,13 +1252,13 @@ impl AuditReport {
         self.rows.len()
     }
 
+    /// A client's number, found by reading every id: a report answers for one client at a
+    /// time, so it keeps no index of them (the audit's is dropped before scoring, to make room).
     fn find_client(&self, id: &str) -> Option<u32> {
-        let hash = id_hash(id);
-        self.index
-            .find(table_hash(hash), |s| {
-                s.hash == hash && self.client_id(s.client) == id
-            })
-            .map(|s| s.client)
+        self.records
+            .iter()
+            .find(|(_, record)| self.ids.get(record.id) == id)
+            .map(|(number, _)| number)
     }
 
     /// The rows of one client, one per category.
@@ -1277,11 +1266,8 @@ impl AuditReport {
         let Some(client) = self.find_client(id) else {
             return Vec::new();
         };
-        let start = self.first_row[client as usize];
-        if start == NONE {
-            return Vec::new();
-        }
-        self.rows[start as usize..]
+        let start = self.rows.partition_point(|r| r.client < client);
+        self.rows[start..]
             .iter()
             .take_while(|r| r.client == client)
             .map(|row| ClientScore { report: self, row })
