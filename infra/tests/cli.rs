@@ -34,24 +34,33 @@ fn sample_at(path: &Path, clients: u32, seed: u64) {
     assert!(output.status.success(), "{}", stderr(&output));
 }
 
-/// The JSON audit of a file read as a file (in parallel when large) and as a stream (in one
-/// piece), with the source names blanked: they should be equal.
-fn audits_as_file_and_as_stream(file: &Path) -> (serde_json::Value, serde_json::Value) {
-    let from_file = winback(&[
-        "audit",
-        file.to_str().unwrap(),
-        "--as-of",
-        "2026-11-20",
-        "--format",
-        "json",
-    ]);
+/// Audits an export as of 2026-11-20 read as a file (in parallel when large), with
+/// `file_args`, and read as a stream from standard input (in one piece), with `stream_args`;
+/// both must succeed.
+fn audit_as_file_and_as_stream(
+    file: &Path,
+    file_args: &[&str],
+    stream_args: &[&str],
+) -> (Output, Output) {
+    let mut args = vec!["audit", file.to_str().unwrap(), "--as-of", "2026-11-20"];
+    args.extend(file_args);
+    let from_file = winback(&args);
     let from_stream = Command::new(env!("CARGO_BIN_EXE_winback"))
-        .args(["audit", "-", "--as-of", "2026-11-20", "--format", "json"])
+        .args(["audit", "-", "--as-of", "2026-11-20"])
+        .args(stream_args)
         .stdin(std::fs::File::open(file).unwrap())
         .output()
         .unwrap();
     assert!(from_file.status.success(), "{}", stderr(&from_file));
     assert!(from_stream.status.success(), "{}", stderr(&from_stream));
+    (from_file, from_stream)
+}
+
+/// The JSON audit of a file read as a file and as a stream, with the source names blanked:
+/// they should be equal.
+fn audits_as_file_and_as_stream(file: &Path) -> (serde_json::Value, serde_json::Value) {
+    let json = ["--format", "json"];
+    let (from_file, from_stream) = audit_as_file_and_as_stream(file, &json, &json);
     let mut a: serde_json::Value = serde_json::from_slice(&from_file.stdout).unwrap();
     let mut b: serde_json::Value = serde_json::from_slice(&from_stream.stdout).unwrap();
     a["source"] = serde_json::Value::Null;
@@ -431,22 +440,11 @@ fn the_same_export_gives_the_same_audit_whether_read_by_one_thread_or_several() 
 fn scores_as_file_and_as_stream(file: &Path) -> (Vec<String>, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let (scores_file, scores_stream) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
-    let output = winback(&[
-        "audit",
-        file.to_str().unwrap(),
-        "--as-of",
-        "2026-11-20",
-        "--scores",
-        scores_file.to_str().unwrap(),
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let output = Command::new(env!("CARGO_BIN_EXE_winback"))
-        .args(["audit", "-", "--as-of", "2026-11-20", "--scores"])
-        .arg(&scores_stream)
-        .stdin(std::fs::File::open(file).unwrap())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
+    audit_as_file_and_as_stream(
+        file,
+        &["--scores", scores_file.to_str().unwrap()],
+        &["--scores", scores_stream.to_str().unwrap()],
+    );
     let sorted_lines = |path: &Path| {
         let text = std::fs::read_to_string(path).unwrap();
         let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();

@@ -20,7 +20,7 @@ use wide::u8x16;
 use crate::domain::booking::{BookingLine, BookingStatus, Rating};
 use crate::domain::config::TimeZoneName;
 use crate::domain::day::Day;
-use crate::domain::ids::ClientId;
+use crate::domain::ids::{ClientId, has_control_character};
 use crate::domain::money::{Currency, Money};
 
 /// A column of the canonical bookings export.
@@ -844,14 +844,7 @@ fn parse_row<'r>(
             "the service category is empty".into(),
         )
     })?;
-    let control = |text: &str| {
-        if text.is_ascii() {
-            text.bytes().any(|b| b.is_ascii_control())
-        } else {
-            text.chars().any(char::is_control)
-        }
-    };
-    if category.len() > 64 || control(category) {
+    if category.len() > 64 || has_control_character(category) {
         return Err(fail(
             Field::ServiceCategory,
             "a category name must be at most 64 characters of text".into(),

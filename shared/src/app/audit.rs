@@ -32,6 +32,7 @@ use crate::domain::money::{Currency, Money};
 use crate::domain::rfm::{self, ClientValue, Tier};
 use crate::domain::rhythm::{
     self, CategoryPrior, DefaultSource, GapStats, IntervalSource, PriorBuilder, Rhythm,
+    RhythmSettings,
 };
 use crate::domain::stage::{Stage, StageThresholds};
 
@@ -582,18 +583,6 @@ impl Audit {
             .collect()
     }
 
-    /// A client's rhythm in a category.
-    fn rhythm_of(&self, entry: &CategoryEntry, priors: &[CategoryPrior]) -> Rhythm {
-        let cadence = &entry.cadence;
-        let stats = GapStats::from_gaps(cadence.days.recent_gaps());
-        rhythm::rhythm(
-            stats.as_ref(),
-            cadence.days.count(),
-            &priors[usize::from(entry.category)],
-            &self.options.config.rhythm,
-        )
-    }
-
     /// The stop model of each category, fitted on its clients' open gaps.
     fn stop_models(&self, priors: &[CategoryPrior]) -> Vec<StopModel> {
         let as_of = self.options.as_of;
@@ -616,7 +605,8 @@ impl Audit {
                 counts.into_iter().map(Vec::with_capacity).collect();
             for entry in visited() {
                 let days_since = f64::from(as_of.days_since(entry.cadence.days.last()));
-                let survival_so_far = self.rhythm_of(entry, priors).survival(days_since);
+                let survival_so_far =
+                    rhythm_of(entry, priors, &self.options.config.rhythm).survival(days_since);
                 open_gaps[usize::from(entry.category)].push(OpenGap {
                     visits: entry.cadence.days.count(),
                     survival_so_far,
@@ -686,7 +676,7 @@ impl Audit {
                 for &at in &linked {
                     let entry = entries.get(at);
                     let cadence = &entry.cadence;
-                    let rhythm = self.rhythm_of(entry, priors);
+                    let rhythm = rhythm_of(entry, priors, &config.rhythm);
                     let days_since = as_of.days_since(cadence.days.last());
                     let thresholds = StageThresholds::new(&rhythm, &config.stages);
                     let stage = thresholds.stage(
@@ -750,6 +740,18 @@ impl Audit {
 
         rows
     }
+}
+
+/// A client's rhythm in a category, from their gap summary and the category's prior.
+fn rhythm_of(entry: &CategoryEntry, priors: &[CategoryPrior], settings: &RhythmSettings) -> Rhythm {
+    let cadence = &entry.cadence;
+    let stats = GapStats::from_gaps(cadence.days.recent_gaps());
+    rhythm::rhythm(
+        stats.as_ref(),
+        cadence.days.count(),
+        &priors[usize::from(entry.category)],
+        settings,
+    )
 }
 
 /// How many threads the audit's passes use: one per core, at most eight.
@@ -912,13 +914,9 @@ impl<'a> ClientScore<'a> {
 
     /// The rhythm behind the stage, worked out again from the client's summary.
     pub fn rhythm(&self) -> Rhythm {
-        let cadence = self.cadence();
-        let stats = GapStats::from_gaps(cadence.days.recent_gaps());
-        let prior = &self.report.priors[usize::from(self.entry().category)];
-        rhythm::rhythm(
-            stats.as_ref(),
-            cadence.days.count(),
-            prior,
+        rhythm_of(
+            self.entry(),
+            &self.report.priors,
             &self.report.options.config.rhythm,
         )
     }

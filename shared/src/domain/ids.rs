@@ -18,6 +18,13 @@ pub enum IdError {
     ControlCharacter { kind: &'static str },
 }
 
+/// Whether `text` holds a control character. They are ASCII or U+0080–U+009F: most names and
+/// ids are printable ASCII, checked in one pass over the bytes; only text with other bytes is
+/// read as characters.
+pub fn has_control_character(text: &str) -> bool {
+    !text.bytes().all(|b| (0x20..0x7f).contains(&b)) && text.chars().any(char::is_control)
+}
+
 fn check(kind: &'static str, value: &str, max: usize) -> Result<(), IdError> {
     if value.is_empty() {
         return Err(IdError::Empty { kind });
@@ -29,11 +36,7 @@ fn check(kind: &'static str, value: &str, max: usize) -> Result<(), IdError> {
             max,
         });
     }
-    // Control characters are ASCII or U+0080–U+009F: most ids are printable ASCII, checked in
-    // one pass over the bytes; only an id with other bytes is read as characters.
-    let control =
-        !value.bytes().all(|b| (0x20..0x7f).contains(&b)) && value.chars().any(char::is_control);
-    if control {
+    if has_control_character(value) {
         return Err(IdError::ControlCharacter { kind });
     }
     Ok(())

@@ -97,12 +97,7 @@ impl GapStats {
         for (log, &gap) in logs.iter_mut().zip(days.iter()) {
             *log = log_days(gap);
         }
-        let mid = logs.len() / 2;
-        let centre = if logs.len() % 2 == 1 {
-            logs[mid]
-        } else {
-            (logs[mid - 1] + logs[mid]) / 2.0
-        };
+        let centre = middle(logs);
         let spread = match logs.len() {
             1 => None,
             2 => Some((logs[0] - logs[1]).abs() / std::f64::consts::SQRT_2),
@@ -364,6 +359,11 @@ fn log_days(days: i32) -> f64 {
 /// The median of a non-empty slice (reorders it).
 fn median(values: &mut [f64]) -> f64 {
     values.sort_unstable_by(f64::total_cmp);
+    middle(values)
+}
+
+/// The median of a non-empty sorted slice.
+fn middle(values: &[f64]) -> f64 {
     let mid = values.len() / 2;
     if values.len() % 2 == 1 {
         values[mid]
