@@ -32,12 +32,25 @@ pub enum AuditRunError {
 /// How many bad rows a report shows; the rest are counted.
 pub const SHOWN_BAD_ROWS: usize = 10;
 
-/// The size of the parts a large file is cut into: small enough that the threads finish
-/// together, large enough that opening a part costs nothing.
-const PART_BYTES: u64 = 16 << 20;
+/// When a file is read by several threads, and in what parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parallelism {
+    /// Files smaller than this are read by one thread: sharing out would cost more than it
+    /// saves.
+    pub from_bytes: u64,
+    /// The size of the parts a large file is cut into: small enough that the threads finish
+    /// together, large enough that opening a part costs nothing.
+    pub part_bytes: u64,
+}
 
-/// Files smaller than this are read by one thread: sharing out would cost more than it saves.
-const PARALLEL_FROM_BYTES: u64 = 16 << 20;
+impl Default for Parallelism {
+    fn default() -> Self {
+        Parallelism {
+            from_bytes: 16 << 20,
+            part_bytes: 16 << 20,
+        }
+    }
+}
 
 /// What was read, beside what the audit found.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -134,14 +147,17 @@ pub fn audit_file(
     path: &Path,
     read_options: ReadOptions,
     options: AuditOptions,
+    parallelism: Parallelism,
 ) -> Result<(AuditReport, InputSummary), AuditRunError> {
     let start = std::time::Instant::now();
     let size = std::fs::metadata(path).map_err(ExportError::from)?.len();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    if threads >= 2 && size >= PARALLEL_FROM_BYTES {
-        let parts = size.div_ceil(PART_BYTES).max(threads as u64) as usize;
+    if threads >= 2 && size >= parallelism.from_bytes {
+        let parts = size
+            .div_ceil(parallelism.part_bytes.max(1))
+            .max(threads as u64) as usize;
         let cuts = cut_points(path, size, parts)?;
         if cuts.len() >= 2
             && let Some((audit, summary)) =

@@ -9,6 +9,7 @@
 //! Everything goes through the same use cases the deployed functions run (detector, step
 //! queue, delivery, links, ingest) on the embedded store, with a simulated clock.
 
+use shared::ports::OutreachStore;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -29,13 +30,15 @@ use shared::app::ingest::Ingest;
 use shared::app::links::Links;
 use shared::app::report::{OutreachReport, report};
 use shared::domain::booking::{Booking, BookingStatus, ServiceLine};
-use shared::domain::client::{Channel, ClientProfile, Consent};
-use shared::domain::config::{BusinessConfig, TimeZoneName};
+use shared::domain::channel::Channel;
+use shared::domain::client::{ClientProfile, Consent};
+use shared::domain::config::BusinessConfig;
 use shared::domain::contact::{EmailAddress, PhoneNumber};
 use shared::domain::day::Day;
 use shared::domain::ids::{BookingId, Category, ClientId, LocationId, TenantId};
 use shared::domain::link_token::{LinkClaims, Purpose};
 use shared::domain::tenant::Tenant;
+use shared::domain::time_zone::TimeZoneName;
 use shared::ports::{Clock, StepDue, Store, StoreError};
 
 use crate::sample::{SampleSpec, sample_clients};

@@ -208,6 +208,13 @@ struct AuditArgs {
     /// Print why one client is where they are, per category.
     #[arg(long, value_name = "ID")]
     client: Option<String>,
+    /// Read a file in parallel from this size on (bytes). For tests of the parallel reader
+    /// on small files; the default suits every real export.
+    #[arg(long, hide = true, value_name = "BYTES")]
+    parallel_from_bytes: Option<u64>,
+    /// The size of the parts a file read in parallel is cut into (bytes); see above.
+    #[arg(long, hide = true, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    part_bytes: Option<u64>,
 }
 
 #[derive(Args)]
@@ -382,7 +389,14 @@ fn audit(args: AuditArgs) -> Result<(), Failure> {
         config,
     };
     let (report, summary) = match input {
-        Input::File(path) => audit_run::audit_file(&path, read_options, options)?,
+        Input::File(path) => {
+            let default = audit_run::Parallelism::default();
+            let parallelism = audit_run::Parallelism {
+                from_bytes: args.parallel_from_bytes.unwrap_or(default.from_bytes),
+                part_bytes: args.part_bytes.unwrap_or(default.part_bytes),
+            };
+            audit_run::audit_file(&path, read_options, options, parallelism)?
+        }
         Input::Stream(stream) => audit_run::audit(stream, read_options, options)?,
     };
     if summary.rows > 0 && summary.rows == summary.bad_rows {
@@ -575,8 +589,8 @@ fn preview(args: PreviewArgs) -> Result<(), Failure> {
     let request = PreviewRequest {
         template: args.template,
         channel: match args.channel {
-            ChannelArg::Email => shared::domain::client::Channel::Email,
-            ChannelArg::Sms => shared::domain::client::Channel::Sms,
+            ChannelArg::Email => shared::domain::channel::Channel::Email,
+            ChannelArg::Sms => shared::domain::channel::Channel::Sms,
         },
         offer: args.offer,
     };
@@ -626,7 +640,7 @@ fn tenant(command: TenantCommand) -> Result<(), Failure> {
     match command {
         TenantCommand::Create(args) => {
             let config = BusinessConfig {
-                timezone: shared::domain::config::TimeZoneName::parse(&args.timezone)
+                timezone: shared::domain::time_zone::TimeZoneName::parse(&args.timezone)
                     .map_err(|e| Failure::input(format!("--timezone: {e}")))?,
                 currency: shared::domain::money::Currency::parse(&args.currency)
                     .map_err(|e| Failure::input(format!("--currency: {e}")))?,

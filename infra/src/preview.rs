@@ -1,10 +1,11 @@
 //! `winback preview`: a step's message as a client would get it, rendered from the business's
 //! own template or the built-in one, for a client of the local store or with typical values.
 
+use shared::ports::{ClientStore, TenantStore};
 use std::path::Path;
 
 use shared::app::deliver::message_values;
-use shared::domain::client::Channel;
+use shared::domain::channel::Channel;
 use shared::domain::config::BusinessConfig;
 use shared::domain::day::Day;
 use shared::domain::ids::{ClientId, TenantId};
@@ -79,7 +80,6 @@ pub async fn preview(
                 .map_err(|e| PreviewError::BadId("the tenant", e.to_string()))?;
             let client_id = ClientId::parse(client)
                 .map_err(|e| PreviewError::BadId("the client", e.to_string()))?;
-            use shared::ports::Store;
             let tenant = store.tenant(&tenant_id).await?.ok_or_else(|| {
                 PreviewError::UnknownTenant(tenant.to_owned(), data.display().to_string())
             })?;

@@ -34,15 +34,26 @@ fn sample_at(path: &Path, clients: u32, seed: u64) {
     assert!(output.status.success(), "{}", stderr(&output));
 }
 
-/// Audits an export as of 2026-11-20 read as a file (in parallel when large), with
-/// `file_args`, and read as a stream from standard input (in one piece), with `stream_args`;
-/// both must succeed.
+/// The audit's parallel reader, switched on from 1 MiB (in parts of 1 MiB) instead of 16, so
+/// the tests that compare a parallel read with a single one need files of a megabyte or two.
+const PARALLEL_FROM: u64 = 1 << 20;
+const PARALLEL: [&str; 4] = [
+    "--parallel-from-bytes",
+    "1048576",
+    "--part-bytes",
+    "1048576",
+];
+
+/// Audits an export as of 2026-11-20 read as a file (in parallel from [`PARALLEL_FROM`]),
+/// with `file_args`, and read as a stream from standard input (in one piece), with
+/// `stream_args`; both must succeed.
 fn audit_as_file_and_as_stream(
     file: &Path,
     file_args: &[&str],
     stream_args: &[&str],
 ) -> (Output, Output) {
     let mut args = vec!["audit", file.to_str().unwrap(), "--as-of", "2026-11-20"];
+    args.extend(PARALLEL);
     args.extend(file_args);
     let from_file = winback(&args);
     let from_stream = Command::new(env!("CARGO_BIN_EXE_winback"))
@@ -425,13 +436,13 @@ fn the_same_export_gives_the_same_audit_whether_read_by_one_thread_or_several() 
     // Large enough to be read in parallel; the result must not depend on it.
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big.csv");
-    sample_at(&big, 150_000, 3);
-    assert!(std::fs::metadata(&big).unwrap().len() > 16 << 20);
+    sample_at(&big, 12_000, 3);
+    assert!(std::fs::metadata(&big).unwrap().len() > PARALLEL_FROM);
     let (from_file, from_stream) = audits_as_file_and_as_stream(&big);
     assert_eq!(from_file, from_stream);
 
     let (from_file, from_stream) = scores_as_file_and_as_stream(&big);
-    assert!(from_file.len() > 150_000);
+    assert!(from_file.len() > 12_000);
     assert_same_lines(&from_file, &from_stream);
 }
 
@@ -466,22 +477,22 @@ fn assert_same_lines(a: &[String], b: &[String]) {
 
 #[test]
 fn clients_alike_in_all_but_id_get_the_same_tiers_whether_read_by_one_thread_or_several() {
-    // 200,000 clients with one identical visit each: only their ids tell them apart, so the
+    // 14,000 clients with one identical visit each: only their ids tell them apart, so the
     // tiers' boundaries fall among equals.
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::from("client_id,client_name,occurred_at,service_category,amount\n");
-    for i in 0..200_000 {
+    for i in 0..14_000 {
         text.push_str(&format!(
             "c{i:06},A client whose long name makes the export large enough to read in parallel,2026-06-01,Hair,50.00\n"
         ));
     }
     let file = write(dir.path(), "alike.csv", text.as_bytes());
-    assert!(std::fs::metadata(&file).unwrap().len() > 16 << 20);
+    assert!(std::fs::metadata(&file).unwrap().len() > PARALLEL_FROM);
     let (from_file, from_stream) = scores_as_file_and_as_stream(&file);
-    assert_eq!(from_file.len(), 200_001);
+    assert_eq!(from_file.len(), 14_001);
     assert_same_lines(&from_file, &from_stream);
     let high = from_file.iter().filter(|l| l.ends_with(",high")).count();
-    assert_eq!(high, 40_000);
+    assert_eq!(high, 2_800);
 }
 
 #[test]
@@ -511,20 +522,21 @@ fn awkward_large_export(dir: &Path) -> PathBuf {
         ));
     };
     let mut i = 0;
-    while text.len() < 10 << 20 {
+    while text.len() < 640 << 10 {
         row(i, &mut text);
         i += 1;
     }
     text.push_str("c1,2026-13-40,not a date,completed,Hair,10\n");
-    // A client name of about 2 MB holding line breaks and escaped quotes: the middle of the file.
-    let long_name: String = (0..40_000)
+    // A client name of about 120 KB holding line breaks and escaped quotes: the middle of the
+    // file, where a read in two parts would cut it.
+    let long_name: String = (0..5_000)
         .map(|k| format!("line {k} \"\"quoted\"\"\n"))
         .collect();
     text.push_str(&format!(
         "c7,\"{long_name}\",2026-09-30,completed,Hair,99.00\n"
     ));
     // As many rows again, so the middle falls inside the long value.
-    while text.len() < 21 << 20 {
+    while text.len() < 1_340 << 10 {
         row(i, &mut text);
         i += 1;
     }
@@ -557,8 +569,8 @@ fn bad_rows_keep_their_line_numbers_when_a_large_file_is_read_in_parallel() {
     let mut text = String::from("client_id,occurred_at,service_category,amount\n");
     let mut i = 0;
     let mut bad_lines = Vec::new();
-    while text.len() < 24 << 20 {
-        if i % 50_000 == 49_999 {
+    while text.len() < 1_536 << 10 {
+        if i % 3_000 == 2_999 {
             text.push_str(&format!("c{},someday,Hair,10\n", i % 1000));
             bad_lines.push(i as u64 + 2);
         } else {
@@ -572,14 +584,16 @@ fn bad_rows_keep_their_line_numbers_when_a_large_file_is_read_in_parallel() {
         i += 1;
     }
     let file = write(dir.path(), "big.csv", text.as_bytes());
-    let json = json_of(&[
+    let mut args = vec![
         "audit",
         file.to_str().unwrap(),
         "--as-of",
         "2026-11-20",
         "--format",
         "json",
-    ]);
+    ];
+    args.extend(PARALLEL);
+    let json = json_of(&args);
     assert_eq!(
         json["input"]["bad_rows"].as_u64().unwrap(),
         bad_lines.len() as u64

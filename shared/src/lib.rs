@@ -1,11 +1,18 @@
 //! winback's library: everything that is not an entry point.
 //!
 //! - [`domain`] holds the product's rules as pure functions and types: no I/O, no clock, no AWS.
-//! - [`app`] holds the use cases, written against the domain (and, later, the ports).
-//! - [`adapters`] talk to one outside system each: for now the bookings-export reader.
+//! - [`ports`] holds the traits the use cases need from the outside world: the store, one
+//!   capability per file, the senders, the event bus and the clock.
+//! - [`app`] holds the use cases (ingest, detect, enqueue, deliver, links, feedback, reports,
+//!   settings, access, the audit), each bound by the ports it uses.
+//! - [`adapters`] talk to one outside system each: DynamoDB, SES, SNS and EventBridge (feature
+//!   `aws`); SQLite, the outbox folder and the in-process bus (feature `sqlite`); the bookings
+//!   export reader.
+//! - [`http`] holds the HTTP routes shared by the Lambda functions and `winback serve`
+//!   (feature `http`).
 //!
-//! The dependency rule runs one way: `domain ← app ← adapters`. Entry points (the `winback`
-//! tool, the Lambda functions) only wire these together.
+//! The dependency rule runs one way: `domain ← ports ← app ← adapters`, and `http` on top of
+//! `app`. Entry points (the `winback` tool, the Lambda functions) only wire these together.
 
 pub mod adapters;
 pub mod app;

@@ -9,10 +9,11 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use shared::adapters::local::SqliteStore;
-use shared::domain::config::{BusinessConfig, TimeZoneName};
+use shared::domain::config::BusinessConfig;
 use shared::domain::ids::TenantId;
 use shared::domain::money::Currency;
 use shared::domain::tenant::{ApiKey, Tenant, WebhookSecret};
+use shared::domain::time_zone::TimeZoneName;
 use shared::domain::webhook_signature::sign;
 use shared::http::{Api, router};
 use shared::ports::{FixedClock, Store};

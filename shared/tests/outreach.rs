@@ -7,20 +7,23 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use shared::adapters::local::SqliteStore;
-use shared::app::detect::Detector;
+use shared::app::detect::{ContactError, Detector};
 use shared::app::enqueue::Enqueuer;
 use shared::app::ingest::Ingest;
 use shared::domain::booking::{Booking, BookingStatus, ServiceLine};
-use shared::domain::client::{Channel, ClientProfile, Consent};
-use shared::domain::config::{BusinessConfig, TimeZoneName};
+use shared::domain::channel::Channel;
+use shared::domain::client::{ClientProfile, Consent};
+use shared::domain::config::BusinessConfig;
 use shared::domain::contact::EmailAddress;
 use shared::domain::day::Day;
 use shared::domain::enrollment::{CodeStatus, Kind, Outcome, Status, StepStatus, StopReason};
 use shared::domain::ids::{BookingId, Category, ClientId, TenantId};
-use shared::domain::outreach::{Mode, TierCuts};
+use shared::domain::outreach_settings::{Mode, TierCuts};
+use shared::domain::reputation::Pause;
 use shared::domain::rfm::Tier;
 use shared::domain::stage::Stage;
 use shared::domain::tenant::Tenant;
+use shared::domain::time_zone::TimeZoneName;
 use shared::ports::{BoxError, EventPublisher, FixedClock, StepDue, Store};
 
 struct World {
@@ -425,6 +428,44 @@ async fn manual_mode_lists_who_is_overdue_and_contacts_them_at_once_idempotently
         .await
         .unwrap();
     assert_eq!(none.clients, 0);
+}
+
+#[tokio::test]
+async fn a_paused_business_cannot_contact_its_overdue_clients_by_any_entry_point() {
+    let mut world = World::new(|config| config.outreach.mode = Mode::Manual).await;
+    for i in 0..3 {
+        world.regular(&format!("c{i}"), "2026-03-02", 4500).await;
+    }
+    let pause = Pause {
+        reason: "bounce rate 9.0% over the last 30 days".into(),
+        since: "2026-05-30T12:00:00Z".parse().unwrap(),
+    };
+    let detector = world.detector("2026-06-01T05:00:00Z");
+    detector.run(&world.tenant).await.unwrap();
+    world.tenant.paused = Some(pause.clone());
+    let refused = detector.contact_overdue(&world.tenant, None).await;
+    assert!(
+        matches!(&refused, Err(ContactError::Paused(p)) if *p == pause),
+        "{refused:?}"
+    );
+    let listed = detector.overdue(&world.tenant, None).await.unwrap();
+    assert_eq!(
+        listed.categories[0].clients.len(),
+        3,
+        "still listed as overdue"
+    );
+    for i in 0..3 {
+        let record = world
+            .store
+            .client(
+                &world.tenant.id,
+                &ClientId::parse(&format!("c{i}")).unwrap(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(record.outreach.active.is_none(), "nobody was enrolled");
+    }
 }
 
 /// A publisher that records every call and can refuse entries.
@@ -834,7 +875,7 @@ mod delivery {
 
     #[tokio::test]
     async fn the_business_s_own_wording_is_sent_in_place_of_the_built_in_one() {
-        use shared::domain::outreach::TemplateOverride;
+        use shared::domain::outreach_settings::TemplateOverride;
         use shared::domain::template::Template;
         let (world, event, outbox) = queued_with(|config| {
             config.outreach.templates.insert(
@@ -1193,7 +1234,8 @@ mod delivery {
         use super::*;
         use shared::app::feedback::{Feedback, Handled, InboundSms, MailFeedback, MailProblem};
         use shared::domain::contact::{ContactHash, PhoneNumber};
-        use shared::ports::{OutgoingSms, SendError, SmsSender, SuppressionReason};
+        use shared::domain::suppression::SuppressionReason;
+        use shared::ports::{OutgoingSms, SendError, SmsSender};
 
         #[derive(Default)]
         struct Replies(Mutex<Vec<OutgoingSms>>);

@@ -5,6 +5,7 @@
 //!
 //!     cargo bench -p system-tests --bench detect_run
 
+use shared::ports::{ClientStore, OutreachStore, TenantStore, WatchIndex};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -16,8 +17,9 @@ use shared::adapters::local::SqliteStore;
 use shared::app::detect::Detector;
 use shared::app::enqueue::Enqueuer;
 use shared::domain::booking::{Booking, BookingStatus, ServiceLine};
-use shared::domain::client::{Channel, ClientProfile, Consent};
-use shared::domain::config::{BusinessConfig, TimeZoneName};
+use shared::domain::channel::Channel;
+use shared::domain::client::{ClientProfile, Consent};
+use shared::domain::config::BusinessConfig;
 use shared::domain::contact::EmailAddress;
 use shared::domain::day::Day;
 use shared::domain::enrollment::{
@@ -27,7 +29,8 @@ use shared::domain::ids::{BookingId, Category, ClientId, TenantId};
 use shared::domain::rfm::Tier;
 use shared::domain::stage::Stage;
 use shared::domain::tenant::Tenant;
-use shared::ports::{BoxError, EventPublisher, FixedClock, OutreachChange, StepDue, Store};
+use shared::domain::time_zone::TimeZoneName;
+use shared::ports::{BoxError, EventPublisher, FixedClock, OutreachChange, StepDue};
 
 const DUE: usize = 2_000;
 const RUN_AT: &str = "2026-11-23T06:00:00Z";

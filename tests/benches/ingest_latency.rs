@@ -5,6 +5,7 @@
 //!
 //!     cargo bench -p system-tests --bench ingest_latency
 
+use shared::ports::TenantStore;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -12,7 +13,6 @@ use shared::adapters::aws::dynamo::DynamoStore;
 use shared::domain::config::BusinessConfig;
 use shared::domain::ids::TenantId;
 use shared::domain::tenant::{ApiKey, Tenant};
-use shared::ports::Store;
 use shared::testing::moto;
 use system_tests::runtime_api::{Harness, Outcome, build_release_binary};
 

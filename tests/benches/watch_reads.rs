@@ -7,6 +7,7 @@
 //!
 //!     cargo bench -p system-tests --bench watch_reads
 
+use shared::ports::{TenantStore, WatchIndex};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,7 +19,6 @@ use shared::domain::day::Day;
 use shared::domain::ids::{BookingId, Category, ClientId, TenantId};
 use shared::domain::stage::Stage;
 use shared::domain::tenant::Tenant;
-use shared::ports::Store;
 
 const CLIENTS: i32 = 10_000;
 const BOOKINGS: i32 = 20;

@@ -2,16 +2,17 @@
 //! Gateway (HTTP API, payload v2) requests, against DynamoDB on moto: what it answers and what
 //! it leaves in the table.
 
+use shared::ports::TenantStore;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 
 use shared::adapters::aws::dynamo::DynamoStore;
-use shared::domain::config::{BusinessConfig, TimeZoneName};
+use shared::domain::config::BusinessConfig;
 use shared::domain::ids::TenantId;
 use shared::domain::tenant::{ApiKey, Tenant};
-use shared::ports::Store;
+use shared::domain::time_zone::TimeZoneName;
 use shared::testing::moto;
 use system_tests::api_gateway::{reply, request};
 use system_tests::runtime_api::{Harness, build_binary};

@@ -4,15 +4,17 @@
 //! back from the SQS queue a channel rule targets. Also: two detectors at once on DynamoDB
 //! still enroll each client once.
 
+use shared::ports::{ClientStore, ConsentStore, TenantStore};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 
 use shared::adapters::aws::dynamo::DynamoStore;
 use shared::app::detect::Detector;
-use shared::domain::config::{BusinessConfig, TimeZoneName};
+use shared::domain::config::BusinessConfig;
 use shared::domain::ids::{ClientId, TenantId};
 use shared::domain::tenant::{ApiKey, Tenant};
+use shared::domain::time_zone::TimeZoneName;
 use shared::ports::{FixedClock, Store};
 use shared::testing::moto;
 use system_tests::api_gateway::{moto_record, page_reply, page_request, reply, request, strings};
@@ -701,7 +703,7 @@ fn fixture(function: &str, name: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bounces_and_sms_keywords_reach_the_feedback_function_through_sns() {
     use shared::domain::contact::{ContactHash, EmailAddress, PhoneNumber};
-    use shared::ports::SuppressionReason;
+    use shared::domain::suppression::SuppressionReason;
 
     let (dynamo, table) = moto::new_table().await;
     let store = DynamoStore::new(dynamo, table.clone());

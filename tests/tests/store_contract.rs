@@ -1,83 +1,85 @@
 //! The store contract, run against the SQLite store and against the DynamoDB store on a moto
 //! server this test process starts (each test on its own table, so tests run in parallel).
+//!
+//! Every case the contract registers (`shared::testing::store_contract::cases`) becomes one
+//! test per store, named `sqlite::<case>` and `dynamodb::<case>`, so a case cannot be written
+//! and left unrun. Filters and `--list` work as with the standard test harness.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use futures::FutureExt;
+use libtest_mimic::{Arguments, Failed, Trial};
 use shared::adapters::aws::dynamo::DynamoStore;
 use shared::adapters::local::SqliteStore;
-use shared::ports::Store;
-use shared::testing::store_contract;
+use shared::ports::{ClientStore, Store};
+use shared::testing::store_contract::{self, Case};
 
-fn sqlite() -> Arc<dyn Store> {
-    Arc::new(SqliteStore::in_memory().unwrap())
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Dynamo,
 }
 
-async fn dynamo() -> Arc<dyn Store> {
-    let (client, table) = shared::testing::moto::new_table().await;
-    Arc::new(DynamoStore::new(client, table))
-}
-
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    shared::testing::store_contract::$case(&*super::sqlite()).await;
-                }
-            )*
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Dynamo => "dynamodb",
         }
-        mod dynamodb {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    shared::testing::store_contract::$case(&*super::dynamo().await).await;
-                }
-            )*
+    }
+
+    async fn store(self) -> Arc<dyn Store> {
+        match self {
+            Backend::Sqlite => Arc::new(SqliteStore::in_memory().unwrap()),
+            Backend::Dynamo => {
+                let (client, table) = shared::testing::moto::new_table().await;
+                Arc::new(DynamoStore::new(client, table))
+            }
         }
-    };
+    }
 }
 
-contract!(
-    a_tenant_is_created_once_and_read_back,
-    an_api_key_resolves_to_its_own_tenant_only,
-    webhook_ids_are_remembered_per_tenant_until_they_expire,
-    a_profile_is_upserted_and_an_older_version_never_overwrites_it,
-    completed_bookings_build_the_cadence_and_its_watch_day,
-    the_same_booking_twice_or_an_older_version_changes_nothing,
-    a_messy_history_leaves_the_cadence_of_a_clean_one,
-    cancelling_the_only_visit_removes_the_cadence_and_its_watch,
-    erasure_removes_every_item_and_suppresses_the_contacts,
-    clients_are_found_by_their_mobile_number_as_it_is_now,
-    watched_cadences_are_found_by_day_and_tenant,
-    a_tenant_never_sees_another_tenant_s_client,
-    importing_a_history_equals_applying_it_booking_by_booking,
-    tenants_are_listed_and_their_settings_replaced,
-    the_detector_checkpoint_never_moves_back,
-    a_look_moves_the_watch_and_the_overdue_index_unless_the_cadence_changed,
-    a_client_has_one_active_enrollment_and_ending_it_unschedules_its_step,
-    enrollments_are_listed_by_the_day_they_started_as_they_stand,
-    the_daily_cap_refuses_enrollments_once_reached,
-    due_steps_are_found_by_time_and_claimed_once,
-    a_queued_step_is_taken_for_sending_once_until_its_lease_runs_out,
-    an_opt_out_suppresses_once_and_only_start_lifts_it,
-    clicks_are_kept_with_the_client_and_erased_with_them,
-    email_counts_add_up_by_day_and_a_pause_is_kept_until_lifted,
-);
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_concurrent_bookings_for_one_client_are_all_counted() {
-    store_contract::concurrent_bookings_for_one_client_are_all_counted(sqlite()).await;
+/// Runs `test` on a runtime of its own, with worker threads for the cases that spawn tasks;
+/// a panic is the test's failure, with its message.
+fn on_runtime<F: std::future::Future<Output = ()>>(test: F) -> Result<(), Failed> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime
+        .block_on(AssertUnwindSafe(test).catch_unwind())
+        .map_err(|panic| {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "the case panicked".into());
+            Failed::from(message)
+        })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_concurrent_bookings_for_one_client_are_all_counted() {
-    store_contract::concurrent_bookings_for_one_client_are_all_counted(dynamo().await).await;
+fn trial(case: &'static Case, backend: Backend) -> Trial {
+    Trial::test(format!("{}::{}", backend.name(), case.name), move || {
+        on_runtime(async move { (case.run)(backend.store().await).await })
+    })
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials: Vec<Trial> = store_contract::cases()
+        .flat_map(|case| [trial(case, Backend::Sqlite), trial(case, Backend::Dynamo)])
+        .collect();
+    trials.push(Trial::test(
+        "dynamodb_bulk_load_equals_importing_client_by_client",
+        || on_runtime(dynamodb_bulk_load_equals_importing_client_by_client()),
+    ));
+    libtest_mimic::run(&args, trials).exit();
 }
 
 /// The DynamoDB store's bulk loader (no reads, batch writes) leaves what importing the same
 /// histories client by client leaves.
-#[tokio::test]
 async fn dynamodb_bulk_load_equals_importing_client_by_client() {
     use shared::domain::ids::ClientId;
     let (client, table) = shared::testing::moto::new_table().await;

@@ -275,7 +275,7 @@ fn the_scheduled_functions_run_on_schedules_with_a_dead_letter_queue_and_the_bus
         resources["DeadLetterAlarm"]["Type"].as_str(),
         Some("AWS::CloudWatch::Alarm")
     );
-    use shared::domain::client::Channel;
+    use shared::domain::channel::Channel;
     for (rule, channel) in [
         ("EmailStepsRule", Channel::Email),
         ("SmsStepsRule", Channel::Sms),

@@ -8,7 +8,7 @@ use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config};
 use shared::app::links::Links;
 use shared::domain::link_token::LinkKeys;
 use shared::http::links_router;
-use shared::ports::SystemClock;
+use shared::ports::{Store, SystemClock};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -17,7 +17,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     let keys = LinkKeys::from_setting(&env::required("LINK_SIGNING_KEYS")?)
         .map_err(|e| format!("LINK_SIGNING_KEYS: {e}"))?;
     let sdk = sdk_config().await;
-    let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
+    let store: Arc<dyn Store> =
+        Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
     let links = Arc::new(Links::new(store, Arc::new(SystemClock), keys));
     lambda_http::run(links_router(links)).await
 }

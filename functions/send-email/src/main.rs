@@ -13,19 +13,20 @@ use shared::adapters::aws::delivery::{self, DeliveryEnvironment};
 use shared::adapters::aws::ses::SesSender;
 use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config};
 use shared::app::deliver::Deliverer;
-use shared::domain::client::Channel;
-use shared::ports::SystemClock;
+use shared::domain::channel::Channel;
+use shared::ports::{Store, SystemClock};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
     let environment = DeliveryEnvironment::from_env()?;
     let sdk = sdk_config().await;
+    let store: Arc<dyn Store> = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        environment.table,
+    ));
     let deliverer = Deliverer::new(
-        Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            environment.table,
-        )),
+        store,
         Arc::new(SesSender::new(
             aws_sdk_sesv2::Client::new(&sdk),
             env::optional("SES_CONFIGURATION_SET"),

@@ -13,19 +13,20 @@ use shared::adapters::aws::delivery::{self, DeliveryEnvironment};
 use shared::adapters::aws::sns::SnsSender;
 use shared::adapters::aws::{dynamo::DynamoStore, init_logging, sdk_config};
 use shared::app::deliver::Deliverer;
-use shared::domain::client::Channel;
-use shared::ports::SystemClock;
+use shared::domain::channel::Channel;
+use shared::ports::{Store, SystemClock};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
     let environment = DeliveryEnvironment::from_env()?;
     let sdk = sdk_config().await;
+    let store: Arc<dyn Store> = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        environment.table,
+    ));
     let deliverer = Deliverer::new(
-        Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            environment.table,
-        )),
+        store,
         delivery::other_channel(),
         Arc::new(SnsSender::new(aws_sdk_sns::Client::new(&sdk))),
         environment.keys,

@@ -18,10 +18,10 @@ use jiff::civil::{Date, DateTime};
 use wide::u8x16;
 
 use crate::domain::booking::{BookingLine, BookingStatus, Rating};
-use crate::domain::config::TimeZoneName;
 use crate::domain::day::Day;
 use crate::domain::ids::{ClientId, has_control_character};
 use crate::domain::money::{Currency, Money};
+use crate::domain::time_zone::TimeZoneName;
 
 /// A column of the canonical bookings export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::domain::client::Channel;
+use crate::domain::channel::Channel;
 use crate::domain::day::Day;
 use crate::domain::eligibility::ChannelState;
 use crate::domain::enrollment::{
@@ -21,8 +21,9 @@ use crate::domain::reputation::MailEvent;
 use crate::domain::template::{self, Values};
 use crate::domain::tenant::Tenant;
 use crate::ports::{
-    ClientRecord, Clock, EmailSender, OutgoingEmail, OutgoingSms, OutreachChange, SendError,
-    SmsSender, StepDue, Store, StoreError, Written,
+    ClientRecord, ClientStore, Clock, ConsentStore, EmailSender, MailStats, OutgoingEmail,
+    OutgoingSms, OutreachChange, OutreachStore, SendError, SmsSender, StepDue, StepQueue, Store,
+    StoreError, TenantStore, Written,
 };
 
 /// How long a delivery holds a step before another may take over: longer than a delivery
@@ -91,8 +92,8 @@ impl DeliverError {
     }
 }
 
-pub struct Deliverer {
-    store: Arc<dyn Store>,
+pub struct Deliverer<S: ?Sized = dyn Store> {
+    store: Arc<S>,
     email: Arc<dyn EmailSender>,
     sms: Arc<dyn SmsSender>,
     keys: LinkKeys,
@@ -100,15 +101,18 @@ pub struct Deliverer {
     settings: DeliverySettings,
 }
 
-impl Deliverer {
+impl<S> Deliverer<S>
+where
+    S: TenantStore + ClientStore + OutreachStore + StepQueue + ConsentStore + MailStats + ?Sized,
+{
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<S>,
         email: Arc<dyn EmailSender>,
         sms: Arc<dyn SmsSender>,
         keys: LinkKeys,
         clock: Arc<dyn Clock>,
         settings: DeliverySettings,
-    ) -> Deliverer {
+    ) -> Deliverer<S> {
         Deliverer {
             store,
             email,

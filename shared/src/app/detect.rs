@@ -17,8 +17,8 @@ use jiff::tz::TimeZone;
 
 use crate::domain::booking::BookingStatus;
 use crate::domain::category_cadence::{CategoryCadence, Watch};
+use crate::domain::channel::Channel;
 use crate::domain::churn_signal::lengthening;
-use crate::domain::client::Channel;
 use crate::domain::contact::ContactHash;
 use crate::domain::control_group::is_control;
 use crate::domain::day::Day;
@@ -28,14 +28,17 @@ use crate::domain::enrollment::{
 };
 use crate::domain::ids::{Category, ClientId, TenantId};
 use crate::domain::lapse_score::StopModel;
-use crate::domain::outreach::{Mode, Segment};
+use crate::domain::outreach_settings::Mode;
+use crate::domain::reputation::Pause;
 use crate::domain::rfm::{Tier, annual_spend_minor};
 use crate::domain::rhythm::Rhythm;
+use crate::domain::sequence::Segment;
 use crate::domain::sequence::{Reason, Sequence};
 use crate::domain::stage::{Stage, StageThresholds};
 use crate::domain::tenant::Tenant;
 use crate::ports::{
-    ClientRecord, Clock, DailyCount, Look, OutreachChange, Store, StoreError, Written,
+    ClientRecord, ClientStore, Clock, ConsentStore, DailyCount, Look, OutreachChange,
+    OutreachStore, Store, StoreError, TenantStore, WatchIndex, Written,
 };
 
 /// The horizon of the lapse score that orders clients held back by the daily cap.
@@ -100,8 +103,18 @@ pub struct OverdueClient {
     pub stage: Stage,
 }
 
-pub struct Detector {
-    store: Arc<dyn Store>,
+/// Why contacting the overdue did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ContactError {
+    /// The business's sending is paused (its bounce or complaint rate crossed the line).
+    #[error("sending is paused since {}: {}", .0.since, .0.reason)]
+    Paused(Pause),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct Detector<S: ?Sized = dyn Store> {
+    store: Arc<S>,
     clock: Arc<dyn Clock>,
 }
 
@@ -152,8 +165,11 @@ enum Verdict {
     Rest(Vec<PendingLook>, Option<&'static str>),
 }
 
-impl Detector {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Detector {
+impl<S> Detector<S>
+where
+    S: TenantStore + ClientStore + WatchIndex + OutreachStore + ConsentStore + ?Sized,
+{
+    pub fn new(store: Arc<S>, clock: Arc<dyn Clock>) -> Detector<S> {
         Detector { store, clock }
     }
 
@@ -294,7 +310,11 @@ impl Detector {
         &self,
         tenant: &Tenant,
         category: Option<&Category>,
-    ) -> Result<DetectionReport, StoreError> {
+    ) -> Result<DetectionReport, ContactError> {
+        // A paused business contacts nobody, however it is asked to.
+        if let Some(pause) = &tenant.paused {
+            return Err(ContactError::Paused(pause.clone()));
+        }
         let today = self.today(tenant);
         let mut report = DetectionReport {
             tenant: tenant.id.to_string(),

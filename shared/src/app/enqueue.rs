@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use crate::domain::enrollment::ScheduledStep;
 use crate::domain::ids::TenantId;
-use crate::ports::{Clock, EventPublisher, MAX_EVENTS_PER_PUBLISH, StepDue, Store, StoreError};
+use crate::ports::{
+    Clock, EventPublisher, MAX_EVENTS_PER_PUBLISH, StepDue, StepQueue, Store, StoreError,
+    TenantStore,
+};
 
 /// Steps read from the due index per query.
 const PAGE: usize = 500;
@@ -28,19 +31,22 @@ pub struct EnqueueReport {
     pub publish_calls: usize,
 }
 
-pub struct Enqueuer {
-    store: Arc<dyn Store>,
+pub struct Enqueuer<S: ?Sized = dyn Store> {
+    store: Arc<S>,
     publisher: Arc<dyn EventPublisher>,
     clock: Arc<dyn Clock>,
     retry_pause: Duration,
 }
 
-impl Enqueuer {
+impl<S> Enqueuer<S>
+where
+    S: TenantStore + StepQueue + ?Sized,
+{
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<S>,
         publisher: Arc<dyn EventPublisher>,
         clock: Arc<dyn Clock>,
-    ) -> Enqueuer {
+    ) -> Enqueuer<S> {
         Enqueuer {
             store,
             publisher,

@@ -7,15 +7,17 @@
 use std::sync::Arc;
 
 use crate::app::stop;
-use crate::domain::client::Channel;
+use crate::domain::channel::Channel;
 use crate::domain::contact::{ContactHash, EmailAddress, PhoneNumber};
 use crate::domain::enrollment::{Outcome, StopReason};
 use crate::domain::feedback::{self, ConsentEntry, Keyword};
 use crate::domain::ids::{ClientId, TenantId};
 use crate::domain::reputation::{self, MailEvent};
+use crate::domain::suppression::SuppressionReason;
 use crate::domain::tenant::Tenant;
 use crate::ports::{
-    Clock, ConsentChange, OutgoingSms, SendError, SmsSender, Store, StoreError, SuppressionReason,
+    ClientStore, Clock, ConsentChange, ConsentStore, MailStats, OutgoingSms, OutreachStore,
+    SendError, SmsSender, Store, StoreError, TenantStore,
 };
 
 /// What a mailbox said about a message.
@@ -75,14 +77,17 @@ pub enum FeedbackError {
     Reply(#[from] SendError),
 }
 
-pub struct Feedback {
-    store: Arc<dyn Store>,
+pub struct Feedback<S: ?Sized = dyn Store> {
+    store: Arc<S>,
     sms: Arc<dyn SmsSender>,
     clock: Arc<dyn Clock>,
 }
 
-impl Feedback {
-    pub fn new(store: Arc<dyn Store>, sms: Arc<dyn SmsSender>, clock: Arc<dyn Clock>) -> Feedback {
+impl<S> Feedback<S>
+where
+    S: TenantStore + ClientStore + OutreachStore + ConsentStore + MailStats + ?Sized,
+{
+    pub fn new(store: Arc<S>, sms: Arc<dyn SmsSender>, clock: Arc<dyn Clock>) -> Feedback<S> {
         Feedback { store, sms, clock }
     }
 

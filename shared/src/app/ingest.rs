@@ -9,7 +9,8 @@ use jiff::Timestamp;
 use crate::domain::booking::{Booking, BookingStatus};
 use crate::domain::booking_change::BookingOutcome;
 use crate::domain::category_cadence::Watch;
-use crate::domain::client::{Channel, ClientProfile};
+use crate::domain::channel::Channel;
+use crate::domain::client::ClientProfile;
 use crate::domain::day::Day;
 use crate::domain::eligibility::ChannelState;
 use crate::domain::enrollment::{self, CodeStatus, Enrollment, Outcome, Outreach, StopReason};
@@ -18,7 +19,8 @@ use crate::domain::money::Money;
 use crate::domain::stage::{Stage, StageThresholds};
 use crate::domain::tenant::Tenant;
 use crate::ports::{
-    ClientRecord, Clock, Erased, Look, OutreachChange, ProfileOutcome, Store, StoreError, Written,
+    ClientRecord, ClientStore, Clock, Erased, Look, OutreachChange, OutreachStore, ProfileOutcome,
+    Store, StoreError, WatchIndex, Written,
 };
 
 /// A client as the API shows them: profile, upcoming booking, and per category the cadence and
@@ -74,13 +76,16 @@ pub struct CategoryView {
     pub next_stage: Option<Watch>,
 }
 
-pub struct Ingest {
-    store: Arc<dyn Store>,
+pub struct Ingest<S: ?Sized = dyn Store> {
+    store: Arc<S>,
     clock: Arc<dyn Clock>,
 }
 
-impl Ingest {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Ingest {
+impl<S> Ingest<S>
+where
+    S: ClientStore + OutreachStore + WatchIndex + ?Sized,
+{
+    pub fn new(store: Arc<S>, clock: Arc<dyn Clock>) -> Ingest<S> {
         Ingest { store, clock }
     }
 

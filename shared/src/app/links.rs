@@ -9,13 +9,16 @@ use std::sync::Arc;
 use url::Url;
 
 use crate::app::stop;
-use crate::domain::client::Channel;
+use crate::domain::channel::Channel;
 use crate::domain::enrollment::{Outcome, StopReason};
 use crate::domain::feedback::ConsentEntry;
 use crate::domain::link_token::{LinkClaims, LinkKeys, Purpose, TokenError};
 use crate::domain::rebook_link::{self, Prefill};
+use crate::domain::suppression::SuppressionReason;
 use crate::domain::tenant::Tenant;
-use crate::ports::{Clock, ConsentChange, Store, StoreError, SuppressionReason};
+use crate::ports::{
+    ClientStore, Clock, ConsentChange, ConsentStore, OutreachStore, Store, StoreError, TenantStore,
+};
 
 /// Where a rebook link goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,14 +48,17 @@ pub enum LinkError {
     Store(#[from] StoreError),
 }
 
-pub struct Links {
-    store: Arc<dyn Store>,
+pub struct Links<S: ?Sized = dyn Store> {
+    store: Arc<S>,
     clock: Arc<dyn Clock>,
     keys: LinkKeys,
 }
 
-impl Links {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, keys: LinkKeys) -> Links {
+impl<S> Links<S>
+where
+    S: TenantStore + ClientStore + OutreachStore + ConsentStore + ?Sized,
+{
+    pub fn new(store: Arc<S>, clock: Arc<dyn Clock>, keys: LinkKeys) -> Links<S> {
         Links { store, clock, keys }
     }
 

@@ -1,6 +1,9 @@
-//! Use cases: each file is one thing the product does, written against the domain (and, as the
-//! system grows, against the ports), never against an outside system directly.
+//! Use cases: each file is one thing the product does, written against the domain and the
+//! ports (each use case bound by the store capabilities it uses), never against an outside
+//! system directly. A use case reads, asks the domain, and writes; the conditional writes and
+//! their retries live here, the rules in `domain`.
 
+pub mod access;
 pub mod audit;
 pub mod chunked;
 pub mod deliver;
@@ -10,4 +13,5 @@ pub mod feedback;
 pub mod ingest;
 pub mod links;
 pub mod report;
+pub mod settings;
 pub mod stop;

@@ -4,13 +4,14 @@
 //! incremental effect — with its 95 % interval.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::domain::attribution::{self, Lift};
-use crate::domain::client::Channel;
+use crate::domain::channel::Channel;
 use crate::domain::day::Day;
 use crate::domain::enrollment::{Enrollment, Outcome, Status, StopReason};
 use crate::domain::ids::TenantId;
-use crate::ports::{Store, StoreError};
+use crate::ports::{OutreachStore, StoreError};
 
 /// The report over a set of enrollments.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -43,16 +44,31 @@ pub struct OutreachReport {
     pub lift: Option<Lift>,
 }
 
-/// The outreach report of the enrollments a business started from `from` through `through`.
-pub async fn outreach(
-    store: &dyn Store,
-    tenant: &TenantId,
-    from: Day,
-    through: Day,
-) -> Result<OutreachReport, StoreError> {
-    Ok(report(
-        &store.enrollments_started(tenant, from, through).await?,
-    ))
+/// The outreach report, read from the store.
+pub struct Reports<S: ?Sized = dyn crate::ports::Store> {
+    store: Arc<S>,
+}
+
+impl<S: OutreachStore + ?Sized> Reports<S> {
+    pub fn new(store: Arc<S>) -> Reports<S> {
+        Reports { store }
+    }
+
+    /// The outreach report of the enrollments a business started from `from` through
+    /// `through`. A read: safe to repeat.
+    pub async fn outreach(
+        &self,
+        tenant: &TenantId,
+        from: Day,
+        through: Day,
+    ) -> Result<OutreachReport, StoreError> {
+        Ok(report(
+            &self
+                .store
+                .enrollments_started(tenant, from, through)
+                .await?,
+        ))
+    }
 }
 
 pub fn report<'a>(enrollments: impl IntoIterator<Item = &'a Enrollment>) -> OutreachReport {

@@ -8,15 +8,15 @@ use crate::domain::day::Day;
 use crate::domain::enrollment::Outcome;
 use crate::domain::ids::ClientId;
 use crate::domain::tenant::Tenant;
-use crate::ports::{Store, StoreError, Written};
+use crate::ports::{ClientStore, OutreachStore, StoreError, Written};
 
 /// How often a clash is read again before giving up (a retryable error).
 const ATTEMPTS: usize = 5;
 
 /// Ends the client's active enrollment with `outcome` and removes its pending step. `false`
 /// when nothing was active (or the client is unknown). Idempotent.
-pub async fn end_active(
-    store: &dyn Store,
+pub async fn end_active<S: ClientStore + OutreachStore + ?Sized>(
+    store: &S,
     tenant: &Tenant,
     client: &ClientId,
     outcome: Outcome,

@@ -10,9 +10,9 @@ use std::str::FromStr;
 
 use jiff::Timestamp;
 
-use crate::domain::config::TimeZoneName;
 use crate::domain::day::Day;
 use crate::domain::ids::{BookingId, Category, ClientId, LocationId};
+use crate::domain::time_zone::TimeZoneName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

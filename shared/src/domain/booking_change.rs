@@ -8,8 +8,8 @@
 
 use crate::domain::booking::{Booking, VersionOrder};
 use crate::domain::category_cadence::CategoryCadence;
-use crate::domain::config::TimeZoneName;
 use crate::domain::ids::Category;
+use crate::domain::time_zone::TimeZoneName;
 
 /// What applying a booking did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -17,11 +17,12 @@ use std::cmp::Reverse;
 
 use crate::domain::booking::Booking;
 use crate::domain::cadence::RECENT_VISITS;
-use crate::domain::config::{BusinessConfig, TimeZoneName};
+use crate::domain::config::BusinessConfig;
 use crate::domain::day::Day;
 use crate::domain::ids::Category;
 use crate::domain::rhythm::{GapStats, PriorBuilder, Rhythm, rhythm};
 use crate::domain::stage::{Stage, StageThresholds};
+use crate::domain::time_zone::TimeZoneName;
 
 /// One completed service of a visit in the category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

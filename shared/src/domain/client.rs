@@ -3,27 +3,10 @@
 
 use jiff::Timestamp;
 
-use crate::domain::config::TimeZoneName;
+use crate::domain::channel::Channel;
 use crate::domain::contact::{ContactHash, EmailAddress, PhoneNumber};
 use crate::domain::ids::ClientId;
-
-/// A channel winback can message a client on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    Email,
-    Sms,
-}
-
-impl Channel {
-    /// As it is written in settings, events and logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Sms => "sms",
-        }
-    }
-}
+use crate::domain::time_zone::TimeZoneName;
 
 /// A client's consent on one channel: given or withdrawn, by whom, when.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -5,7 +5,9 @@
 //! suppressions, enrollments, the last messages) and the business's rules. Rules are checked
 //! in a fixed order, so the recorded reason is the first that applies.
 
-use crate::domain::client::{Channel, ClientProfile};
+use crate::domain::client::ClientProfile;
+
+use crate::domain::channel::Channel;
 use crate::domain::day::Day;
 
 /// What one channel looks like for a client.

@@ -15,15 +15,15 @@ use jiff::tz::TimeZone;
 
 use crate::domain::attribution::{self, SentMessage};
 use crate::domain::booking::{Booking, BookingStatus};
-use crate::domain::client::Channel;
-use crate::domain::config::TimeZoneName;
+use crate::domain::channel::Channel;
 use crate::domain::day::Day;
 use crate::domain::ids::{BookingId, Category, ClientId};
-use crate::domain::outreach::Landmark;
+use crate::domain::outreach_settings::Landmark;
 use crate::domain::rfm::Tier;
 use crate::domain::send_window::SendWindow;
 use crate::domain::sequence::{Sequence, Step};
 use crate::domain::stage::Stage;
+use crate::domain::time_zone::TimeZoneName;
 
 /// An enrollment's id, unique within its client: the day it started and its category.
 #[derive(

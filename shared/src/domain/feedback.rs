@@ -3,7 +3,9 @@
 
 use jiff::Timestamp;
 
-use crate::domain::client::Channel;
+use crate::domain::channel::Channel;
+use crate::domain::ids::ClientId;
+use crate::domain::suppression::SuppressionReason;
 
 /// What an inbound SMS asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -74,6 +76,15 @@ pub struct ConsentEntry {
     pub source: String,
     /// The client's own words or the page's, as received (an SMS body, "one-click unsubscribe").
     pub wording: String,
+}
+
+/// One line of the consent ledger as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LedgerLine {
+    pub client: Option<ClientId>,
+    #[serde(flatten)]
+    pub entry: ConsentEntry,
+    pub reason: SuppressionReason,
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use sha2::Sha256;
 
-use crate::domain::client::Channel;
+use crate::domain::channel::Channel;
 use crate::domain::enrollment::EnrollmentId;
 use crate::domain::ids::{ClientId, TenantId};
 

@@ -4,9 +4,8 @@
 //!
 //! Validation names the field at fault, so a business owner (or `PUT /v1/config`) can fix it.
 
-use crate::domain::client::Channel;
+use crate::domain::channel::Channel;
 use crate::domain::ids::Category;
-use crate::domain::outreach::Segment;
 use crate::domain::rfm::Tier;
 use crate::domain::stage::Stage;
 
@@ -149,6 +148,16 @@ impl Senders {
             Channel::Sms => self.sms,
         }
     }
+}
+
+/// What picks a client's sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment<'a> {
+    pub tier: Tier,
+    pub stage: Stage,
+    pub category: &'a Category,
+    /// The churn reasons the client's data shows (may be none).
+    pub reasons: &'a [Reason],
 }
 
 impl Sequence {

@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use crate::domain::client::Channel;
+use crate::domain::channel::Channel;
 use crate::domain::sms;
 
 /// The tokens a template may use.

@@ -3,17 +3,14 @@
 //! A request is bound to exactly one tenant, and everything it reads or writes is keyed by it.
 
 use axum::http::HeaderMap;
-use jiff::SignedDuration;
 
+use crate::app::access::AccessError;
 use crate::domain::ids::TenantId;
 use crate::domain::tenant::{ApiKeyHash, Tenant};
 use crate::domain::webhook_signature::{self, SignatureError};
 use crate::http::Api;
 use crate::http::problem::Problem;
 use crate::ports::StoreError;
-
-/// How long a processed `webhook-id` is remembered: longer than any sender's retry schedule.
-pub const WEBHOOK_ID_MEMORY: SignedDuration = SignedDuration::from_hours(24 * 7);
 
 /// An authenticated request.
 pub struct Caller {
@@ -52,21 +49,26 @@ pub async fn authenticate(
                 KEY_FIX,
             ));
         };
-        let tenant_id = api
-            .store
-            .tenant_for_api_key(&ApiKeyHash::of(key))
+        let tenant = api
+            .access
+            .tenant_for_key(&ApiKeyHash::of(key))
             .await
-            .map_err(store_problem)?
+            .map_err(|error| match error {
+                AccessError::TenantGone(_) => Problem::forbidden(
+                    "this API key's tenant no longer exists",
+                    "Create a new tenant and key.",
+                ),
+                AccessError::Store(error) => store_problem(error),
+            })?
             .ok_or_else(|| Problem::unauthenticated("the API key is not valid", KEY_FIX))?;
         if let Some(named) = named
-            && named != tenant_id
+            && named != tenant.id
         {
             return Err(Problem::forbidden(
                 format!("this API key belongs to another tenant than {named}"),
                 "Use the key of the tenant named in ?tenant=, or leave ?tenant= out.",
             ));
         }
-        let tenant = load(api, &tenant_id).await?;
         return Ok(Caller {
             tenant,
             webhook_id: None,
@@ -87,7 +89,7 @@ pub async fn authenticate(
                 .unwrap_or_default()
         };
         let tenant = api
-            .store
+            .access
             .tenant(&tenant_id)
             .await
             .map_err(store_problem)?
@@ -108,8 +110,8 @@ pub async fn authenticate(
         )
         .map_err(signature_problem)?;
         let already_processed = api
-            .store
-            .webhook_seen(&tenant.id, id, api.clock.now())
+            .access
+            .already_processed(&tenant.id, id)
             .await
             .map_err(store_problem)?;
         return Ok(Caller {
@@ -122,19 +124,6 @@ pub async fn authenticate(
         "the request has no credential",
         KEY_FIX,
     ))
-}
-
-async fn load(api: &Api, id: &TenantId) -> Result<Tenant, Problem> {
-    api.store
-        .tenant(id)
-        .await
-        .map_err(store_problem)?
-        .ok_or_else(|| {
-            Problem::forbidden(
-                "this API key's tenant no longer exists",
-                "Create a new tenant and key.",
-            )
-        })
 }
 
 fn signature_problem(error: SignatureError) -> Problem {

@@ -15,7 +15,7 @@ use axum::routing::get;
 use html_escape::encode_text;
 
 use crate::app::links::{Landing, LinkError, Links, OptOut};
-use crate::domain::client::Channel;
+use crate::domain::channel::Channel;
 use crate::domain::link_token::TokenError;
 
 /// Every link route, as (method, path template): the template is checked against this list.

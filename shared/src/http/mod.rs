@@ -10,27 +10,34 @@ pub mod wire;
 
 use std::sync::Arc;
 
+use crate::app::access::Access;
 use crate::app::detect::Detector;
 use crate::app::ingest::Ingest;
+use crate::app::report::Reports;
+use crate::app::settings::Settings;
 use crate::ports::{Clock, Store};
 
 pub use links::links_router;
 pub use routes::router;
 
-/// What the routes need: the use cases and the store (for credentials).
+/// What the routes need: the use cases, and the clock (for signature timestamps).
 pub struct Api {
+    pub access: Access,
     pub ingest: Ingest,
     pub detector: Detector,
-    pub store: Arc<dyn Store>,
+    pub settings: Settings,
+    pub reports: Reports,
     pub clock: Arc<dyn Clock>,
 }
 
 impl Api {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Arc<Api> {
         Arc::new(Api {
+            access: Access::new(Arc::clone(&store), Arc::clone(&clock)),
             ingest: Ingest::new(Arc::clone(&store), Arc::clone(&clock)),
             detector: Detector::new(Arc::clone(&store), Arc::clone(&clock)),
-            store,
+            settings: Settings::new(Arc::clone(&store), Arc::clone(&clock)),
+            reports: Reports::new(store),
             clock,
         })
     }

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
+use crate::app::detect::ContactError;
 use crate::domain::attribution;
 use crate::domain::booking::Booking;
 use crate::domain::booking_change::BookingOutcome;
@@ -23,7 +24,7 @@ use crate::domain::ids::{Category, ClientId};
 use crate::domain::money::Money;
 use crate::domain::reputation::{self, Pause};
 use crate::http::Api;
-use crate::http::auth::{self, Caller, WEBHOOK_ID_MEMORY, store_problem};
+use crate::http::auth::{self, Caller, store_problem};
 use crate::http::problem::{FieldError, Problem};
 use crate::http::wire;
 use crate::ports::ProfileOutcome;
@@ -151,13 +152,8 @@ fn client_id(raw: &str) -> Result<ClientId, Problem> {
 /// Remembers a processed signed delivery so a redelivery does nothing.
 async fn remember(api: &Api, caller: &Caller) -> Result<(), Problem> {
     if let Some(id) = &caller.webhook_id {
-        let until = api
-            .clock
-            .now()
-            .checked_add(WEBHOOK_ID_MEMORY)
-            .unwrap_or_else(|_| api.clock.now());
-        api.store
-            .remember_webhook(&caller.tenant.id, id, until, api.clock.now())
+        api.access
+            .remember_processed(&caller.tenant.id, id)
             .await
             .map_err(store_problem)?;
     }
@@ -356,8 +352,8 @@ async fn put_config(
         return Ok(already_processed());
     };
     let config = parse_config(&body)?;
-    api.store
-        .update_config(&caller.tenant.id, &config)
+    api.settings
+        .replace(&caller.tenant, &config)
         .await
         .map_err(store_problem)?;
     remember(&api, &caller).await?;
@@ -447,7 +443,9 @@ async fn get_outreach_report(
                         .into(),
             }])
         })?;
-    let report = crate::app::report::outreach(api.store.as_ref(), &tenant.id, from, through)
+    let report = api
+        .reports
+        .outreach(&tenant.id, from, through)
         .await
         .map_err(store_problem)?;
     let mut body = serde_json::to_value(&report).expect("a report is plain data");
@@ -499,14 +497,14 @@ async fn post_overdue_contact(
             }
         }
     };
-    if let Some(pause) = &caller.tenant.paused {
-        return Err(paused(pause));
-    }
     let report = api
         .detector
         .contact_overdue(&caller.tenant, category.as_ref())
         .await
-        .map_err(store_problem)?;
+        .map_err(|error| match error {
+            ContactError::Paused(pause) => paused(&pause),
+            ContactError::Store(error) => store_problem(error),
+        })?;
     remember(&api, &caller).await?;
     Ok(axum::Json(report).into_response())
 }
@@ -526,16 +524,15 @@ async fn get_sending(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), b"").await?;
-    let tenant = &caller.tenant;
-    let today = api.ingest.today(tenant);
-    let counts = api
-        .store
-        .mail_counts(&tenant.id, reputation::window(today).0, today)
+    let sending = api
+        .settings
+        .sending(&caller.tenant)
         .await
         .map_err(store_problem)?;
+    let counts = sending.counts;
     Ok(axum::Json(json!({
-        "status": if tenant.paused.is_some() { "paused" } else { "active" },
-        "paused": tenant.paused,
+        "status": if sending.paused.is_some() { "paused" } else { "active" },
+        "paused": sending.paused,
         "email_last_30_days": {
             "sent": counts.sent,
             "bounced": counts.bounced,
@@ -562,15 +559,12 @@ async fn post_sending_resume(
     let Some((caller, _)) = write(&api, &query, &headers, body).await? else {
         return Ok(already_processed());
     };
-    let was = caller.tenant.paused.is_some();
-    api.store
-        .set_pause(&caller.tenant.id, None)
+    let was = api
+        .settings
+        .resume(&caller.tenant)
         .await
         .map_err(store_problem)?;
     remember(&api, &caller).await?;
-    if was {
-        tracing::info!(tenant = %caller.tenant.id, "sending resumed");
-    }
     Ok(axum::Json(json!({"status": "active", "was_paused": was})).into_response())
 }
 

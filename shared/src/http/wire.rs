@@ -8,10 +8,10 @@ use serde_json::{Map, Value};
 
 use crate::domain::booking::{Booking, BookingStatus, MAX_SERVICES_PER_BOOKING, ServiceLine};
 use crate::domain::client::{ClientProfile, Consent, Consents};
-use crate::domain::config::TimeZoneName;
 use crate::domain::contact::{EmailAddress, PhoneNumber};
 use crate::domain::ids::{BookingId, Category, ClientId, LocationId};
 use crate::domain::money::{Currency, Money};
+use crate::domain::time_zone::TimeZoneName;
 use crate::http::problem::FieldError;
 
 /// At most this many bookings in one request.

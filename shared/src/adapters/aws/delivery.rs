@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::adapters::aws::env;
 use crate::app::deliver::{Delivered, Deliverer, DeliverySettings};
-use crate::domain::client::Channel;
+use crate::domain::channel::Channel;
 use crate::domain::link_token::LinkKeys;
 use crate::ports::{
     BoxError, EmailSender, OutgoingEmail, OutgoingSms, SendError, SmsSender, StepDue,

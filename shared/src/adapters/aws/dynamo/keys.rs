@@ -45,7 +45,7 @@ use sha2::{Digest, Sha256};
 
 use jiff::Timestamp;
 
-use crate::domain::client::Channel;
+use crate::domain::channel::Channel;
 use crate::domain::contact::ContactHash;
 use crate::domain::day::Day;
 use crate::domain::enrollment::{EnrollmentId, ScheduledStep};

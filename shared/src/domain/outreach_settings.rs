@@ -11,14 +11,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::{Date, Time, Weekday, time};
 
-use crate::domain::client::Channel;
+use crate::domain::channel::Channel;
 use crate::domain::day::Day;
 use crate::domain::eligibility::EligibilityRules;
-use crate::domain::ids::Category;
 use crate::domain::rebook_link::{self, BookingUrlError};
 use crate::domain::rfm::Tier;
 use crate::domain::send_window::{SendWindow, WindowError};
-use crate::domain::sequence::{self, Senders, Sequence, SequenceError};
+use crate::domain::sequence::{self, Segment, Senders, Sequence, SequenceError};
 use crate::domain::stage::Stage;
 use crate::domain::template::{self, Template, TemplateError};
 
@@ -411,16 +410,6 @@ fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
-/// What picks a client's sequence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Segment<'a> {
-    pub tier: Tier,
-    pub stage: Stage,
-    pub category: &'a Category,
-    /// The churn reasons the client's data shows (may be none).
-    pub reasons: &'a [sequence::Reason],
-}
-
 impl OutreachConfig {
     pub fn validate(&self) -> Result<(), OutreachError> {
         if !matches!(
@@ -599,6 +588,7 @@ impl OutreachConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::Category;
     use crate::domain::sequence::ChannelPreference;
     use jiff::civil::date;
 
