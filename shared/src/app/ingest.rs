@@ -395,7 +395,9 @@ where
         tenant: &Tenant,
         id: &ClientId,
     ) -> Result<Option<Erased>, StoreError> {
-        self.store.erase_client(&tenant.id, id).await
+        self.store
+            .erase_client(&tenant.id, id, self.clock.now())
+            .await
     }
 }
 

@@ -31,6 +31,7 @@ pub mod money;
 pub mod outreach_settings;
 pub mod rebook_link;
 pub mod reputation;
+pub mod retention;
 pub mod rfm;
 pub mod rhythm;
 pub mod send_window;

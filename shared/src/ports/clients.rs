@@ -154,11 +154,12 @@ pub trait ClientStore: Send + Sync {
     ) -> Result<Vec<ClientId>, StoreError>;
 
     /// Removes every item of a client and leaves hashed suppression records of their contact
-    /// details. Idempotent: `None` when nothing was stored.
+    /// details, dated `at`. Idempotent: `None` when nothing was stored.
     async fn erase_client(
         &self,
         tenant: &TenantId,
         id: &ClientId,
+        at: Timestamp,
     ) -> Result<Option<Erased>, StoreError>;
 
     /// Records that a client followed a rebook link (kept in the client's own records, so it

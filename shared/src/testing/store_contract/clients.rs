@@ -1,7 +1,10 @@
 //! Clients and bookings: profiles, booking application and its cadences, imports, concurrency,
 //! the phone lookup, tenant isolation, clicks and erasure.
 
-use super::{TODAY, apply, booking, client_id, contract_cases, day, hair_visits, profile, tenant};
+use super::{
+    TODAY, TODAY_NOON, apply, at, booking, client_id, contract_cases, day, hair_visits, profile,
+    tenant,
+};
 use crate::domain::booking::{Booking, BookingStatus};
 use crate::domain::booking_change::BookingOutcome;
 use crate::domain::contact::{ContactHash, PhoneNumber};
@@ -220,11 +223,17 @@ async fn erasure_removes_every_item_and_suppresses_the_contacts(store: &dyn Stor
         apply(store, &t, booking(&format!("b{i}"), "c1", &on).build()).await;
     }
     apply(store, &t, booking("other", "c2", "2026-05-01").build()).await;
-    let erased = store.erase_client(&t.id, &client_id("c1")).await.unwrap();
+    let erased = store
+        .erase_client(&t.id, &client_id("c1"), at(TODAY_NOON))
+        .await
+        .unwrap();
     assert_eq!(erased.map(|e| e.items), Some(1 + 30 + 1));
     assert_eq!(store.client(&t.id, &client_id("c1")).await.unwrap(), None);
     assert_eq!(
-        store.erase_client(&t.id, &client_id("c1")).await.unwrap(),
+        store
+            .erase_client(&t.id, &client_id("c1"), at(TODAY_NOON))
+            .await
+            .unwrap(),
         None
     );
     let email = ContactHash::of_email(p.email.as_ref().unwrap());
@@ -282,7 +291,10 @@ async fn clients_are_found_by_their_mobile_number_as_it_is_now(store: &dyn Store
     );
     assert_eq!(found(other.id.clone(), "+447700900123").await, ["mum"]);
     // Erased, the client is no longer found.
-    store.erase_client(&t.id, &client_id("son")).await.unwrap();
+    store
+        .erase_client(&t.id, &client_id("son"), at(TODAY_NOON))
+        .await
+        .unwrap();
     assert_eq!(found(t.id.clone(), "+447700900123").await, ["mum"]);
 }
 
@@ -300,7 +312,7 @@ async fn a_tenant_never_sees_another_tenant_s_client(store: &dyn Store) {
     );
     assert_eq!(
         store
-            .erase_client(&b.id, &client_id("shared-id"))
+            .erase_client(&b.id, &client_id("shared-id"), at(TODAY_NOON))
             .await
             .unwrap(),
         None
@@ -404,7 +416,10 @@ async fn clicks_are_kept_with_the_client_and_erased_with_them(store: &dyn Store)
             .unwrap()
             .is_empty()
     );
-    store.erase_client(&t.id, &client_id("c1")).await.unwrap();
+    store
+        .erase_client(&t.id, &client_id("c1"), at(TODAY_NOON))
+        .await
+        .unwrap();
     assert!(
         store
             .clicks(&t.id, &client_id("c1"))

@@ -30,6 +30,8 @@ use crate::domain::time_zone::TimeZoneName;
 use crate::ports::Store;
 use std::future::Future;
 use std::pin::Pin;
+
+use jiff::Timestamp;
 use std::sync::Arc;
 
 /// One behaviour of the contract, runnable on any store.
@@ -189,6 +191,12 @@ pub fn profile(id: &str) -> ClientProfile {
 }
 
 pub const TODAY: &str = "2026-06-01";
+/// Noon on [`TODAY`], for what a case dates (an erasure, say).
+pub const TODAY_NOON: &str = "2026-06-01T12:00:00Z";
+
+pub fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
 
 pub async fn apply(store: &dyn Store, tenant: &Tenant, booking: Booking) -> BookingOutcome {
     store

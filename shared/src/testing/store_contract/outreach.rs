@@ -1,8 +1,8 @@
 //! Outreach and enrollments: one active enrollment, the daily cap, the enrolled-by-day listing.
 
 use super::{
-    TODAY, apply, booking, client_id, contract_cases, day, enrol_change, enrollment_for, step_of,
-    tenant,
+    TODAY, TODAY_NOON, apply, at, booking, client_id, contract_cases, day, enrol_change,
+    enrollment_for, step_of, tenant,
 };
 use crate::ports::Store;
 
@@ -84,7 +84,10 @@ async fn a_client_has_one_active_enrollment_and_ending_it_unschedules_its_step(s
         Some(ended)
     );
     // Erasure takes the outreach with it.
-    store.erase_client(&t.id, &client_id("c1")).await.unwrap();
+    store
+        .erase_client(&t.id, &client_id("c1"), at(TODAY_NOON))
+        .await
+        .unwrap();
     assert_eq!(
         store
             .enrollment(&t.id, &client_id("c1"), &hair.id)

@@ -398,6 +398,7 @@ impl ClientStore for DynamoStore {
         &self,
         tenant: &TenantId,
         id: &ClientId,
+        at: Timestamp,
     ) -> Result<Option<Erased>, StoreError> {
         let items = self.query_partition(&keys::client(tenant, id), "").await?;
         if items.is_empty() {
@@ -414,7 +415,7 @@ impl ClientStore for DynamoStore {
                 (keys::PK.into(), s(keys::suppression(tenant, &hash))),
                 (keys::SK.into(), s(keys::SUPPRESSED_SK)),
                 ("reason".into(), s(SuppressionReason::Erased.name())),
-                ("at".into(), s(Timestamp::now().to_string())),
+                ("at".into(), s(at.to_string())),
             ]))
             .await?;
         }

@@ -3,10 +3,11 @@
 use super::DynamoStore;
 use super::io::sdk;
 use super::keys;
-use super::records::{n, s, string};
+use super::records::{expires_after_days, n, s, string};
 use crate::domain::day::Day;
 use crate::domain::ids::TenantId;
 use crate::domain::reputation::{MailCounts, MailEvent};
+use crate::domain::retention;
 use crate::ports::MailStats;
 use crate::ports::StoreError;
 use async_trait::async_trait;
@@ -21,15 +22,7 @@ impl MailStats for DynamoStore {
         event: MailEvent,
     ) -> Result<(), StoreError> {
         let column = event.name();
-        let expires = jiff::tz::TimeZone::UTC
-            .to_ambiguous_timestamp(
-                day.plus_days(60)
-                    .date()
-                    .to_datetime(jiff::civil::Time::midnight()),
-            )
-            .compatible()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?
-            .as_second();
+        let expires = expires_after_days(day, retention::MAIL_COUNTS_DAYS);
         self.client
             .update_item()
             .table_name(&self.table)

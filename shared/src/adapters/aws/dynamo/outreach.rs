@@ -8,6 +8,7 @@ use super::{DynamoStore, Item};
 use crate::domain::day::Day;
 use crate::domain::enrollment::{Enrollment, EnrollmentId};
 use crate::domain::ids::{ClientId, TenantId};
+use crate::domain::retention;
 use crate::ports::OutreachStore;
 use crate::ports::{OutreachChange, StoreError, Written};
 use async_trait::async_trait;
@@ -45,7 +46,10 @@ impl OutreachStore for DynamoStore {
                     .expression_attribute_names("#e", keys::EXPIRES_AT)
                     .expression_attribute_values(":one", n(1))
                     .expression_attribute_values(":cap", n(i64::from(count.cap)))
-                    .expression_attribute_values(":e", n(expires_after_days(count.day, 7)))
+                    .expression_attribute_values(
+                        ":e",
+                        n(expires_after_days(count.day, retention::DAILY_COUNTS_DAYS)),
+                    )
                     .build()
                     .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
                 items.push(TransactWriteItem::builder().update(update).build());

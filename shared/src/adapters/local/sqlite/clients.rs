@@ -196,9 +196,10 @@ impl ClientStore for SqliteStore {
         &self,
         tenant: &TenantId,
         id: &ClientId,
+        at: Timestamp,
     ) -> Result<Option<Erased>, StoreError> {
         let (tenant, client) = (tenant.to_string(), id.to_string());
-        let now = Timestamp::now().to_string();
+        let now = at.to_string();
         self.transact(move |tx| {
             let profile = read_profile(tx, &tenant, &client)?;
             let mut items = 0;

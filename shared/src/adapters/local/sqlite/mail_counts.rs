@@ -1,10 +1,12 @@
-//! Email counts per tenant and day on SQLite.
+//! Email counts per tenant and day on SQLite, kept as long as on DynamoDB
+//! ([`retention::MAIL_COUNTS_DAYS`]).
 
 use super::rows::{day_number, unavailable};
 use super::{SqliteStore, exec, query_row};
 use crate::domain::day::Day;
 use crate::domain::ids::TenantId;
 use crate::domain::reputation::{MailCounts, MailEvent};
+use crate::domain::retention;
 use crate::ports::MailStats;
 use crate::ports::StoreError;
 use async_trait::async_trait;
@@ -28,6 +30,16 @@ impl MailStats for SqliteStore {
                      ON CONFLICT DO UPDATE SET {column} = {column} + 1"
                 ),
                 params![tenant, day_number(day)],
+            )
+            .map_err(unavailable)?;
+            // What DynamoDB lets expire, this store deletes as it counts.
+            exec(
+                tx,
+                "DELETE FROM mail_counts WHERE tenant = ?1 AND day < ?2",
+                params![
+                    tenant,
+                    day_number(retention::oldest_kept(day, retention::MAIL_COUNTS_DAYS))
+                ],
             )
             .map_err(unavailable)?;
             Ok(())
@@ -59,5 +71,41 @@ impl MailStats for SqliteStore {
             .map_err(unavailable)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> Day {
+        Day::from(text.parse::<jiff::civil::Date>().unwrap())
+    }
+
+    #[tokio::test]
+    async fn mail_counts_older_than_their_retention_are_deleted_as_newer_ones_are_counted() {
+        let store = SqliteStore::in_memory().unwrap();
+        let tenant = TenantId::parse("t-retention").unwrap();
+        let first = day("2026-03-01");
+        let last_kept = retention::gone_from(first, retention::MAIL_COUNTS_DAYS).plus_days(-1);
+        let sent_in_all = || async {
+            let counts = store.mail_counts(&tenant, first, last_kept.plus_days(1));
+            counts.await.unwrap().sent
+        };
+        store
+            .count_mail(&tenant, first, MailEvent::Sent)
+            .await
+            .unwrap();
+        store
+            .count_mail(&tenant, last_kept, MailEvent::Sent)
+            .await
+            .unwrap();
+        assert_eq!(sent_in_all().await, 2, "still kept the day before it goes");
+        let gone_day = last_kept.plus_days(1);
+        store
+            .count_mail(&tenant, gone_day, MailEvent::Sent)
+            .await
+            .unwrap();
+        assert_eq!(sent_in_all().await, 2, "the first day's count is gone");
     }
 }

@@ -73,7 +73,7 @@ impl SqliteStore {
         SqliteStore::with(Connection::open_in_memory().map_err(unavailable)?)
     }
 
-    fn with(connection: Connection) -> Result<SqliteStore, StoreError> {
+    fn with(mut connection: Connection) -> Result<SqliteStore, StoreError> {
         connection
             .busy_timeout(std::time::Duration::from_secs(10))
             .map_err(unavailable)?;
@@ -84,12 +84,12 @@ impl SqliteStore {
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .map_err(unavailable)?;
         for (i, migration) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-            connection
-                .execute_batch(&format!(
-                    "BEGIN; {migration} PRAGMA user_version = {}; COMMIT;",
-                    i + 1
-                ))
+            let tx = connection.transaction().map_err(unavailable)?;
+            tx.execute_batch(migration).map_err(unavailable)?;
+            schema::after_migration(&tx, i + 1).map_err(unavailable)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
                 .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
         }
         Ok(SqliteStore {
             connection: Arc::new(Mutex::new(connection)),

@@ -7,6 +7,7 @@ use super::{SqliteStore, exec, query_row};
 use crate::domain::day::Day;
 use crate::domain::enrollment::{Enrollment, EnrollmentId};
 use crate::domain::ids::{ClientId, TenantId};
+use crate::domain::retention;
 use crate::ports::OutreachStore;
 use crate::ports::{OutreachChange, StoreError, Written};
 use async_trait::async_trait;
@@ -48,6 +49,19 @@ impl OutreachStore for SqliteStore {
                     "INSERT INTO daily_counts (tenant, day, channel, count) VALUES (?1, ?2, ?3, 1)
                      ON CONFLICT DO UPDATE SET count = count + 1",
                     params![tenant, day, channel],
+                )
+                .map_err(unavailable)?;
+                // What DynamoDB lets expire, this store deletes as it counts.
+                exec(
+                    tx,
+                    "DELETE FROM daily_counts WHERE tenant = ?1 AND day < ?2",
+                    params![
+                        tenant,
+                        day_number(retention::oldest_kept(
+                            count.day,
+                            retention::DAILY_COUNTS_DAYS
+                        ))
+                    ],
                 )
                 .map_err(unavailable)?;
             }

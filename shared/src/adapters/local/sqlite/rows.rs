@@ -140,6 +140,12 @@ pub(super) fn read_outreach(
     }
 }
 
+/// The `stage` column: the stage when it is overdue ([`Stage::is_overdue`]), which puts the
+/// cadence in the overdue index; otherwise none.
+pub(super) fn overdue_stage(stage: Stage) -> Option<&'static str> {
+    stage.is_overdue().then(|| stage.name())
+}
+
 pub(super) fn parse_stage(name: &str) -> Result<Stage, StoreError> {
     Stage::from_name(name).ok_or_else(|| StoreError::Corrupt(format!("unknown stage {name}")))
 }
@@ -211,7 +217,7 @@ pub(super) fn write_cadence(
                     to_json(&stored)?,
                     watch.map(|w| day_number(w.on)),
                     watch.map(|w| w.stage.name()),
-                    stage.name(),
+                    overdue_stage(stage),
                 ],
             )
             .map_err(unavailable)?;

@@ -1,6 +1,8 @@
 //! The SQLite store's tables and indexes, and the migrations of files made by earlier releases
 //! (by `PRAGMA user_version`).
 
+use crate::domain::stage::Stage;
+
 pub(super) const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
 PRAGMA foreign_keys = ON;
@@ -111,8 +113,71 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 ";
 
 /// Changes to tables made by earlier releases, by `PRAGMA user_version`.
-pub(super) const MIGRATIONS: [&str; 1] = ["
+/// Each runs in one transaction with its [`after_migration`] step.
+pub(super) const MIGRATIONS: [&str; 2] = [
+    "
 ALTER TABLE cadences ADD COLUMN stage TEXT;
 CREATE INDEX IF NOT EXISTS cadences_overdue ON cadences (tenant, stage)
     WHERE stage IN ('at-risk', 'lapsed', 'dormant');
-"];
+",
+    // The overdue index: `stage` holds a cadence's stage only while it is overdue (which stages
+    // are is the domain's rule, `Stage::is_overdue`), so the index needs no list of stages.
+    "
+DROP INDEX IF EXISTS cadences_overdue;
+CREATE INDEX IF NOT EXISTS cadences_overdue_stage ON cadences (tenant)
+    WHERE stage IS NOT NULL;
+",
+];
+
+/// The data changes that follow migration `version` (1-based), written here where they
+/// apply a rule of the domain.
+pub(super) fn after_migration(
+    tx: &rusqlite::Transaction<'_>,
+    version: usize,
+) -> rusqlite::Result<()> {
+    if version == 2 {
+        for stage in Stage::ALL.into_iter().filter(|s| !s.is_overdue()) {
+            tx.execute(
+                "UPDATE cadences SET stage = NULL WHERE stage = ?1",
+                [stage.name()],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::adapters::local::SqliteStore;
+    use crate::domain::ids::TenantId;
+    use crate::ports::WatchIndex;
+
+    #[tokio::test]
+    async fn a_file_of_the_first_release_keeps_only_its_overdue_cadences_in_the_overdue_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(SCHEMA).unwrap();
+        old.execute_batch(MIGRATIONS[0]).unwrap();
+        old.pragma_update(None, "user_version", 1).unwrap();
+        for (client, stage) in [("c1", "due"), ("c2", "lapsed"), ("c3", "lost")] {
+            old.execute(
+                "INSERT INTO cadences (tenant, client, category, record, stage)
+                 VALUES ('t1', ?1, 'hair', '{}', ?2)",
+                [client, stage],
+            )
+            .unwrap();
+        }
+        drop(old);
+        let store = SqliteStore::open(&path).unwrap();
+        let overdue = store
+            .overdue(&TenantId::parse("t1").unwrap())
+            .await
+            .unwrap();
+        let clients: Vec<_> = overdue.iter().map(|c| c.client_id.as_str()).collect();
+        assert_eq!(clients, ["c2"]);
+    }
+}

@@ -1,7 +1,9 @@
 //! The watch and overdue indexes on SQLite (indexed columns of the cadence rows) and the
 //! detector's checkpoint.
 
-use super::rows::{day_number, from_json, parse_id, parse_stage, to_json, unavailable};
+use super::rows::{
+    day_number, from_json, overdue_stage, parse_id, parse_stage, to_json, unavailable,
+};
 use super::{SqliteStore, count, exec, query_row};
 use crate::domain::category_cadence::Watch;
 use crate::domain::day::Day;
@@ -142,7 +144,7 @@ impl WatchIndex for SqliteStore {
                     to_json(&stored)?,
                     look.next.map(|w| day_number(w.on)),
                     look.next.map(|w| w.stage.name()),
-                    look.stage.name(),
+                    overdue_stage(look.stage),
                 ],
             )
             .map_err(unavailable)?;
@@ -157,7 +159,7 @@ impl WatchIndex for SqliteStore {
             let mut statement = tx
                 .prepare_cached(
                     "SELECT client, category, stage FROM cadences
-                     WHERE tenant = ?1 AND stage IN ('at-risk', 'lapsed', 'dormant')
+                     WHERE tenant = ?1 AND stage IS NOT NULL
                      ORDER BY category, client",
                 )
                 .map_err(unavailable)?;
