@@ -240,16 +240,17 @@ impl Drop for Harness {
 }
 
 /// Builds a workspace binary and returns its path: the test crates cannot name other
-/// packages' binaries, so they build them the way `cargo build -p` would. With
-/// `WINBACK_FUNCTIONS_DIR` set, it is taken from there as built for Lambda instead
-/// (`{dir}/{package}/bootstrap`, as `cargo lambda build --lambda-dir` leaves it).
+/// packages' binaries, so they build them the way `cargo build -p` would: every function at
+/// once, the first time any is asked for in a test process, so the shared library is compiled
+/// for them once. With `WINBACK_FUNCTIONS_DIR` set, it is taken from there as built for Lambda
+/// instead (`{dir}/{package}/bootstrap`, as `cargo lambda build --lambda-dir` leaves it).
 pub fn build_binary(package: &str) -> std::path::PathBuf {
-    prebuilt(package).unwrap_or_else(|| build(package, false))
+    prebuilt(package).unwrap_or_else(|| built(false).join(package))
 }
 
 /// The same, built with the release profile (what ships), for benchmarks.
 pub fn build_release_binary(package: &str) -> std::path::PathBuf {
-    prebuilt(package).unwrap_or_else(|| build(package, true))
+    prebuilt(package).unwrap_or_else(|| built(true).join(package))
 }
 
 fn prebuilt(package: &str) -> Option<std::path::PathBuf> {
@@ -263,22 +264,51 @@ fn prebuilt(package: &str) -> Option<std::path::PathBuf> {
     Some(binary)
 }
 
-fn build(package: &str, release: bool) -> std::path::PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
-    command.args(["build", "--quiet", "-p", package]);
-    if release {
-        command.arg("--release");
-    }
-    let status = command
-        .current_dir(crate::repo())
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "cargo build -p {package} failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| crate::repo().join("target"));
-    target
-        .join(if release { "release" } else { "debug" })
-        .join(package)
+/// The function packages: every folder of `functions/` with a `Cargo.toml`.
+fn function_packages() -> Vec<String> {
+    let mut packages: Vec<String> = std::fs::read_dir(crate::repo().join("functions"))
+        .expect("the functions folder")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().join("Cargo.toml").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    packages.sort();
+    packages
+}
+
+/// The folder of the function binaries, built (once per process and profile) in one cargo
+/// call.
+fn built(release: bool) -> std::path::PathBuf {
+    static DEBUG: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    static RELEASE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let once = if release { &RELEASE } else { &DEBUG };
+    once.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| crate::repo().join("target"));
+        // A target folder of their own: built alone, the functions resolve their dependencies'
+        // features otherwise than the test build does, and in one folder each build would
+        // undo the other's artifacts, so every run would compile both again.
+        let target = target.join("functions");
+        let mut command = Command::new(cargo);
+        command.args(["build", "--quiet", "--target-dir"]);
+        command.arg(&target);
+        for package in function_packages() {
+            command.args(["-p", &package]);
+        }
+        if release {
+            command.arg("--release");
+        }
+        let status = command
+            .current_dir(crate::repo())
+            .status()
+            .expect("cargo runs");
+        assert!(
+            status.success(),
+            "building the functions failed: {command:?}"
+        );
+        target.join(if release { "release" } else { "debug" })
+    })
+    .clone()
 }

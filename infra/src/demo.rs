@@ -23,7 +23,7 @@ use rand::{Rng, SeedableRng};
 use shared::adapters::local::InProcessBus;
 use shared::adapters::local::SqliteStore;
 use shared::adapters::local::outbox::Outbox;
-use shared::app::deliver::{Delivered, Deliverer, DeliverySettings};
+use shared::app::deliver::{Delivered, Deliverer, DeliverySettings, Senders};
 use shared::app::detect::Detector;
 use shared::app::enqueue::Enqueuer;
 use shared::app::ingest::Ingest;
@@ -153,8 +153,7 @@ pub async fn run_demo(
     );
     let deliverer = Deliverer::new(
         Arc::clone(&dyn_store),
-        outbox.clone(),
-        outbox,
+        Senders::both(outbox.clone(), outbox),
         keys.clone(),
         Arc::clone(&clock_dyn),
         DeliverySettings {

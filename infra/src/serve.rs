@@ -10,7 +10,7 @@ use shared::adapters::local::InProcessBus;
 use shared::adapters::local::delivery::{RETRY_WAITS, deliver_with_retries};
 use shared::adapters::local::outbox::Outbox;
 use shared::adapters::local::scheduler::run_schedules;
-use shared::app::deliver::{Deliverer, DeliverySettings};
+use shared::app::deliver::{Deliverer, DeliverySettings, Senders};
 use shared::app::links::Links;
 use shared::domain::config::BusinessConfig;
 use shared::domain::ids::TenantId;
@@ -77,8 +77,7 @@ pub async fn serve(port: u16, data: &Path, tick: Duration) -> Result<(), ServeEr
     let keys = link_keys(data)?;
     let deliverer = Deliverer::new(
         Arc::clone(&store),
-        outbox.clone(),
-        outbox,
+        Senders::both(outbox.clone(), outbox),
         keys.clone(),
         Arc::clone(&clock),
         DeliverySettings {

@@ -591,7 +591,7 @@ async fn a_segment_no_sequence_serves_or_a_channel_the_client_cannot_get_is_skip
 mod delivery {
     use super::*;
     use shared::adapters::local::outbox::Outbox;
-    use shared::app::deliver::{Delivered, Deliverer, DeliverySettings};
+    use shared::app::deliver::{Delivered, Deliverer, DeliverySettings, Senders};
     use shared::domain::link_token::{LinkKey, LinkKeys, Purpose};
 
     /// A lapsed client enrolled and their first step queued: the world, the event, the outbox.
@@ -644,8 +644,7 @@ mod delivery {
     ) -> Deliverer {
         Deliverer::new(
             Arc::clone(&world.store),
-            email,
-            sms,
+            Senders::both(email, sms),
             keys(),
             Arc::new(FixedClock(at(now))),
             DeliverySettings {

@@ -12,7 +12,7 @@ use serde_json::Value;
 use shared::adapters::aws::delivery::{self, DeliveryEnvironment};
 use shared::adapters::aws::ses::SesSender;
 use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config};
-use shared::app::deliver::Deliverer;
+use shared::app::deliver::{Deliverer, Senders};
 use shared::domain::channel::Channel;
 use shared::ports::{Store, SystemClock};
 
@@ -27,11 +27,10 @@ async fn main() -> Result<(), Error> {
     ));
     let deliverer = Deliverer::new(
         store,
-        Arc::new(SesSender::new(
+        Senders::email(Arc::new(SesSender::new(
             aws_sdk_sesv2::Client::new(&sdk),
             env::optional("SES_CONFIGURATION_SET"),
-        )),
-        delivery::other_channel(),
+        ))),
         environment.keys,
         Arc::new(SystemClock),
         environment.settings,

@@ -12,7 +12,7 @@ use serde_json::Value;
 use shared::adapters::aws::delivery::{self, DeliveryEnvironment};
 use shared::adapters::aws::sns::SnsSender;
 use shared::adapters::aws::{dynamo::DynamoStore, init_logging, sdk_config};
-use shared::app::deliver::Deliverer;
+use shared::app::deliver::{Deliverer, Senders};
 use shared::domain::channel::Channel;
 use shared::ports::{Store, SystemClock};
 
@@ -27,8 +27,7 @@ async fn main() -> Result<(), Error> {
     ));
     let deliverer = Deliverer::new(
         store,
-        delivery::other_channel(),
-        Arc::new(SnsSender::new(aws_sdk_sns::Client::new(&sdk))),
+        Senders::sms(Arc::new(SnsSender::new(aws_sdk_sns::Client::new(&sdk)))),
         environment.keys,
         Arc::new(SystemClock),
         environment.settings,

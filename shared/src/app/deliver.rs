@@ -79,6 +79,10 @@ pub enum DeliverError {
     Send(SendError),
     #[error("the message could not be rendered: {0}")]
     Template(#[from] template::TemplateError),
+    /// A step of a channel this delivery has no sender for: the bus routed it wrongly, and
+    /// no retry will change that.
+    #[error("this function has no {} sender; {} steps go to another function (check the bus rules)", .0.name(), .0.name())]
+    NoSender(Channel),
 }
 
 impl DeliverError {
@@ -92,10 +96,47 @@ impl DeliverError {
     }
 }
 
+/// The senders a delivery has: each delivery function has the one of its channel, the local
+/// server has both.
+#[derive(Clone, Default)]
+pub struct Senders {
+    pub email: Option<Arc<dyn EmailSender>>,
+    pub sms: Option<Arc<dyn SmsSender>>,
+}
+
+impl Senders {
+    pub fn email(sender: Arc<dyn EmailSender>) -> Senders {
+        Senders {
+            email: Some(sender),
+            sms: None,
+        }
+    }
+
+    pub fn sms(sender: Arc<dyn SmsSender>) -> Senders {
+        Senders {
+            email: None,
+            sms: Some(sender),
+        }
+    }
+
+    pub fn both(email: Arc<dyn EmailSender>, sms: Arc<dyn SmsSender>) -> Senders {
+        Senders {
+            email: Some(email),
+            sms: Some(sms),
+        }
+    }
+
+    fn has(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Email => self.email.is_some(),
+            Channel::Sms => self.sms.is_some(),
+        }
+    }
+}
+
 pub struct Deliverer<S: ?Sized = dyn Store> {
     store: Arc<S>,
-    email: Arc<dyn EmailSender>,
-    sms: Arc<dyn SmsSender>,
+    senders: Senders,
     keys: LinkKeys,
     clock: Arc<dyn Clock>,
     settings: DeliverySettings,
@@ -107,16 +148,14 @@ where
 {
     pub fn new(
         store: Arc<S>,
-        email: Arc<dyn EmailSender>,
-        sms: Arc<dyn SmsSender>,
+        senders: Senders,
         keys: LinkKeys,
         clock: Arc<dyn Clock>,
         settings: DeliverySettings,
     ) -> Deliverer<S> {
         Deliverer {
             store,
-            email,
-            sms,
+            senders,
             keys,
             clock,
             settings,
@@ -124,6 +163,9 @@ where
     }
 
     pub async fn deliver(&self, event: &StepDue) -> Result<Delivered, DeliverError> {
+        if !self.senders.has(event.channel) {
+            return Err(DeliverError::NoSender(event.channel));
+        }
         let store = &self.store;
         let Some(tenant) = store.tenant(&event.tenant_id).await? else {
             return Ok(Delivered::Skipped {
@@ -284,7 +326,9 @@ where
             .to_owned();
         let sent = match step.channel {
             Channel::Email => {
-                self.email
+                let email = self.senders.email.as_ref();
+                email
+                    .ok_or(DeliverError::NoSender(Channel::Email))?
                     .send_email(&OutgoingEmail {
                         from: outreach_config
                             .senders
@@ -315,7 +359,8 @@ where
                     .await
             }
             Channel::Sms => {
-                self.sms
+                let sms = self.senders.sms.as_ref();
+                sms.ok_or(DeliverError::NoSender(Channel::Sms))?
                     .send_sms(&OutgoingSms {
                         to,
                         text: message.text,

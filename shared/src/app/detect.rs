@@ -583,7 +583,8 @@ where
         let total_annual: i64 = stages.iter().map(|l| l.annual_minor).sum();
         let tier = outreach_config
             .tiers
-            .tier(total_annual, 10f64.powi(config.currency.exponent() as i32));
+            .in_minor_units(config.currency)
+            .tier(total_annual);
         let gaps: Vec<i32> = lead
             .recent
             .windows(2)

@@ -77,8 +77,8 @@ where
             report.due += due.len();
             let mut claimed = Vec::with_capacity(due.len());
             for step in due.iter() {
-                if self.store.claim_step(tenant, step, now).await? {
-                    claimed.push(step.clone());
+                if let Some(queued) = self.store.claim_step(tenant, step, now).await? {
+                    claimed.push(queued);
                 }
             }
             report.claimed += claimed.len();

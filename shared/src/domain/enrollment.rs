@@ -17,7 +17,7 @@ use crate::domain::attribution::{self, SentMessage};
 use crate::domain::booking::{Booking, BookingStatus};
 use crate::domain::channel::Channel;
 use crate::domain::day::Day;
-use crate::domain::ids::{BookingId, Category, ClientId};
+use crate::domain::ids::{BookingId, Category, ClientId, IdError};
 use crate::domain::outreach_settings::Landmark;
 use crate::domain::rfm::Tier;
 use crate::domain::send_window::SendWindow;
@@ -25,11 +25,12 @@ use crate::domain::sequence::{Sequence, Step};
 use crate::domain::stage::Stage;
 use crate::domain::time_zone::TimeZoneName;
 
-/// An enrollment's id, unique within its client: the day it started and its category.
+/// An enrollment's id, unique within its client: the day it started and its category
+/// (`2026-11-30~hair`). Validated when parsed and when deserialised, like every other id.
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct EnrollmentId(String);
 
 impl EnrollmentId {
@@ -37,12 +38,16 @@ impl EnrollmentId {
         EnrollmentId(format!("{started}~{category}"))
     }
 
-    /// An id as stored or as carried by an event; `None` if it cannot be one.
-    pub fn parse(text: &str) -> Option<EnrollmentId> {
-        let (day, category) = text.split_once('~')?;
-        let day: Date = day.parse().ok()?;
-        let category = Category::parse(category).ok()?;
-        Some(EnrollmentId::new(Day::from_date(day), &category))
+    /// An id as stored or as carried by an event.
+    pub fn parse(text: &str) -> Result<EnrollmentId, IdError> {
+        let malformed = IdError::Malformed {
+            kind: "enrollment id",
+            form: "YYYY-MM-DD~category",
+        };
+        let (day, category) = text.split_once('~').ok_or(malformed.clone())?;
+        let day: Date = day.parse().map_err(|_| malformed)?;
+        let category = Category::parse(category)?;
+        Ok(EnrollmentId::new(Day::from_date(day), &category))
     }
 
     pub fn as_str(&self) -> &str {
@@ -53,6 +58,19 @@ impl EnrollmentId {
     pub fn category(&self) -> Option<Category> {
         let (_, category) = self.0.split_once('~')?;
         Category::parse(category).ok()
+    }
+}
+
+impl TryFrom<String> for EnrollmentId {
+    type Error = IdError;
+    fn try_from(text: String) -> Result<EnrollmentId, IdError> {
+        EnrollmentId::parse(&text)
+    }
+}
+
+impl From<EnrollmentId> for String {
+    fn from(id: EnrollmentId) -> String {
+        id.0
     }
 }
 
@@ -295,6 +313,27 @@ impl StepStatus {
             StepStatus::Sending { lease_until } => *lease_until <= now,
             _ => false,
         }
+    }
+
+    // The step's moves, each from the status read to the one to write: a store writes the new
+    // status on condition that the stored one is still the one read, so each move happens once.
+
+    /// Claimed for the bus at `at`: scheduled → queued. `None` from any other status.
+    pub fn queued(&self, at: Timestamp) -> Option<StepStatus> {
+        matches!(self, StepStatus::Scheduled).then_some(StepStatus::Queued { at })
+    }
+
+    /// Its event could not be published: queued → scheduled, for the next run. `None` from
+    /// any other status (it was taken for sending, or its enrollment ended).
+    pub fn released(&self) -> Option<StepStatus> {
+        matches!(self, StepStatus::Queued { .. }).then_some(StepStatus::Scheduled)
+    }
+
+    /// Taken by a delivery at `now` under a lease until `lease_until`: from queued, or from
+    /// sending whose lease has run out (the delivery before crashed). `None` otherwise.
+    pub fn taken(&self, now: Timestamp, lease_until: Timestamp) -> Option<StepStatus> {
+        self.claimable(now)
+            .then_some(StepStatus::Sending { lease_until })
     }
 }
 
@@ -637,6 +676,37 @@ mod tests {
     }
 
     #[test]
+    fn a_step_goes_scheduled_queued_sending_sent_and_only_a_queued_one_goes_back() {
+        let now: Timestamp = "2026-12-01T09:00:00Z".parse().unwrap();
+        let lease: Timestamp = "2026-12-01T09:05:00Z".parse().unwrap();
+        let queued = StepStatus::Scheduled.queued(now).unwrap();
+        assert_eq!(queued, StepStatus::Queued { at: now });
+        assert_eq!(queued.queued(now), None, "queued once");
+        assert_eq!(queued.released(), Some(StepStatus::Scheduled));
+        let sending = queued.taken(now, lease).unwrap();
+        assert_eq!(sending, StepStatus::Sending { lease_until: lease });
+        assert_eq!(
+            sending.released(),
+            None,
+            "a step being sent is not put back"
+        );
+        assert_eq!(sending.queued(now), None);
+        assert_eq!(StepStatus::Scheduled.released(), None);
+        assert_eq!(
+            StepStatus::Scheduled.taken(now, lease),
+            None,
+            "not before it is queued"
+        );
+        let sent = StepStatus::Sent {
+            at: now,
+            message_id: "m".into(),
+        };
+        assert_eq!(sent.taken(lease, lease), None);
+        assert_eq!(sent.released(), None);
+        assert_eq!(sent.queued(lease), None);
+    }
+
+    #[test]
     fn a_step_lease_lets_another_delivery_take_over_only_once_it_has_run_out() {
         let now: Timestamp = "2026-12-01T09:00:00Z".parse().unwrap();
         let later: Timestamp = "2026-12-01T09:05:00Z".parse().unwrap();
@@ -667,8 +737,15 @@ mod tests {
     fn enrollment_ids_round_trip() {
         let id = enrollment("hair colour").id;
         assert_eq!(id.as_str(), "2026-11-30~hair colour");
-        assert_eq!(EnrollmentId::parse(id.as_str()), Some(id));
-        assert_eq!(EnrollmentId::parse("garbage"), None);
+        assert_eq!(EnrollmentId::parse(id.as_str()), Ok(id.clone()));
+        assert!(EnrollmentId::parse("garbage").is_err());
+        assert!(EnrollmentId::parse("2026-13-40~hair").is_err());
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(serde_json::from_str::<EnrollmentId>(&json).unwrap(), id);
+        assert!(
+            serde_json::from_str::<EnrollmentId>("\"not an id\"").is_err(),
+            "refused on deserialisation, as an event from the bus would be"
+        );
     }
 
     #[test]

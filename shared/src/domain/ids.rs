@@ -16,6 +16,16 @@ pub enum IdError {
     },
     #[error("the {kind} contains a control character")]
     ControlCharacter { kind: &'static str },
+    #[error("the {kind} may hold only {allowed}")]
+    Character {
+        kind: &'static str,
+        allowed: &'static str,
+    },
+    #[error("the {kind} is not of the form {form}")]
+    Malformed {
+        kind: &'static str,
+        form: &'static str,
+    },
 }
 
 /// Whether `text` holds a control character. They are ASCII or U+0080–U+009F: most names and
@@ -46,6 +56,9 @@ fn check(kind: &'static str, value: &str, max: usize) -> Result<(), IdError> {
 /// deserialisation, displayed as itself.
 macro_rules! string_id {
     ($(#[$meta:meta])* $name:ident, $kind:literal, $max:literal) => {
+        string_id!($(#[$meta])* $name, $kind, $max, |_| Ok(()));
+    };
+    ($(#[$meta:meta])* $name:ident, $kind:literal, $max:literal, $extra:expr) => {
         $(#[$meta])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -56,15 +69,15 @@ macro_rules! string_id {
             pub const KIND: &'static str = $kind;
 
             pub fn parse(value: &str) -> Result<Self, IdError> {
-                let value = value.trim_ascii();
-                check($kind, value, $max)?;
-                Ok(Self(value.into()))
+                Self::check(value).map(|value| Self(value.into()))
             }
 
             /// Checks a value without keeping it: for readers that borrow ids from a buffer.
             pub fn check(value: &str) -> Result<&str, IdError> {
                 let value = value.trim_ascii();
                 check($kind, value, $max)?;
+                let extra: fn(&str) -> Result<(), IdError> = $extra;
+                extra(value)?;
                 Ok(value)
             }
 
@@ -113,10 +126,22 @@ string_id!(
     128
 );
 string_id!(
-    /// A business (tenant) deploying winback.
+    /// A business (tenant) deploying winback: letters, digits, `-`, `_` and `.`, so it never
+    /// holds the separator the stores' keys are built with.
     TenantId,
     "tenant id",
-    64
+    64,
+    |value| {
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+        if value.bytes().all(allowed) {
+            Ok(())
+        } else {
+            Err(IdError::Character {
+                kind: "tenant id",
+                allowed: "letters, digits, '-', '_' and '.'",
+            })
+        }
+    }
 );
 string_id!(
     /// The booking tool's identifier for a booking, unique within one business.
@@ -206,6 +231,18 @@ mod tests {
             ClientId::parse(&"x".repeat(129)),
             Err(IdError::TooLong { .. })
         ));
+    }
+
+    #[test]
+    fn a_tenant_id_never_holds_the_key_separator_or_spaces() {
+        assert!(TenantId::parse("salon-42_main.eu").is_ok());
+        for bad in ["a#b", "two words", "t/1", "é"] {
+            assert!(
+                matches!(TenantId::parse(bad), Err(IdError::Character { .. })),
+                "{bad}"
+            );
+        }
+        assert!(serde_json::from_str::<TenantId>("\"x#1\"").is_err());
     }
 
     #[test]

@@ -286,7 +286,7 @@ fn decode(payload: &[u8]) -> Option<LinkClaims> {
         expires_at: Timestamp::from_second(i64::from_be_bytes(expires.try_into().ok()?)).ok()?,
         tenant: TenantId::parse(ids[0]).ok()?,
         client: ClientId::parse(ids[1]).ok()?,
-        enrollment: EnrollmentId::parse(ids[2])?,
+        enrollment: EnrollmentId::parse(ids[2]).ok()?,
     })
 }
 

@@ -14,6 +14,7 @@ use jiff::civil::{Date, Time, Weekday, time};
 use crate::domain::channel::Channel;
 use crate::domain::day::Day;
 use crate::domain::eligibility::EligibilityRules;
+use crate::domain::money::Currency;
 use crate::domain::rebook_link::{self, BookingUrlError};
 use crate::domain::rfm::Tier;
 use crate::domain::send_window::{SendWindow, WindowError};
@@ -202,12 +203,31 @@ pub struct TierCuts {
 }
 
 impl TierCuts {
-    /// The tier of a client spending `annual_spend_minor` a year (minor units).
-    pub fn tier(&self, annual_spend_minor: i64, minor_per_unit: f64) -> Tier {
-        let spend = annual_spend_minor as f64 / minor_per_unit;
-        match (self.high_from_annual_spend, self.medium_from_annual_spend) {
-            (Some(high), _) if spend >= high => Tier::High,
-            (_, Some(medium)) if spend >= medium => Tier::Medium,
+    /// The cut points in minor units of `currency` (cents for USD), rounded once: the tier is
+    /// then decided on whole amounts, never on floating-point spend.
+    pub fn in_minor_units(&self, currency: Currency) -> MinorTierCuts {
+        let per_unit = 10f64.powi(currency.exponent() as i32);
+        let minor = |major: f64| (major * per_unit).round() as i64;
+        MinorTierCuts {
+            high: self.high_from_annual_spend.map(minor),
+            medium: self.medium_from_annual_spend.map(minor),
+        }
+    }
+}
+
+/// [`TierCuts`] in minor units of the business's currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MinorTierCuts {
+    pub high: Option<i64>,
+    pub medium: Option<i64>,
+}
+
+impl MinorTierCuts {
+    /// The tier of a client spending `annual_spend_minor` a year.
+    pub fn tier(&self, annual_spend_minor: i64) -> Tier {
+        match (self.high, self.medium) {
+            (Some(high), _) if annual_spend_minor >= high => Tier::High,
+            (_, Some(medium)) if annual_spend_minor >= medium => Tier::Medium,
             (_, Some(_)) => Tier::Low,
             _ => Tier::Medium,
         }
@@ -360,6 +380,10 @@ pub enum OutreachError {
     )]
     TierCuts { high: f64, medium: f64 },
     #[error(
+        "tiers: a cut point of {0} is not an amount; give the annual spend in the business's currency, from 0 to 1,000,000,000,000"
+    )]
+    TierCut(f64),
+    #[error(
         "outreach.senders.sms_sender is empty; give a sender id or an E.164 number, or leave it out"
     )]
     EmptySmsSender,
@@ -393,7 +417,7 @@ impl OutreachError {
             OutreachError::LongGame(_) => "long_game_every_days".to_owned(),
             OutreachError::Cooldown(_) => "cooldown_days".to_owned(),
             OutreachError::MaxAge(_) => "max_age_days".to_owned(),
-            OutreachError::TierCuts { .. } => "tiers".to_owned(),
+            OutreachError::TierCuts { .. } | OutreachError::TierCut(_) => "tiers".to_owned(),
             OutreachError::EmptySmsSender => "senders/sms_sender".to_owned(),
             OutreachError::BookingUrl(_) => "booking_url".to_owned(),
             OutreachError::UnknownTemplate { name, .. } => format!("templates/{}", escape(name)),
@@ -484,6 +508,17 @@ impl OutreachConfig {
         ) && high <= medium
         {
             return Err(OutreachError::TierCuts { high, medium });
+        }
+        for cut in [
+            self.tiers.high_from_annual_spend,
+            self.tiers.medium_from_annual_spend,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !(0.0..=1e12).contains(&cut) {
+                return Err(OutreachError::TierCut(cut));
+            }
         }
         if let Some(url) = &self.booking_url {
             rebook_link::validate(url)?;
@@ -766,14 +801,39 @@ mod tests {
 
     #[test]
     fn tiers_come_from_annual_spend_cut_points_or_are_medium_without_them() {
-        assert_eq!(TierCuts::default().tier(100_000, 100.0), Tier::Medium);
+        let usd = Currency::parse("USD").unwrap();
+        let none = TierCuts::default().in_minor_units(usd);
+        assert_eq!(none.tier(100_000), Tier::Medium);
         let cuts = TierCuts {
             high_from_annual_spend: Some(600.0),
             medium_from_annual_spend: Some(200.0),
-        };
-        assert_eq!(cuts.tier(70_000, 100.0), Tier::High);
-        assert_eq!(cuts.tier(30_000, 100.0), Tier::Medium);
-        assert_eq!(cuts.tier(10_000, 100.0), Tier::Low);
+        }
+        .in_minor_units(usd);
+        assert_eq!(cuts.tier(70_000), Tier::High);
+        assert_eq!(cuts.tier(30_000), Tier::Medium);
+        assert_eq!(cuts.tier(10_000), Tier::Low);
+    }
+
+    #[test]
+    fn tier_cut_points_are_whole_minor_units_so_a_cent_decides_exactly() {
+        // 0.1 + 0.2 is not 0.3 in floating point; in cents it is.
+        let usd = Currency::parse("USD").unwrap();
+        let cuts = TierCuts {
+            high_from_annual_spend: Some(600.3),
+            medium_from_annual_spend: Some(0.1 + 0.2),
+        }
+        .in_minor_units(usd);
+        assert_eq!(cuts.high, Some(60_030));
+        assert_eq!(cuts.medium, Some(30));
+        assert_eq!(cuts.tier(30), Tier::Medium);
+        assert_eq!(cuts.tier(29), Tier::Low);
+        assert_eq!(cuts.tier(60_030), Tier::High);
+        let yen = TierCuts {
+            high_from_annual_spend: Some(60_000.0),
+            medium_from_annual_spend: None,
+        }
+        .in_minor_units(Currency::parse("JPY").unwrap());
+        assert_eq!(yen.high, Some(60_000), "the yen has no minor unit");
     }
 
     #[test]

@@ -52,11 +52,31 @@ pub enum StoreError {
     #[error("the data store is unavailable: {0}")]
     Unavailable(#[source] BoxError),
     /// The store answered with something that cannot be read back: a bug or damaged data.
-    #[error("stored data could not be read: {0}")]
-    Corrupt(String),
+    #[error("stored data could not be read: {what}")]
+    Corrupt {
+        what: String,
+        #[source]
+        source: Option<BoxError>,
+    },
 }
 
 impl StoreError {
+    /// Stored data that breaks a rule of the store (a record missing, a value out of place).
+    pub fn corrupt(what: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            what: what.into(),
+            source: None,
+        }
+    }
+
+    /// Stored data the reader refused, with the reader's error.
+    pub fn unreadable(source: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+        StoreError::Corrupt {
+            what: source.to_string(),
+            source: Some(Box::new(source)),
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         matches!(self, StoreError::Contention(_) | StoreError::Unavailable(_))
     }

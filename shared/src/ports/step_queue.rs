@@ -22,17 +22,19 @@ pub trait StepQueue: Send + Sync {
         limit: usize,
     ) -> Result<Vec<ScheduledStep>, StoreError>;
 
-    /// Moves a step from scheduled to queued (it leaves the due index): `false` if it was not
-    /// scheduled any more (another run claimed it, or its enrollment ended).
+    /// Moves a step from scheduled to queued (`StepStatus::queued`; it leaves the due index)
+    /// and returns it as queued: `None` if it was not scheduled any more (another run claimed
+    /// it, or its enrollment ended).
     async fn claim_step(
         &self,
         tenant: &TenantId,
         step: &ScheduledStep,
         at: Timestamp,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Option<ScheduledStep>, StoreError>;
 
-    /// Puts a queued step back to scheduled (its event could not be published), so the next run
-    /// tries again. Does nothing if the step is not queued.
+    /// Puts a step claimed by [`StepQueue::claim_step`] back to scheduled
+    /// (`StepStatus::released`: its event could not be published), so the next run tries
+    /// again. Does nothing if the step is not queued any more.
     async fn release_step(&self, tenant: &TenantId, step: &ScheduledStep)
     -> Result<(), StoreError>;
 

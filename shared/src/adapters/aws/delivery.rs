@@ -3,18 +3,13 @@
 //! becomes the function's answer. A result worth another try is an error, so Lambda retries
 //! the event and, after its last retry, puts it in the dead-letter queue with the reason.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::adapters::aws::env;
 use crate::app::deliver::{Delivered, Deliverer, DeliverySettings};
 use crate::domain::channel::Channel;
 use crate::domain::link_token::LinkKeys;
-use crate::ports::{
-    BoxError, EmailSender, OutgoingEmail, OutgoingSms, SendError, SmsSender, StepDue,
-};
+use crate::ports::{BoxError, StepDue};
 
 /// A delivery function's settings: the table, the link keys, the sender address and the links'
 /// base URL.
@@ -78,30 +73,4 @@ pub async fn handle(
         return Err("another delivery holds this step; the retry will find out how it went".into());
     }
     Ok(serde_json::to_value(delivered)?)
-}
-
-/// The sender a delivery function has for the other channel: it never sends, and says why.
-pub struct OtherChannel;
-
-#[async_trait]
-impl EmailSender for OtherChannel {
-    async fn send_email(&self, _: &OutgoingEmail) -> Result<String, SendError> {
-        Err(SendError::Unavailable(
-            "this function sends SMS only; email steps go to send-email".into(),
-        ))
-    }
-}
-
-#[async_trait]
-impl SmsSender for OtherChannel {
-    async fn send_sms(&self, _: &OutgoingSms) -> Result<String, SendError> {
-        Err(SendError::Unavailable(
-            "this function sends email only; SMS steps go to send-sms".into(),
-        ))
-    }
-}
-
-/// The other channel's sender, shared.
-pub fn other_channel() -> Arc<OtherChannel> {
-    Arc::new(OtherChannel)
 }

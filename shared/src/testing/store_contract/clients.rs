@@ -1,19 +1,22 @@
 //! Clients and bookings: profiles, booking application and its cadences, imports, concurrency,
 //! the phone lookup, tenant isolation, clicks and erasure.
 
-use super::{
-    TODAY, TODAY_NOON, apply, at, booking, client_id, contract_cases, day, hair_visits, profile,
-    tenant,
-};
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use jiff::civil::date;
+
 use crate::domain::booking::{Booking, BookingStatus};
 use crate::domain::booking_change::BookingOutcome;
 use crate::domain::contact::{ContactHash, PhoneNumber};
 use crate::domain::day::Day;
 use crate::domain::ids::{Category, TenantId};
 use crate::ports::{ProfileOutcome, Store};
-use jiff::Timestamp;
-use jiff::civil::date;
-use std::sync::Arc;
+
+use super::{
+    TODAY, TODAY_NOON, apply, at, booking, client_id, contract_cases, day, hair_visits, profile,
+    tenant,
+};
 
 async fn a_profile_is_upserted_and_an_older_version_never_overwrites_it(store: &dyn Store) {
     let t = tenant(store, "t-profile").await;

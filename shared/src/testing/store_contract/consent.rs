@@ -1,9 +1,11 @@
 //! Consent and suppression.
 
-use super::{client_id, contract_cases, tenant};
+use jiff::Timestamp;
+
 use crate::domain::contact::{ContactHash, PhoneNumber};
 use crate::ports::Store;
-use jiff::Timestamp;
+
+use super::{client_id, contract_cases, tenant};
 
 async fn an_opt_out_suppresses_once_and_only_start_lifts_it(store: &dyn Store) {
     use crate::domain::channel::Channel;

@@ -1,7 +1,8 @@
 //! Email counts and the business's pause.
 
-use super::{contract_cases, day, tenant};
 use crate::ports::Store;
+
+use super::{contract_cases, day, tenant};
 
 async fn email_counts_add_up_by_day_and_a_pause_is_kept_until_lifted(store: &dyn Store) {
     use crate::domain::reputation::{MailEvent, Pause};

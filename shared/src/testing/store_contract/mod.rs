@@ -17,6 +17,12 @@ mod tenants;
 mod watch_index;
 mod webhooks;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
 use crate::domain::booking::{Booking, BookingStatus, ServiceLine};
 use crate::domain::booking_change::BookingOutcome;
 use crate::domain::client::{ClientProfile, Consent};
@@ -28,11 +34,6 @@ use crate::domain::stage::Stage;
 use crate::domain::tenant::Tenant;
 use crate::domain::time_zone::TimeZoneName;
 use crate::ports::Store;
-use std::future::Future;
-use std::pin::Pin;
-
-use jiff::Timestamp;
-use std::sync::Arc;
 
 /// One behaviour of the contract, runnable on any store.
 pub struct Case {

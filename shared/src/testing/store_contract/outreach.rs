@@ -1,10 +1,11 @@
 //! Outreach and enrollments: one active enrollment, the daily cap, the enrolled-by-day listing.
 
+use crate::ports::Store;
+
 use super::{
     TODAY, TODAY_NOON, apply, at, booking, client_id, contract_cases, day, enrol_change,
     enrollment_for, step_of, tenant,
 };
-use crate::ports::Store;
 
 async fn a_client_has_one_active_enrollment_and_ending_it_unschedules_its_step(store: &dyn Store) {
     use crate::domain::enrollment::Outcome;

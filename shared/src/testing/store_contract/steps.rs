@@ -1,10 +1,13 @@
 //! The step queue: due steps claimed once, taken for sending under a lease.
 
+use jiff::Timestamp;
+
+use crate::domain::enrollment::StepStatus;
+use crate::ports::Store;
+
 use super::{
     TODAY, apply, booking, client_id, contract_cases, enrol_change, enrollment_for, step_of, tenant,
 };
-use crate::ports::Store;
-use jiff::Timestamp;
 
 async fn due_steps_are_found_by_time_and_claimed_once(store: &dyn Store) {
     let t = tenant(store, "t-steps").await;
@@ -49,27 +52,31 @@ async fn due_steps_are_found_by_time_and_claimed_once(store: &dyn Store) {
     );
 
     let at: Timestamp = "2026-06-01T09:00:05Z".parse().unwrap();
-    assert!(store.claim_step(&t.id, &due[0], at).await.unwrap());
+    let queued = store.claim_step(&t.id, &due[0], at).await.unwrap().unwrap();
+    assert_eq!(queued.status, StepStatus::Queued { at });
     assert!(
-        !store.claim_step(&t.id, &due[0], at).await.unwrap(),
+        store
+            .claim_step(&t.id, &due[0], at)
+            .await
+            .unwrap()
+            .is_none(),
         "claimed once"
     );
     assert_eq!(
         store.due_steps(&t.id, through, 100).await.unwrap(),
         steps[1..2].to_vec()
     );
-    store.release_step(&t.id, &due[0]).await.unwrap();
+    store.release_step(&t.id, &queued).await.unwrap();
     assert_eq!(
         store.due_steps(&t.id, through, 100).await.unwrap(),
         steps[..2].to_vec()
     );
     // A step whose enrollment ended (its item gone) cannot be claimed.
     let gone = step_of(&enrollment_for("c9", "hair", TODAY), "2026-06-01T08:00:00Z");
-    assert!(!store.claim_step(&t.id, &gone, at).await.unwrap());
+    assert!(store.claim_step(&t.id, &gone, at).await.unwrap().is_none());
 }
 
 async fn a_queued_step_is_taken_for_sending_once_until_its_lease_runs_out(store: &dyn Store) {
-    use crate::domain::enrollment::StepStatus;
     let t = tenant(store, "t-lease").await;
     apply(store, &t, booking("b1", "c1", "2026-01-05").build()).await;
     let e = enrollment_for("c1", "hair", TODAY);
@@ -96,6 +103,7 @@ async fn a_queued_step_is_taken_for_sending_once_until_its_lease_runs_out(store:
             .claim_step(&t.id, &step, at("2026-06-01T09:00:30Z"))
             .await
             .unwrap()
+            .is_some()
     );
     let lease = at("2026-06-01T09:06:00Z");
     assert!(

@@ -1,9 +1,10 @@
 //! Tenants and credentials: creation, API keys, the tenant list and settings.
 
-use super::{contract_cases, tenant};
 use crate::domain::ids::TenantId;
 use crate::domain::tenant::{ApiKey, ApiKeyHash, WebhookSecret};
 use crate::ports::{Store, StoreError};
+
+use super::{contract_cases, tenant};
 
 async fn a_tenant_is_created_once_and_read_back(store: &dyn Store) {
     let created = tenant(store, "t-create").await;

@@ -1,11 +1,13 @@
 //! The watch and overdue indexes and the detector's checkpoint.
 
-use super::{apply, booking, client_id, contract_cases, day, tenant};
+use jiff::civil::date;
+
 use crate::domain::day::Day;
 use crate::domain::ids::Category;
 use crate::domain::stage::Stage;
 use crate::ports::Store;
-use jiff::civil::date;
+
+use super::{apply, booking, client_id, contract_cases, day, tenant};
 
 async fn watched_cadences_are_found_by_day_and_tenant(store: &dyn Store) {
     let t = tenant(store, "t-watch").await;

@@ -1,8 +1,10 @@
 //! The memory of processed webhook deliveries.
 
-use super::{contract_cases, tenant};
-use crate::ports::Store;
 use jiff::Timestamp;
+
+use crate::ports::Store;
+
+use super::{contract_cases, tenant};
 
 async fn webhook_ids_are_remembered_per_tenant_until_they_expire(store: &dyn Store) {
     let a = tenant(store, "t-hook-a").await;

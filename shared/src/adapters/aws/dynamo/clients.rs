@@ -2,14 +2,12 @@
 //! cadence writes, history import and bulk load, the one-query client read, the phone index,
 //! clicks, and erasure.
 
-use super::condition::{Clash, Condition};
-use super::io::backoff;
-use super::keys;
-use super::records::{
-    booking_item, cadence_item, check_size, client_id_of, n, number, read_record, record, s,
-    string, take_item,
-};
-use super::{ATTEMPTS, DynamoStore, Item, MAX_TRANSACTION_ITEMS};
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, WriteRequest};
+use jiff::Timestamp;
+
 use crate::domain::booking::Booking;
 use crate::domain::booking_change::{self, BookingOutcome, Planned};
 use crate::domain::category_cadence::CategoryCadence;
@@ -24,10 +22,15 @@ use crate::domain::suppression::SuppressionReason;
 use crate::domain::tenant::Tenant;
 use crate::ports::ClientStore;
 use crate::ports::{ClientRecord, Erased, ProfileOutcome, StoreError, StoredCadence};
-use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, WriteRequest};
-use jiff::Timestamp;
-use std::collections::HashMap;
+
+use super::condition::{Clash, Condition};
+use super::io::retry_on_clash;
+use super::keys;
+use super::records::{
+    booking_item, cadence_item, check_size, client_id_of, n, number, read_record, record, s,
+    string, take_item,
+};
+use super::{DynamoStore, Item, MAX_TRANSACTION_ITEMS};
 
 impl DynamoStore {
     /// One attempt at applying a booking: reads, plans, writes conditionally on what was read.
@@ -260,43 +263,43 @@ impl ClientStore for DynamoStore {
         profile: &ClientProfile,
     ) -> Result<ProfileOutcome, StoreError> {
         let pk = keys::client(tenant, &profile.id);
-        for attempt in 1..=ATTEMPTS {
-            let stored = self.get(pk.clone(), keys::PROFILE_SK).await?;
-            let (outcome, condition, revision) = match &stored {
-                None => (ProfileOutcome::Created, Condition::Absent, 1),
-                Some(item) => {
-                    let old: ClientProfile = read_record(item)?;
-                    if !profile.supersedes(&old) {
-                        return Ok(ProfileOutcome::Stale);
+        retry_on_clash(
+            || format!("client {}", profile.id),
+            || async {
+                let stored = self.get(pk.clone(), keys::PROFILE_SK).await?;
+                let (outcome, condition, revision) = match &stored {
+                    None => (ProfileOutcome::Created, Condition::Absent, 1),
+                    Some(item) => {
+                        let old: ClientProfile = read_record(item)?;
+                        if !profile.supersedes(&old) {
+                            return Ok(ProfileOutcome::Stale);
+                        }
+                        let revision = number(item, "revision")?;
+                        (
+                            ProfileOutcome::Updated,
+                            Condition::Equals("revision", n(revision)),
+                            revision + 1,
+                        )
                     }
-                    let revision = number(item, "revision")?;
-                    (
-                        ProfileOutcome::Updated,
-                        Condition::Equals("revision", n(revision)),
-                        revision + 1,
-                    )
+                };
+                let mut item = Item::from([
+                    (keys::PK.into(), s(&pk)),
+                    (keys::SK.into(), s(keys::PROFILE_SK)),
+                    ("revision".into(), n(revision)),
+                ]);
+                item.insert("record".into(), record(profile)?);
+                if let Some(phone) = &profile.phone {
+                    // Finds the client from an SMS reply; a changed or removed number moves or
+                    // drops it with the profile.
+                    let contact = ContactHash::of_phone(phone);
+                    item.insert(keys::PHONE_PK.into(), s(keys::phone(tenant, &contact)));
+                    item.insert(keys::CLIENT_ID.into(), s(profile.id.as_str()));
                 }
-            };
-            let mut item = Item::from([
-                (keys::PK.into(), s(&pk)),
-                (keys::SK.into(), s(keys::PROFILE_SK)),
-                ("revision".into(), n(revision)),
-            ]);
-            item.insert("record".into(), record(profile)?);
-            if let Some(phone) = &profile.phone {
-                // Finds the client from an SMS reply; a changed or removed number moves or
-                // drops it with the profile.
-                let contact = ContactHash::of_phone(phone);
-                item.insert(keys::PHONE_PK.into(), s(keys::phone(tenant, &contact)));
-                item.insert(keys::CLIENT_ID.into(), s(profile.id.as_str()));
-            }
-            match self.transact(vec![self.put(item, condition)?]).await {
-                Ok(()) => return Ok(outcome),
-                Err(Clash::Changed) => backoff(attempt).await,
-                Err(Clash::Failed(error)) => return Err(error),
-            }
-        }
-        Err(StoreError::Contention(format!("client {}", profile.id)))
+                self.transact(vec![self.put(item, condition)?]).await?;
+                Ok::<_, Clash>(outcome)
+            },
+        )
+        .await
     }
 
     async fn apply_booking(
@@ -305,17 +308,11 @@ impl ClientStore for DynamoStore {
         booking: &Booking,
         today: Day,
     ) -> Result<BookingOutcome, StoreError> {
-        for attempt in 1..=ATTEMPTS {
-            match self.try_apply_booking(tenant, booking, today).await {
-                Ok(outcome) => return Ok(outcome),
-                Err(Clash::Changed) => backoff(attempt).await,
-                Err(Clash::Failed(error)) => return Err(error),
-            }
-        }
-        Err(StoreError::Contention(format!(
-            "client {}",
-            booking.client_id
-        )))
+        retry_on_clash(
+            || format!("client {}", booking.client_id),
+            || self.try_apply_booking(tenant, booking, today),
+        )
+        .await
     }
 
     async fn import_history(
@@ -325,14 +322,11 @@ impl ClientStore for DynamoStore {
         bookings: &[Booking],
         today: Day,
     ) -> Result<Vec<BookingOutcome>, StoreError> {
-        for attempt in 1..=ATTEMPTS {
-            match self.try_import(tenant, client, bookings, today).await {
-                Ok(outcomes) => return Ok(outcomes),
-                Err(Clash::Changed) => backoff(attempt).await,
-                Err(Clash::Failed(error)) => return Err(error),
-            }
-        }
-        Err(StoreError::Contention(format!("client {client}")))
+        retry_on_clash(
+            || format!("client {client}"),
+            || self.try_import(tenant, client, bookings, today),
+        )
+        .await
     }
 
     async fn client(

@@ -1,8 +1,10 @@
 //! The conditions a write is made under, and what a failed condition means ([`Clash`]).
 
-use super::keys;
-use crate::ports::StoreError;
 use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::ports::StoreError;
+
+use super::keys;
 
 /// Why a conditional write did not happen.
 pub(super) enum Clash {

@@ -1,17 +1,19 @@
 //! Consent and suppression on DynamoDB: suppression items by contact hash and the ledger lines
 //! beside them.
 
-use super::condition::{Clash, Condition};
-use super::keys;
-use super::records::{read_record, record, s, string};
-use super::{DynamoStore, Item};
+use async_trait::async_trait;
+
 use crate::domain::contact::ContactHash;
 use crate::domain::feedback::LedgerLine;
 use crate::domain::ids::TenantId;
 use crate::domain::suppression::SuppressionReason;
 use crate::ports::ConsentStore;
 use crate::ports::{ConsentChange, StoreError};
-use async_trait::async_trait;
+
+use super::condition::{Clash, Condition};
+use super::keys;
+use super::records::{read_record, record, s, string};
+use super::{DynamoStore, Item};
 
 #[async_trait]
 impl ConsentStore for DynamoStore {
@@ -37,12 +39,15 @@ impl ConsentStore for DynamoStore {
             ),
         ]);
         ledger.insert("record".into(), record(&line)?);
+        // The transition (suppression::after_consent) as conditions on what is stored: consent
+        // lifts only the suppression consent can lift; a withdrawal suppresses only a contact
+        // not yet suppressed. A failed condition is the transition's `Unchanged`.
         let suppression_pk = keys::suppression(tenant, &change.contact);
         let state = if entry.granted {
             self.delete(
                 suppression_pk,
                 keys::SUPPRESSED_SK.into(),
-                Condition::Equals("reason", s(SuppressionReason::OptedOut.name())),
+                Condition::Equals("reason", s(SuppressionReason::LIFTED_BY_CONSENT.name())),
             )?
         } else {
             self.put(
@@ -76,11 +81,9 @@ impl ConsentStore for DynamoStore {
         else {
             return Ok(None);
         };
-        let reason = string(&item, "reason")?;
-        Ok(Some(
-            serde_json::from_value(serde_json::Value::String(reason))
-                .unwrap_or(SuppressionReason::Erased),
-        ))
+        Ok(Some(SuppressionReason::from_stored(&string(
+            &item, "reason",
+        )?)))
     }
 
     async fn consent_ledger(

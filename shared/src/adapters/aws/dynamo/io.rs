@@ -2,11 +2,9 @@
 //! index, counted for the read benchmarks), transactional and batch writes within DynamoDB's
 //! limits, and the mapping of SDK errors to [`StoreError`].
 
-use super::condition::{Clash, Condition};
-use super::keys;
-use super::records::{check_size, s};
-use super::{ATTEMPTS, DynamoStore, Item, MAX_BATCH_GET, MAX_BATCH_WRITE, MAX_TRANSACTION_ITEMS};
-use crate::ports::{BoxError, StoreError};
+use std::future::Future;
+use std::time::Duration;
+
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -14,7 +12,13 @@ use aws_sdk_dynamodb::types::{
     Delete, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, WriteRequest,
 };
 use rand::Rng;
-use std::time::Duration;
+
+use crate::ports::{BoxError, StoreError};
+
+use super::condition::{Clash, Condition};
+use super::keys;
+use super::records::{check_size, s};
+use super::{ATTEMPTS, DynamoStore, Item, MAX_BATCH_GET, MAX_BATCH_WRITE, MAX_TRANSACTION_ITEMS};
 
 pub(super) fn sdk<E, R>(error: SdkError<E, R>) -> StoreError
 where
@@ -30,6 +34,27 @@ pub(super) async fn backoff(attempt: u32) {
     let cap_ms = (10u64 << attempt.min(7)).min(1000);
     let wait = rand::rng().random_range(0..=cap_ms);
     tokio::time::sleep(Duration::from_millis(wait)).await;
+}
+
+/// The re-read-on-clash protocol every conditional write of this store follows: `attempt`
+/// reads what it writes on and writes on condition that it is unchanged; a clash (it changed)
+/// is tried again after [`backoff`], up to [`ATTEMPTS`] times, then reported as
+/// [`StoreError::Contention`] naming `what`.
+pub(super) async fn retry_on_clash<T, Fut>(
+    what: impl FnOnce() -> String,
+    mut attempt: impl FnMut() -> Fut,
+) -> Result<T, StoreError>
+where
+    Fut: Future<Output = Result<T, Clash>>,
+{
+    for n in 1..=ATTEMPTS {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(Clash::Changed) => backoff(n).await,
+            Err(Clash::Failed(error)) => return Err(error),
+        }
+    }
+    Err(StoreError::Contention(what()))
 }
 
 impl DynamoStore {

@@ -1,17 +1,19 @@
 //! Email counts per tenant and day on DynamoDB, kept 60 days (TTL).
 
-use super::DynamoStore;
-use super::io::sdk;
-use super::keys;
-use super::records::{expires_after_days, n, s, string};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use crate::domain::day::Day;
 use crate::domain::ids::TenantId;
 use crate::domain::reputation::{MailCounts, MailEvent};
 use crate::domain::retention;
 use crate::ports::MailStats;
 use crate::ports::StoreError;
-use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::DynamoStore;
+use super::io::sdk;
+use super::keys;
+use super::records::{expires_after_days, n, s, string};
 
 #[async_trait]
 impl MailStats for DynamoStore {

@@ -22,10 +22,11 @@ mod tenants;
 mod watch_index;
 mod webhooks;
 
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
 
 pub use schema::create_table;
 

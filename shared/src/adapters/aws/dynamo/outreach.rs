@@ -1,18 +1,20 @@
 //! Outreach and enrollments on DynamoDB: the conditional outreach write (record, enrollment,
 //! step, daily count in one transaction) and the enrolled-by-month index.
 
-use super::condition::Condition;
-use super::keys;
-use super::records::{expires_after_days, n, read_record, record, s, step_item};
-use super::{DynamoStore, Item};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+
 use crate::domain::day::Day;
 use crate::domain::enrollment::{Enrollment, EnrollmentId};
 use crate::domain::ids::{ClientId, TenantId};
 use crate::domain::retention;
 use crate::ports::OutreachStore;
 use crate::ports::{OutreachChange, StoreError, Written};
-use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+
+use super::condition::Condition;
+use super::keys;
+use super::records::{expires_after_days, n, read_record, record, s, step_item};
+use super::{DynamoStore, Item};
 
 #[async_trait]
 impl OutreachStore for DynamoStore {
@@ -133,7 +135,7 @@ impl OutreachStore for DynamoStore {
             }
             month = month
                 .checked_add(jiff::Span::new().months(1))
-                .map_err(|e| StoreError::Corrupt(format!("a month after {month}: {e}")))?;
+                .map_err(|e| StoreError::corrupt(format!("a month after {month}: {e}")))?;
         }
         Ok(found)
     }

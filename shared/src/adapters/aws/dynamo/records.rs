@@ -1,8 +1,8 @@
 //! Items as stored: the attribute maps of bookings, cadences (with their watch and overdue
 //! attributes) and steps, the `record` map attribute every item carries, and the readers back.
 
-use super::keys;
-use super::{Item, MAX_ITEM_BYTES};
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use crate::domain::booking::Booking;
 use crate::domain::category_cadence::{CategoryCadence, Watch};
 use crate::domain::day::Day;
@@ -11,7 +11,9 @@ use crate::domain::ids::{Category, ClientId, TenantId};
 use crate::domain::stage::Stage;
 use crate::domain::tenant::Tenant;
 use crate::ports::{StoreError, StoredCadence, WatchedCadence};
-use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::keys;
+use super::{Item, MAX_ITEM_BYTES};
 
 pub(super) fn booking_item(pk: &str, booking: &Booking) -> Result<Item, StoreError> {
     let mut item = Item::from([
@@ -120,21 +122,20 @@ pub(super) fn n(value: i64) -> AttributeValue {
 }
 
 pub(super) fn record<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
-    serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_dynamo::to_attribute_value(value).map_err(StoreError::unreadable)
 }
 
 pub(super) fn read_record<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
     let value = item
         .get("record")
-        .ok_or_else(|| StoreError::Corrupt("an item has no record".into()))?;
-    serde_dynamo::from_attribute_value(value.clone())
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
+        .ok_or_else(|| StoreError::corrupt("an item has no record"))?;
+    serde_dynamo::from_attribute_value(value.clone()).map_err(StoreError::unreadable)
 }
 
 pub(super) fn string(item: &Item, name: &str) -> Result<String, StoreError> {
     match item.get(name) {
         Some(AttributeValue::S(value)) => Ok(value.clone()),
-        _ => Err(StoreError::Corrupt(format!(
+        _ => Err(StoreError::corrupt(format!(
             "an item has no text attribute {name}"
         ))),
     }
@@ -142,15 +143,15 @@ pub(super) fn string(item: &Item, name: &str) -> Result<String, StoreError> {
 
 /// The client an index item belongs to (its `client_id` attribute).
 pub(super) fn client_id_of(item: &Item) -> Result<ClientId, StoreError> {
-    ClientId::parse(&string(item, keys::CLIENT_ID)?).map_err(|e| StoreError::Corrupt(e.to_string()))
+    ClientId::parse(&string(item, keys::CLIENT_ID)?).map_err(StoreError::unreadable)
 }
 
 pub(super) fn number(item: &Item, name: &str) -> Result<i64, StoreError> {
     match item.get(name) {
         Some(AttributeValue::N(value)) => value
             .parse()
-            .map_err(|_| StoreError::Corrupt(format!("{name} is not a whole number"))),
-        _ => Err(StoreError::Corrupt(format!(
+            .map_err(|_| StoreError::corrupt(format!("{name} is not a whole number"))),
+        _ => Err(StoreError::corrupt(format!(
             "an item has no number attribute {name}"
         ))),
     }
@@ -203,7 +204,7 @@ pub(super) fn expires_after_days(day: Day, days: i32) -> i64 {
 }
 
 pub(super) fn watched_cadence(item: &Item, day: Day) -> Result<WatchedCadence, StoreError> {
-    let corrupt = |e: String| StoreError::Corrupt(e);
+    let corrupt = |e: String| StoreError::corrupt(e);
     let stage = string(item, "watch_stage")?;
     Ok(WatchedCadence {
         client_id: client_id_of(item)?,

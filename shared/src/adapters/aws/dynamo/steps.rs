@@ -1,15 +1,17 @@
 //! The step queue on DynamoDB: the due index, and each step move as one conditional update.
 
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::domain::enrollment::{EnrollmentId, ScheduledStep};
+use crate::domain::ids::{ClientId, TenantId};
+use crate::ports::StepQueue;
+use crate::ports::StoreError;
+
 use super::DynamoStore;
 use super::condition::Condition;
 use super::keys;
 use super::records::{read_record, record, s, step_item};
-use crate::domain::enrollment::{EnrollmentId, ScheduledStep, StepStatus};
-use crate::domain::ids::{ClientId, TenantId};
-use crate::ports::StepQueue;
-use crate::ports::StoreError;
-use async_trait::async_trait;
-use jiff::Timestamp;
 
 #[async_trait]
 impl StepQueue for DynamoStore {
@@ -58,16 +60,22 @@ impl StepQueue for DynamoStore {
         tenant: &TenantId,
         step: &ScheduledStep,
         at: Timestamp,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<ScheduledStep>, StoreError> {
+        // From the step as the due index gave it, on condition that its status is still that.
+        let Some(status) = step.status.queued(at) else {
+            return Ok(None);
+        };
         let queued = ScheduledStep {
-            status: StepStatus::Queued { at },
+            status,
             ..step.clone()
         };
-        self.put_if(
-            step_item(tenant, &queued)?,
-            Condition::Equals("status", s("scheduled")),
-        )
-        .await
+        let claimed = self
+            .put_if(
+                step_item(tenant, &queued)?,
+                Condition::Equals("status", s(step.status.name())),
+            )
+            .await?;
+        Ok(claimed.then_some(queued))
     }
 
     async fn release_step(
@@ -75,14 +83,17 @@ impl StepQueue for DynamoStore {
         tenant: &TenantId,
         step: &ScheduledStep,
     ) -> Result<(), StoreError> {
+        let Some(status) = step.status.released() else {
+            return Ok(());
+        };
         let scheduled = ScheduledStep {
-            status: StepStatus::Scheduled,
+            status,
             ..step.clone()
         };
-        // Not queued any more: nothing to put back.
+        // Not queued any more (taken for sending, or removed): nothing to put back.
         self.put_if(
             step_item(tenant, &scheduled)?,
-            Condition::Equals("status", s("queued")),
+            Condition::Equals("status", s(step.status.name())),
         )
         .await
         .map(|_| ())
@@ -115,15 +126,12 @@ impl StepQueue for DynamoStore {
         else {
             return Ok(false);
         };
-        if !current.status.claimable(now) {
+        let Some(status) = current.status.taken(now, lease_until) else {
             return Ok(false);
-        }
+        };
         // On condition that the status read, lease and all, is still the stored one.
         let read = record(&current.status)?;
-        let sending = ScheduledStep {
-            status: StepStatus::Sending { lease_until },
-            ..current
-        };
+        let sending = ScheduledStep { status, ..current };
         self.put_if(
             step_item(tenant, &sending)?,
             Condition::Equals("lease", read),

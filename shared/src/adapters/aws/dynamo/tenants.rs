@@ -1,18 +1,20 @@
 //! Tenants and credentials on DynamoDB: the tenant item (settings, pause, webhook secrets,
 //! under a revision), API-key items by hash, and the tenant list.
 
-use super::condition::{Clash, Condition};
-use super::io::backoff;
-use super::keys;
-use super::records::{n, number, read_record, record, s, string};
-use super::{ATTEMPTS, DynamoStore, Item};
+use async_trait::async_trait;
+
 use crate::domain::config::BusinessConfig;
 use crate::domain::ids::TenantId;
 use crate::domain::reputation::Pause;
 use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
 use crate::ports::StoreError;
 use crate::ports::TenantStore;
-use async_trait::async_trait;
+
+use super::condition::Condition;
+use super::io::retry_on_clash;
+use super::keys;
+use super::records::{n, number, read_record, record, s, string};
+use super::{DynamoStore, Item};
 
 impl DynamoStore {
     /// Changes a tenant's record with `change` (which says whether it changed anything), on
@@ -22,31 +24,30 @@ impl DynamoStore {
         tenant: &TenantId,
         change: impl Fn(&mut Tenant) -> bool,
     ) -> Result<(), StoreError> {
-        for attempt in 1..=ATTEMPTS {
-            let item = self
-                .get(keys::tenant(tenant), keys::TENANT_SK)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt(format!("tenant {tenant} does not exist")))?;
-            let mut record_value: Tenant = read_record(&item)?;
-            if !change(&mut record_value) {
-                return Ok(());
-            }
-            let revision = number(&item, "revision")?;
-            let mut new = item.clone();
-            new.insert("record".into(), record(&record_value)?);
-            new.insert("revision".into(), n(revision + 1));
-            match self
-                .transact(vec![
+        retry_on_clash(
+            || format!("tenant {tenant}"),
+            || async {
+                let item = self
+                    .get(keys::tenant(tenant), keys::TENANT_SK)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::corrupt(format!("tenant {tenant} does not exist"))
+                    })?;
+                let mut record_value: Tenant = read_record(&item)?;
+                if !change(&mut record_value) {
+                    return Ok(());
+                }
+                let revision = number(&item, "revision")?;
+                let mut new = item.clone();
+                new.insert("record".into(), record(&record_value)?);
+                new.insert("revision".into(), n(revision + 1));
+                self.transact(vec![
                     self.put(new, Condition::Equals("revision", n(revision)))?,
                 ])
                 .await
-            {
-                Ok(()) => return Ok(()),
-                Err(Clash::Changed) => backoff(attempt).await,
-                Err(Clash::Failed(error)) => return Err(error),
-            }
-        }
-        Err(StoreError::Contention(format!("tenant {tenant}")))
+            },
+        )
+        .await
     }
 }
 
@@ -84,8 +85,7 @@ impl TenantStore for DynamoStore {
             .await?
             .iter()
             .map(|item| {
-                TenantId::parse(&string(item, "tenant_id")?)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+                TenantId::parse(&string(item, "tenant_id")?).map_err(StoreError::unreadable)
             })
             .collect()
     }
@@ -121,7 +121,7 @@ impl TenantStore for DynamoStore {
         let tenant = string(&item, "tenant_id")?;
         TenantId::parse(&tenant)
             .map(Some)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))
+            .map_err(StoreError::unreadable)
     }
 
     async fn update_config(

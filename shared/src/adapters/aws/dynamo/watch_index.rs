@@ -1,6 +1,16 @@
 //! The watch and overdue indexes on DynamoDB (sparse, day-bucketed, sharded GSIs) and the
 //! detector's checkpoint.
 
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+
+use crate::domain::category_cadence::Watch;
+use crate::domain::day::Day;
+use crate::domain::ids::{Category, ClientId, TenantId};
+use crate::domain::stage::Stage;
+use crate::ports::WatchIndex;
+use crate::ports::{Look, OverdueCadence, StoreError, StoredCadence, WatchedCadence};
+
 use super::DynamoStore;
 use super::condition::Condition;
 use super::io::sdk;
@@ -8,14 +18,6 @@ use super::keys;
 use super::records::{
     client_id_of, n, number, read_record, record, s, set_stage, string, watched_cadence,
 };
-use crate::domain::category_cadence::Watch;
-use crate::domain::day::Day;
-use crate::domain::ids::{Category, ClientId, TenantId};
-use crate::domain::stage::Stage;
-use crate::ports::WatchIndex;
-use crate::ports::{Look, OverdueCadence, StoreError, StoredCadence, WatchedCadence};
-use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
 #[async_trait]
 impl WatchIndex for DynamoStore {
@@ -117,9 +119,9 @@ impl WatchIndex for DynamoStore {
                     on: string(&item, "watch_on")?
                         .parse::<jiff::civil::Date>()
                         .map(Day::from_date)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        .map_err(StoreError::unreadable)?,
                     stage: Stage::from_name(&stage)
-                        .ok_or_else(|| StoreError::Corrupt(format!("unknown stage {stage}")))?,
+                        .ok_or_else(|| StoreError::corrupt(format!("unknown stage {stage}")))?,
                 })
             }
             _ => None,
@@ -168,9 +170,9 @@ impl WatchIndex for DynamoStore {
                 found.push(OverdueCadence {
                     client_id: client_id_of(&item)?,
                     category: Category::parse(&string(&item, "category")?)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        .map_err(StoreError::unreadable)?,
                     stage: Stage::from_name(&stage)
-                        .ok_or_else(|| StoreError::Corrupt(format!("unknown stage {stage}")))?,
+                        .ok_or_else(|| StoreError::corrupt(format!("unknown stage {stage}")))?,
                 });
             }
         }

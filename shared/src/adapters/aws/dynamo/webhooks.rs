@@ -1,13 +1,15 @@
 //! Webhook deliveries already processed, as items that expire (TTL).
 
-use super::keys;
-use super::records::{n, number, s};
-use super::{DynamoStore, Item};
+use async_trait::async_trait;
+use jiff::Timestamp;
+
 use crate::domain::ids::TenantId;
 use crate::ports::StoreError;
 use crate::ports::WebhookLog;
-use async_trait::async_trait;
-use jiff::Timestamp;
+
+use super::keys;
+use super::records::{n, number, s};
+use super::{DynamoStore, Item};
 
 #[async_trait]
 impl WebhookLog for DynamoStore {

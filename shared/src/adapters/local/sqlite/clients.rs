@@ -1,11 +1,10 @@
 //! Clients and bookings on SQLite: profiles, booking application with its cadence writes,
 //! history import, the client read, the phone lookup, clicks, and erasure.
 
-use super::rows::{
-    read_all, read_booking, read_bookings, read_cadence, read_outreach, read_profile, step_time,
-    to_json, unavailable, write_booking, write_cadence,
-};
-use super::{SqliteStore, count, exec};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rusqlite::params;
+
 use crate::domain::booking::Booking;
 use crate::domain::booking_change::{self, BookingOutcome, Planned};
 use crate::domain::click::Click;
@@ -17,9 +16,12 @@ use crate::domain::link_token::LinkClaims;
 use crate::domain::tenant::Tenant;
 use crate::ports::ClientStore;
 use crate::ports::{ClientRecord, Erased, ProfileOutcome, StoreError, StoredCadence};
-use async_trait::async_trait;
-use jiff::Timestamp;
-use rusqlite::params;
+
+use super::rows::{
+    read_all, read_booking, read_bookings, read_cadence, read_outreach, read_profile, step_time,
+    to_json, unavailable, write_booking, write_cadence,
+};
+use super::{SqliteStore, count, exec};
 
 #[async_trait]
 impl ClientStore for SqliteStore {
@@ -184,8 +186,7 @@ impl ClientStore for SqliteStore {
                 .map_err(unavailable)?;
             rows.map(|row| {
                 count(1);
-                ClientId::parse(&row.map_err(unavailable)?)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+                ClientId::parse(&row.map_err(unavailable)?).map_err(StoreError::unreadable)
             })
             .collect()
         })

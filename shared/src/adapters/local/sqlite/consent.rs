@@ -1,15 +1,17 @@
 //! Consent and suppression on SQLite: suppressions by contact hash and the ledger.
 
-use super::rows::{read_all, read_suppression, to_json, unavailable};
-use super::{SqliteStore, exec};
+use async_trait::async_trait;
+use rusqlite::params;
+
 use crate::domain::contact::ContactHash;
 use crate::domain::feedback::LedgerLine;
 use crate::domain::ids::TenantId;
-use crate::domain::suppression::SuppressionReason;
+use crate::domain::suppression::{self, SuppressionReason, Transition};
 use crate::ports::ConsentStore;
 use crate::ports::{ConsentChange, StoreError};
-use async_trait::async_trait;
-use rusqlite::params;
+
+use super::rows::{read_all, read_suppression, to_json, unavailable};
+use super::{SqliteStore, exec};
 
 #[async_trait]
 impl ConsentStore for SqliteStore {
@@ -23,16 +25,16 @@ impl ConsentStore for SqliteStore {
             let hash = change.contact.as_str();
             let current = read_suppression(tx, &tenant, hash)?;
             let entry = &change.entry;
-            match (entry.granted, current) {
-                (false, None) => {
+            match suppression::after_consent(current, entry.granted, change.reason) {
+                Transition::Suppress(reason) => {
                     exec(
                         tx,
                         "INSERT INTO suppressions (tenant, hash, reason, at) VALUES (?1, ?2, ?3, ?4)",
-                        params![tenant, hash, change.reason.name(), entry.at.to_string()],
+                        params![tenant, hash, reason.name(), entry.at.to_string()],
                     )
                     .map_err(unavailable)?;
                 }
-                (true, Some(SuppressionReason::OptedOut)) => {
+                Transition::Lift => {
                     exec(
                         tx,
                         "DELETE FROM suppressions WHERE tenant = ?1 AND hash = ?2",
@@ -40,7 +42,7 @@ impl ConsentStore for SqliteStore {
                     )
                     .map_err(unavailable)?;
                 }
-                _ => return Ok(false),
+                Transition::Unchanged => return Ok(false),
             }
             let line = LedgerLine {
                 client: change.client.clone(),

@@ -1,16 +1,18 @@
 //! Email counts per tenant and day on SQLite, kept as long as on DynamoDB
 //! ([`retention::MAIL_COUNTS_DAYS`]).
 
-use super::rows::{day_number, unavailable};
-use super::{SqliteStore, exec, query_row};
+use async_trait::async_trait;
+use rusqlite::params;
+
 use crate::domain::day::Day;
 use crate::domain::ids::TenantId;
 use crate::domain::reputation::{MailCounts, MailEvent};
 use crate::domain::retention;
 use crate::ports::MailStats;
 use crate::ports::StoreError;
-use async_trait::async_trait;
-use rusqlite::params;
+
+use super::rows::{day_number, unavailable};
+use super::{SqliteStore, exec, query_row};
 
 #[async_trait]
 impl MailStats for SqliteStore {

@@ -17,14 +17,16 @@ mod tenants;
 mod watch_index;
 mod webhooks;
 
-use crate::ports::StoreError;
-use rows::unavailable;
-use rusqlite::{Connection, TransactionBehavior};
-use schema::{MIGRATIONS, SCHEMA};
 use std::cell::Cell;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+
+use rows::unavailable;
+use rusqlite::{Connection, TransactionBehavior};
+use schema::{MIGRATIONS, SCHEMA};
+
+use crate::ports::StoreError;
 
 /// The store on one SQLite file (or in memory, for tests).
 #[derive(Clone)]

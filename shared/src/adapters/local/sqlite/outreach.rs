@@ -1,17 +1,19 @@
 //! Outreach and enrollments on SQLite: the conditional outreach write in one transaction.
 
-use super::rows::{
-    day_number, read_all, read_one, read_outreach, to_json, unavailable, write_step,
-};
-use super::{SqliteStore, exec, query_row};
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+
 use crate::domain::day::Day;
 use crate::domain::enrollment::{Enrollment, EnrollmentId};
 use crate::domain::ids::{ClientId, TenantId};
 use crate::domain::retention;
 use crate::ports::OutreachStore;
 use crate::ports::{OutreachChange, StoreError, Written};
-use async_trait::async_trait;
-use rusqlite::{OptionalExtension, params};
+
+use super::rows::{
+    day_number, read_all, read_one, read_outreach, to_json, unavailable, write_step,
+};
+use super::{SqliteStore, exec, query_row};
 
 #[async_trait]
 impl OutreachStore for SqliteStore {

@@ -1,7 +1,9 @@
 //! Rows as stored: the JSON record columns and the looked-up columns beside them, read and
 //! written inside a transaction.
 
-use super::{count, exec, query_row};
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+
 use crate::domain::booking::Booking;
 use crate::domain::category_cadence::CategoryCadence;
 use crate::domain::client::ClientProfile;
@@ -12,19 +14,19 @@ use crate::domain::stage::Stage;
 use crate::domain::suppression::SuppressionReason;
 use crate::domain::tenant::Tenant;
 use crate::ports::{StoreError, StoredCadence};
-use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
+
+use super::{count, exec, query_row};
 
 pub(super) fn unavailable(error: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(Box::new(error))
 }
 
 pub(super) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::to_string(value).map_err(StoreError::unreadable)
 }
 
 pub(super) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::from_str(text).map_err(StoreError::unreadable)
 }
 
 pub(super) fn day_number(day: Day) -> i64 {
@@ -147,14 +149,14 @@ pub(super) fn overdue_stage(stage: Stage) -> Option<&'static str> {
 }
 
 pub(super) fn parse_stage(name: &str) -> Result<Stage, StoreError> {
-    Stage::from_name(name).ok_or_else(|| StoreError::Corrupt(format!("unknown stage {name}")))
+    Stage::from_name(name).ok_or_else(|| StoreError::corrupt(format!("unknown stage {name}")))
 }
 
 pub(super) fn parse_id<T>(
     value: &str,
     parse: impl FnOnce(&str) -> Result<T, crate::domain::ids::IdError>,
 ) -> Result<T, StoreError> {
-    parse(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+    parse(value).map_err(StoreError::unreadable)
 }
 
 pub(super) fn write_booking(
@@ -240,10 +242,7 @@ pub(super) fn read_suppression(
     .optional()
     .map_err(unavailable)?;
     count(usize::from(reason.is_some()));
-    Ok(reason.map(|reason| {
-        serde_json::from_value(serde_json::Value::String(reason))
-            .unwrap_or(SuppressionReason::Erased)
-    }))
+    Ok(reason.as_deref().map(SuppressionReason::from_stored))
 }
 
 /// Step times as fixed-width UTC text, so they sort and compare as text.

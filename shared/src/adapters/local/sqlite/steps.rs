@@ -1,14 +1,16 @@
 //! The step queue on SQLite: each step move as one conditional update.
 
-use super::SqliteStore;
-use super::rows::{read_all, read_one, read_step, step_time, write_step};
-use crate::domain::enrollment::{EnrollmentId, ScheduledStep, StepStatus};
-use crate::domain::ids::{ClientId, TenantId};
-use crate::ports::StepQueue;
-use crate::ports::StoreError;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::params;
+
+use crate::domain::enrollment::{EnrollmentId, ScheduledStep};
+use crate::domain::ids::{ClientId, TenantId};
+use crate::ports::StepQueue;
+use crate::ports::StoreError;
+
+use super::SqliteStore;
+use super::rows::{read_all, read_one, read_step, step_time, write_step};
 
 #[async_trait]
 impl StepQueue for SqliteStore {
@@ -36,22 +38,19 @@ impl StepQueue for SqliteStore {
         tenant: &TenantId,
         step: &ScheduledStep,
         at: Timestamp,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<ScheduledStep>, StoreError> {
         let tenant = tenant.to_string();
         let step = step.clone();
         self.transact(move |tx| {
-            let current: Option<ScheduledStep> = read_step(tx, &tenant, &step)?;
-            match current {
-                Some(current) if current.status == StepStatus::Scheduled => {
-                    let queued = ScheduledStep {
-                        status: StepStatus::Queued { at },
-                        ..current
-                    };
-                    write_step(tx, &tenant, &queued)?;
-                    Ok(true)
-                }
-                _ => Ok(false),
-            }
+            let Some(current) = read_step(tx, &tenant, &step)? else {
+                return Ok(None);
+            };
+            let Some(status) = current.status.queued(at) else {
+                return Ok(None);
+            };
+            let queued = ScheduledStep { status, ..current };
+            write_step(tx, &tenant, &queued)?;
+            Ok(Some(queued))
         })
         .await
     }
@@ -65,13 +64,9 @@ impl StepQueue for SqliteStore {
         let step = step.clone();
         self.transact(move |tx| {
             if let Some(current) = read_step(tx, &tenant, &step)?
-                && matches!(current.status, StepStatus::Queued { .. })
+                && let Some(status) = current.status.released()
             {
-                let scheduled = ScheduledStep {
-                    status: StepStatus::Scheduled,
-                    ..current
-                };
-                write_step(tx, &tenant, &scheduled)?;
+                write_step(tx, &tenant, &ScheduledStep { status, ..current })?;
             }
             Ok(())
         })
@@ -110,16 +105,15 @@ impl StepQueue for SqliteStore {
     ) -> Result<bool, StoreError> {
         let tenant = tenant.to_string();
         let step = step.clone();
-        self.transact(move |tx| match read_step(tx, &tenant, &step)? {
-            Some(current) if current.status.claimable(now) => {
-                let sending = ScheduledStep {
-                    status: StepStatus::Sending { lease_until },
-                    ..current
-                };
-                write_step(tx, &tenant, &sending)?;
-                Ok(true)
-            }
-            _ => Ok(false),
+        self.transact(move |tx| {
+            let Some(current) = read_step(tx, &tenant, &step)? else {
+                return Ok(false);
+            };
+            let Some(status) = current.status.taken(now, lease_until) else {
+                return Ok(false);
+            };
+            write_step(tx, &tenant, &ScheduledStep { status, ..current })?;
+            Ok(true)
         })
         .await
     }

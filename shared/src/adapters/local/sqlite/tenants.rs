@@ -1,15 +1,17 @@
 //! Tenants and credentials on SQLite.
 
-use super::rows::{parse_id, read_tenant, to_json, unavailable};
-use super::{SqliteStore, exec, query_row};
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+
 use crate::domain::config::BusinessConfig;
 use crate::domain::ids::TenantId;
 use crate::domain::reputation::Pause;
 use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
 use crate::ports::StoreError;
 use crate::ports::TenantStore;
-use async_trait::async_trait;
-use rusqlite::{OptionalExtension, params};
+
+use super::rows::{parse_id, read_tenant, to_json, unavailable};
+use super::{SqliteStore, exec, query_row};
 
 impl SqliteStore {
     /// Changes a tenant's record in one transaction.
@@ -21,7 +23,7 @@ impl SqliteStore {
         let id = tenant.to_string();
         self.transact(move |tx| {
             let Some(mut tenant) = read_tenant(tx, &id)? else {
-                return Err(StoreError::Corrupt(format!("tenant {id} does not exist")));
+                return Err(StoreError::corrupt(format!("tenant {id} does not exist")));
             };
             change(&mut tenant);
             exec(
@@ -115,7 +117,7 @@ impl TenantStore for SqliteStore {
             .optional()
             .map_err(unavailable)?;
             tenant
-                .map(|t| TenantId::parse(&t).map_err(|e| StoreError::Corrupt(e.to_string())))
+                .map(|t| TenantId::parse(&t).map_err(StoreError::unreadable))
                 .transpose()
         })
         .await

@@ -1,18 +1,20 @@
 //! The watch and overdue indexes on SQLite (indexed columns of the cadence rows) and the
 //! detector's checkpoint.
 
-use super::rows::{
-    day_number, from_json, overdue_stage, parse_id, parse_stage, to_json, unavailable,
-};
-use super::{SqliteStore, count, exec, query_row};
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+
 use crate::domain::category_cadence::Watch;
 use crate::domain::day::Day;
 use crate::domain::ids::{Category, ClientId, TenantId};
 use crate::domain::stage::Stage;
 use crate::ports::WatchIndex;
 use crate::ports::{Look, OverdueCadence, StoreError, StoredCadence, WatchedCadence};
-use async_trait::async_trait;
-use rusqlite::{OptionalExtension, params};
+
+use super::rows::{
+    day_number, from_json, overdue_stage, parse_id, parse_stage, to_json, unavailable,
+};
+use super::{SqliteStore, count, exec, query_row};
 
 #[async_trait]
 impl WatchIndex for SqliteStore {
@@ -47,7 +49,7 @@ impl WatchIndex for SqliteStore {
             rows.map(|row| {
                 let (client, category, day, stage) = row.map_err(unavailable)?;
                 count(1);
-                let corrupt = |what: String| StoreError::Corrupt(what);
+                let corrupt = |what: String| StoreError::corrupt(what);
                 Ok(WatchedCadence {
                     client_id: ClientId::parse(&client).map_err(|e| corrupt(e.to_string()))?,
                     category: Category::parse(&category).map_err(|e| corrupt(e.to_string()))?,

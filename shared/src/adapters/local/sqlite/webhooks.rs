@@ -1,13 +1,15 @@
 //! Webhook deliveries already processed, on SQLite, until they expire.
 
-use super::rows::unavailable;
-use super::{SqliteStore, exec, query_row};
-use crate::domain::ids::TenantId;
-use crate::ports::StoreError;
-use crate::ports::WebhookLog;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
+
+use crate::domain::ids::TenantId;
+use crate::ports::StoreError;
+use crate::ports::WebhookLog;
+
+use super::rows::unavailable;
+use super::{SqliteStore, exec, query_row};
 
 #[async_trait]
 impl WebhookLog for SqliteStore {
