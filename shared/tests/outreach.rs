@@ -591,7 +591,7 @@ async fn a_segment_no_sequence_serves_or_a_channel_the_client_cannot_get_is_skip
 mod delivery {
     use super::*;
     use shared::adapters::local::outbox::Outbox;
-    use shared::app::deliver::{Delivered, Deliverer, DeliverySettings, Senders};
+    use shared::app::deliver::{DeliverError, Delivered, Deliverer, DeliverySettings, Senders};
     use shared::domain::link_token::{LinkKey, LinkKeys, Purpose};
 
     /// A lapsed client enrolled and their first step queued: the world, the event, the outbox.
@@ -728,6 +728,37 @@ mod delivery {
             .filter(|r| matches!(r, Ok(Delivered::Sent { .. })))
             .count();
         assert_eq!(sent, 1, "{results:?}");
+        assert_eq!(emails(&outbox).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_step_routed_to_a_function_without_its_channel_is_refused_for_good_and_left_queued() {
+        let (world, event, outbox) = queued().await;
+        assert_eq!(event.channel, Channel::Email);
+        let sms_only = Deliverer::new(
+            Arc::clone(&world.store),
+            Senders::sms(Arc::new(Outbox::new(outbox.path().to_owned()).unwrap())),
+            keys(),
+            Arc::new(FixedClock(at("2026-06-01T08:06:00Z"))),
+            DeliverySettings {
+                links_base: "https://api.salon.example".into(),
+                email_from: "Salon <hello@salon.example>".into(),
+                unsubscribe_mailto: None,
+            },
+        );
+        let refused = sms_only.deliver(&event).await;
+        assert!(
+            matches!(&refused, Err(DeliverError::NoSender(Channel::Email))),
+            "{refused:?}"
+        );
+        assert!(!refused.unwrap_err().is_retryable(), "a retry cannot help");
+        assert!(emails(&outbox).is_empty());
+        // The step was not taken: the email function still sends it.
+        let result = deliverer(&world, &outbox, "2026-06-01T08:07:00Z")
+            .deliver(&event)
+            .await
+            .unwrap();
+        assert!(matches!(result, Delivered::Sent { .. }), "{result:?}");
         assert_eq!(emails(&outbox).len(), 1);
     }
 
