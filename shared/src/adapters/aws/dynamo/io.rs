@@ -246,38 +246,15 @@ impl DynamoStore {
         }
     }
 
-    /// Writes all of `items` as one transaction.
+    /// Writes all of `items` as one transaction: a failed condition or a conflict with a
+    /// concurrent transaction is a [`Clash::Changed`].
     pub(super) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Clash> {
         if items.is_empty() {
             return Ok(());
         }
-        if items.len() > MAX_TRANSACTION_ITEMS {
-            return Err(Clash::Failed(StoreError::TooLarge(format!(
-                "one change needs {} items; DynamoDB allows {MAX_TRANSACTION_ITEMS} in a transaction",
-                items.len()
-            ))));
-        }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(error) => match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
-                    if cancelled.cancellation_reasons().iter().any(|r| {
-                        matches!(
-                            r.code(),
-                            Some("ConditionalCheckFailed" | "TransactionConflict")
-                        )
-                    }) =>
-                {
-                    Err(Clash::Changed)
-                }
-                _ => Err(Clash::Failed(sdk(error))),
-            },
+        match self.transact_with_reasons(items).await? {
+            None => Ok(()),
+            Some(_) => Err(Clash::Changed),
         }
     }
 
