@@ -1,14 +1,17 @@
 //! What a new version of a booking changes in a client's cadences.
 //!
-//! Stores call [`plan`] with what they read (the stored version of the booking and the
-//! client's cadences in the categories it touches) and write what it returns, conditionally on
-//! nothing having changed in between. Most bookings extend a cadence in place; a booking that
-//! changes an earlier one, or a visit older than the last, needs the client's other bookings
-//! ([`Planned::NeedsHistory`]), and then the categories are folded again from them.
+//! The protocol every store follows, written once here: read the stored version of the
+//! booking and the client's cadences in the categories it touches; call [`plan`]; if it answers
+//! [`Planned::NeedsHistory`], read the client's bookings and hand them to
+//! [`Refold::with_history`], which always completes the plan; write the [`Changes`],
+//! conditionally on nothing having changed in between. Most bookings extend a cadence in place;
+//! a booking that changes an earlier one, or a visit older than the last, needs the client's
+//! other bookings, and then the categories are folded again from them. The stores supply only
+//! the reads and the conditional write.
 
 use crate::domain::booking::{Booking, VersionOrder};
 use crate::domain::category_cadence::CategoryCadence;
-use crate::domain::ids::Category;
+use crate::domain::ids::{Category, ClientId};
 use crate::domain::time_zone::TimeZoneName;
 
 /// What applying a booking did.
@@ -39,11 +42,66 @@ pub struct Changes {
     pub cadences: Vec<(Category, Option<CategoryCadence>)>,
 }
 
+/// What [`plan`] came to.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Planned {
+pub enum Planned<'a> {
     Ready(Changes),
-    /// The client's other bookings are needed: call [`plan`] again with them.
-    NeedsHistory,
+    /// The client's other bookings are needed: read them and give them to the [`Refold`].
+    NeedsHistory(Refold<'a>),
+}
+
+impl Planned<'_> {
+    /// The changes, reading the client's bookings with `history` only if the plan needs them
+    /// (a synchronous store's one call; an asynchronous store matches on the plan instead).
+    pub fn complete<E>(
+        self,
+        history: impl FnOnce() -> Result<Vec<Booking>, E>,
+    ) -> Result<Changes, E> {
+        match self {
+            Planned::Ready(changes) => Ok(changes),
+            Planned::NeedsHistory(refold) => Ok(refold.with_history(&history()?)),
+        }
+    }
+}
+
+/// A plan waiting for the client's bookings: the categories it touches are folded again from
+/// them, so it always completes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refold<'a> {
+    stored: Option<&'a Booking>,
+    incoming: &'a Booking,
+    timezone: &'a TimeZoneName,
+    outcome: BookingOutcome,
+}
+
+impl Refold<'_> {
+    /// The changes, given the client's stored bookings (the booking's own stored version and
+    /// any other client's bookings among them are left out).
+    pub fn with_history(self, history: &[Booking]) -> Changes {
+        let Refold {
+            stored,
+            incoming,
+            timezone,
+            outcome,
+        } = self;
+        let others: Vec<&Booking> = history
+            .iter()
+            .filter(|b| b.id != incoming.id && b.client_id == incoming.client_id)
+            .collect();
+        let cadences = touched_categories(stored, incoming)
+            .into_iter()
+            .map(|category| {
+                let bookings = others.iter().copied().chain([incoming]);
+                let cadence = CategoryCadence::from_bookings(&category, bookings, timezone);
+                (category, cadence)
+            })
+            .collect();
+        Changes {
+            outcome,
+            write_booking: true,
+            cadences,
+        }
+    }
 }
 
 /// The categories whose cadences applying `incoming` over `stored` may change.
@@ -61,15 +119,14 @@ pub fn touched_categories(stored: Option<&Booking>, incoming: &Booking) -> Vec<C
     categories
 }
 
-/// Plans the writes for `incoming`, given the `stored` version of the booking, the current
-/// cadences of the touched categories, and, when asked for, the client's other bookings.
-pub fn plan(
-    stored: Option<&Booking>,
-    incoming: &Booking,
+/// Plans the writes for `incoming`, given the `stored` version of the booking and the current
+/// cadences of the touched categories.
+pub fn plan<'a>(
+    stored: Option<&'a Booking>,
+    incoming: &'a Booking,
     cadence_of: impl Fn(&Category) -> Option<CategoryCadence>,
-    others: Option<&[Booking]>,
-    timezone: &TimeZoneName,
-) -> Planned {
+    timezone: &'a TimeZoneName,
+) -> Planned<'a> {
     let outcome = match incoming.compare_with(stored) {
         VersionOrder::New => BookingOutcome::Created,
         VersionOrder::Newer => BookingOutcome::Updated,
@@ -95,14 +152,14 @@ pub fn plan(
             for visit in CategoryCadence::visits_of(incoming, category, timezone) {
                 match CategoryCadence::extend(cadence, category, visit) {
                     Ok(extended) => cadence = Some(extended),
-                    Err(_) => return refold(incoming, others, timezone, outcome, stored),
+                    Err(_) => return refold(stored, incoming, timezone, outcome),
                 }
             }
             cadences.push((category.clone(), cadence));
         }
     } else {
         // A visit changed (cancelled, rescheduled, re-priced): only the history can say.
-        return refold(incoming, others, timezone, outcome, stored);
+        return refold(stored, incoming, timezone, outcome);
     }
     Planned::Ready(Changes {
         outcome,
@@ -111,32 +168,17 @@ pub fn plan(
     })
 }
 
-fn refold(
-    incoming: &Booking,
-    others: Option<&[Booking]>,
-    timezone: &TimeZoneName,
+fn refold<'a>(
+    stored: Option<&'a Booking>,
+    incoming: &'a Booking,
+    timezone: &'a TimeZoneName,
     outcome: BookingOutcome,
-    stored: Option<&Booking>,
-) -> Planned {
-    let Some(others) = others else {
-        return Planned::NeedsHistory;
-    };
-    let others: Vec<&Booking> = others
-        .iter()
-        .filter(|b| b.id != incoming.id && b.client_id == incoming.client_id)
-        .collect();
-    let cadences = touched_categories(stored, incoming)
-        .into_iter()
-        .map(|category| {
-            let bookings = others.iter().copied().chain([incoming]);
-            let cadence = CategoryCadence::from_bookings(&category, bookings, timezone);
-            (category, cadence)
-        })
-        .collect();
-    Planned::Ready(Changes {
+) -> Planned<'a> {
+    Planned::NeedsHistory(Refold {
+        stored,
+        incoming,
+        timezone,
         outcome,
-        write_booking: true,
-        cadences,
     })
 }
 
@@ -151,11 +193,18 @@ pub struct Merged {
     pub cadences: Vec<(Category, Option<CategoryCadence>)>,
 }
 
-/// Merges a batch of one client's bookings into the client's stored ones, as applying them one
-/// by one would, and folds the touched categories once.
-pub fn merge(stored: &[Booking], incoming: &[Booking], timezone: &TimeZoneName) -> Merged {
+/// Merges a batch of bookings of `client` into the client's stored ones, as applying them one
+/// by one would, and folds the touched categories once. Bookings of other clients are ignored
+/// (they have no outcome).
+pub fn merge(
+    client: &ClientId,
+    stored: &[Booking],
+    incoming: &[Booking],
+    timezone: &TimeZoneName,
+) -> Merged {
     let mut current: Vec<Booking> = stored.to_vec();
-    let mut outcomes = Vec::with_capacity(incoming.len());
+    let incoming = incoming.iter().filter(|b| b.client_id == *client);
+    let mut outcomes = Vec::new();
     let mut written: Vec<usize> = Vec::new();
     let mut touched: Vec<Category> = Vec::new();
     for booking in incoming {
@@ -241,19 +290,10 @@ mod tests {
         for incoming in bookings {
             let previous = stored.iter().find(|b| b.id == incoming.id).cloned();
             let current = cadence.clone();
-            let mut planned = plan(previous.as_ref(), incoming, |_| current.clone(), None, &tz);
-            if planned == Planned::NeedsHistory {
-                planned = plan(
-                    previous.as_ref(),
-                    incoming,
-                    |_| current.clone(),
-                    Some(&stored),
-                    &tz,
-                );
-            }
-            let Planned::Ready(changes) = planned else {
-                panic!("history was given")
-            };
+            let planned = plan(previous.as_ref(), incoming, |_| current.clone(), &tz);
+            let changes = planned
+                .complete(|| Ok::<_, std::convert::Infallible>(stored.clone()))
+                .unwrap();
             if changes.write_booking {
                 stored.retain(|b| b.id != incoming.id);
                 stored.push(incoming.clone());
@@ -304,7 +344,7 @@ mod tests {
             booking("b", 15, Cancelled, 2),
             booking("a", 1, Completed, 1),
         ];
-        let merged = merge(&[], &batch, &tz);
+        let merged = merge(&ClientId::parse("c1").unwrap(), &[], &batch, &tz);
         assert_eq!(merged.cadences[0].1, apply_all(&batch));
         assert_eq!(merged.bookings.len(), 3);
         use BookingOutcome::*;
@@ -315,12 +355,44 @@ mod tests {
     }
 
     #[test]
+    fn bookings_of_another_client_in_a_batch_are_ignored() {
+        let tz = TimeZoneName::utc();
+        let mine = booking("a", 1, BookingStatus::Completed, 1);
+        let theirs = Booking {
+            client_id: ClientId::parse("c2").unwrap(),
+            ..booking("b", 9, BookingStatus::Completed, 1)
+        };
+        let merged = merge(&ClientId::parse("c1").unwrap(), &[], &[theirs, mine], &tz);
+        assert_eq!(merged.outcomes, [BookingOutcome::Created]);
+        assert_eq!(merged.bookings.len(), 1);
+        assert_eq!(merged.cadences[0].1.as_ref().unwrap().visits, 1);
+    }
+
+    #[test]
+    fn an_earlier_visit_is_folded_again_from_the_clients_own_history_only() {
+        let tz = TimeZoneName::utc();
+        let later = booking("b", 20, BookingStatus::Completed, 1);
+        let cadence = CategoryCadence::from_bookings(&hair(), [&later], &tz);
+        let earlier = booking("a", 1, BookingStatus::Completed, 1);
+        let Planned::NeedsHistory(refold) = plan(None, &earlier, |_| cadence.clone(), &tz) else {
+            panic!("a visit before the last one needs the history")
+        };
+        let stranger = Booking {
+            client_id: ClientId::parse("c2").unwrap(),
+            ..booking("x", 10, BookingStatus::Completed, 1)
+        };
+        let changes = refold.with_history(&[later.clone(), stranger]);
+        assert_eq!(changes.outcome, BookingOutcome::Created);
+        assert_eq!(changes.cadences[0].1.as_ref().unwrap().visits, 2);
+    }
+
+    #[test]
     fn a_new_visit_after_the_last_needs_no_history() {
         let tz = TimeZoneName::utc();
         let first = booking("a", 1, BookingStatus::Completed, 1);
         let cadence = CategoryCadence::from_bookings(&hair(), [&first], &tz);
         let second = booking("b", 20, BookingStatus::Completed, 1);
-        let Planned::Ready(changes) = plan(None, &second, |_| cadence.clone(), None, &tz) else {
+        let Planned::Ready(changes) = plan(None, &second, |_| cadence.clone(), &tz) else {
             panic!("an in-order visit needs no history")
         };
         assert_eq!(changes.outcome, BookingOutcome::Created);
@@ -332,7 +404,7 @@ mod tests {
         let tz = TimeZoneName::utc();
         let stored = booking("a", 1, BookingStatus::Completed, 1);
         let other = booking("a", 2, BookingStatus::Completed, 1);
-        let Planned::Ready(changes) = plan(Some(&stored), &other, |_| None, None, &tz) else {
+        let Planned::Ready(changes) = plan(Some(&stored), &other, |_| None, &tz) else {
             panic!()
         };
         assert_eq!(changes.outcome, BookingOutcome::Conflicting);

@@ -15,14 +15,18 @@ pub mod channel;
 pub mod churn_signal;
 pub mod click;
 pub mod client;
+pub mod client_record;
 pub mod config;
 pub mod contact;
 pub mod control_group;
 pub mod day;
 pub mod eligibility;
 pub mod enrollment;
+pub mod enrollment_plan;
 pub mod explanation;
 pub mod feedback;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod ids;
 pub mod industry;
 pub mod lapse_score;

@@ -8,85 +8,15 @@ use jiff::Timestamp;
 
 use crate::domain::booking::Booking;
 use crate::domain::booking_change::BookingOutcome;
-use crate::domain::category_cadence::{CategoryCadence, Watch};
 use crate::domain::click::Click;
 use crate::domain::client::ClientProfile;
+pub use crate::domain::client_record::{ClientRecord, StoredCadence};
 use crate::domain::contact::PhoneNumber;
 use crate::domain::day::Day;
-use crate::domain::enrollment::{Outcome, Outreach, ScheduledStep};
 use crate::domain::ids::{ClientId, TenantId};
 use crate::domain::link_token::LinkClaims;
 use crate::domain::tenant::Tenant;
-use crate::domain::time_zone::TimeZoneName;
-use crate::ports::{OutreachChange, StoreError};
-
-/// A cadence as stored: the aggregate and when it is next looked at.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct StoredCadence {
-    pub cadence: CategoryCadence,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub watch: Option<Watch>,
-}
-
-/// Everything stored about one client: one read.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClientRecord {
-    /// `None` when only bookings have arrived for the client so far.
-    pub profile: Option<ClientProfile>,
-    /// Each booking at its latest version, ordered by start.
-    pub bookings: Vec<Booking>,
-    /// One per category with at least one visit, ordered by category.
-    pub cadences: Vec<StoredCadence>,
-    /// The client's outreach (empty when they were never enrolled) and the version it was read
-    /// at, which a change to it is conditional on.
-    pub outreach: Outreach,
-    pub outreach_version: u64,
-}
-
-impl ClientRecord {
-    /// The change that ends the client's active enrollment with `outcome` and removes its
-    /// pending step; `None` when nothing is active.
-    pub fn ending(&self, client: &ClientId, outcome: Outcome, on: Day) -> Option<OutreachChange> {
-        let active = self.outreach.active.as_ref()?;
-        let mut outreach = self.outreach.clone();
-        let pending = outreach.pending_step.map(|step| (active.id.clone(), step));
-        let ended = outreach.end(outcome, on);
-        Some(OutreachChange {
-            client_id: client.clone(),
-            expected_version: self.outreach_version,
-            outreach,
-            enrollment: ended,
-            schedule: None,
-            unschedule: pending,
-            sent: None,
-            count: None,
-        })
-    }
-
-    /// The change that puts `step` (back) in the queue as given, the outreach unchanged.
-    pub fn requeuing(&self, step: ScheduledStep) -> OutreachChange {
-        OutreachChange {
-            client_id: step.client_id.clone(),
-            expected_version: self.outreach_version,
-            outreach: self.outreach.clone(),
-            enrollment: None,
-            schedule: Some(step),
-            unschedule: None,
-            sent: None,
-            count: None,
-        }
-    }
-
-    /// The client's time zone: their own, or the business's.
-    pub fn zone(&self, business: &TimeZoneName) -> jiff::tz::TimeZone {
-        self.profile
-            .as_ref()
-            .and_then(|p| p.timezone.as_ref())
-            .unwrap_or(business)
-            .zone()
-            .clone()
-    }
-}
+use crate::ports::StoreError;
 
 /// What upserting a profile did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

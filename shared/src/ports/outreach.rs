@@ -6,8 +6,9 @@
 use async_trait::async_trait;
 
 use crate::domain::channel::Channel;
+use crate::domain::client_record::ClientRecord;
 use crate::domain::day::Day;
-use crate::domain::enrollment::{Enrollment, EnrollmentId, Outreach, ScheduledStep};
+use crate::domain::enrollment::{Enrollment, EnrollmentId, Outcome, Outreach, ScheduledStep};
 use crate::domain::ids::{ClientId, TenantId};
 use crate::ports::StoreError;
 
@@ -38,6 +39,41 @@ pub struct OutreachChange {
     pub sent: Option<ScheduledStep>,
     /// Counts the change against a day's cap, and refuses it if the cap is reached.
     pub count: Option<DailyCount>,
+}
+
+impl ClientRecord {
+    /// The change that ends the client's active enrollment with `outcome` and removes its
+    /// pending step; `None` when nothing is active.
+    pub fn ending(&self, client: &ClientId, outcome: Outcome, on: Day) -> Option<OutreachChange> {
+        let active = self.outreach.active.as_ref()?;
+        let mut outreach = self.outreach.clone();
+        let pending = outreach.pending_step.map(|step| (active.id.clone(), step));
+        let ended = outreach.end(outcome, on);
+        Some(OutreachChange {
+            client_id: client.clone(),
+            expected_version: self.outreach_version,
+            outreach,
+            enrollment: ended,
+            schedule: None,
+            unschedule: pending,
+            sent: None,
+            count: None,
+        })
+    }
+
+    /// The change that puts `step` (back) in the queue as given, the outreach unchanged.
+    pub fn requeuing(&self, step: ScheduledStep) -> OutreachChange {
+        OutreachChange {
+            client_id: step.client_id.clone(),
+            expected_version: self.outreach_version,
+            outreach: self.outreach.clone(),
+            enrollment: None,
+            schedule: Some(step),
+            unschedule: None,
+            sent: None,
+            count: None,
+        }
+    }
 }
 
 /// What writing an outreach change did.

@@ -68,25 +68,17 @@ impl DynamoStore {
                 .get(&keys::cadence(category))
                 .map(|(cadence, _)| cadence.clone())
         };
-        let mut planned =
-            booking_change::plan(stored.as_ref(), booking, cadence_of, None, timezone);
-        if planned == Planned::NeedsHistory {
-            let history = self
-                .query_partition(&pk, keys::BOOKING_PREFIX)
-                .await?
-                .iter()
-                .map(read_record)
-                .collect::<Result<Vec<Booking>, StoreError>>()?;
-            planned = booking_change::plan(
-                stored.as_ref(),
-                booking,
-                cadence_of,
-                Some(&history),
-                timezone,
-            );
-        }
-        let Planned::Ready(changes) = planned else {
-            unreachable!("plan is complete once it has the history")
+        let changes = match booking_change::plan(stored.as_ref(), booking, cadence_of, timezone) {
+            Planned::Ready(changes) => changes,
+            Planned::NeedsHistory(refold) => {
+                let history = self
+                    .query_partition(&pk, keys::BOOKING_PREFIX)
+                    .await?
+                    .iter()
+                    .map(read_record)
+                    .collect::<Result<Vec<Booking>, StoreError>>()?;
+                refold.with_history(&history)
+            }
         };
         let mut writes = Vec::new();
         if changes.write_booking {
@@ -123,12 +115,7 @@ impl DynamoStore {
                 versions.insert(sk, number(item, "version")?);
             }
         }
-        let incoming: Vec<Booking> = incoming
-            .iter()
-            .filter(|b| &b.client_id == client)
-            .cloned()
-            .collect();
-        let merged = booking_change::merge(&stored, &incoming, &tenant.config.timezone);
+        let merged = booking_change::merge(client, &stored, incoming, &tenant.config.timezone);
         let mut writes = Vec::new();
         for booking in &merged.bookings {
             let old = stored.iter().find(|b| b.id == booking.id);
@@ -178,12 +165,7 @@ impl DynamoStore {
         let mut items = Vec::new();
         for (client, bookings) in histories {
             let pk = keys::client(&tenant.id, client);
-            let bookings: Vec<Booking> = bookings
-                .iter()
-                .filter(|b| &b.client_id == client)
-                .cloned()
-                .collect();
-            let merged = booking_change::merge(&[], &bookings, &tenant.config.timezone);
+            let merged = booking_change::merge(client, &[], bookings, &tenant.config.timezone);
             for booking in &merged.bookings {
                 items.push(booking_item(&pk, booking)?);
             }

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use rusqlite::params;
 
 use crate::domain::booking::Booking;
-use crate::domain::booking_change::{self, BookingOutcome, Planned};
+use crate::domain::booking_change::{self, BookingOutcome};
 use crate::domain::click::Click;
 use crate::domain::client::ClientProfile;
 use crate::domain::contact::PhoneNumber;
@@ -82,21 +82,8 @@ impl ClientStore for SqliteStore {
                     .find(|(c, _)| c == category)
                     .and_then(|(_, cadence)| cadence.clone())
             };
-            let mut planned =
-                booking_change::plan(stored.as_ref(), &booking, cadence_of, None, timezone);
-            if planned == Planned::NeedsHistory {
-                let history = read_bookings(tx, tenant_id, client)?;
-                planned = booking_change::plan(
-                    stored.as_ref(),
-                    &booking,
-                    cadence_of,
-                    Some(&history),
-                    timezone,
-                );
-            }
-            let Planned::Ready(changes) = planned else {
-                unreachable!("plan is complete once it has the history")
-            };
+            let changes = booking_change::plan(stored.as_ref(), &booking, cadence_of, timezone)
+                .complete(|| read_bookings(tx, tenant_id, client))?;
             if changes.write_booking {
                 write_booking(tx, tenant_id, &booking)?;
             }
@@ -117,15 +104,12 @@ impl ClientStore for SqliteStore {
     ) -> Result<Vec<BookingOutcome>, StoreError> {
         let tenant = tenant.clone();
         let client = client.clone();
-        let bookings: Vec<Booking> = bookings
-            .iter()
-            .filter(|b| b.client_id == client)
-            .cloned()
-            .collect();
+        let bookings = bookings.to_vec();
         self.transact(move |tx| {
             let (tenant_id, client_id) = (tenant.id.as_str(), client.as_str());
             let stored = read_bookings(tx, tenant_id, client_id)?;
-            let merged = booking_change::merge(&stored, &bookings, &tenant.config.timezone);
+            let merged =
+                booking_change::merge(&client, &stored, &bookings, &tenant.config.timezone);
             for booking in &merged.bookings {
                 write_booking(tx, tenant_id, booking)?;
             }
