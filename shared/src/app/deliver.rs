@@ -1,10 +1,10 @@
 //! Delivering a step: the work behind `send-email` and `send-sms` (and the local server's
 //! outbox). A step event may arrive twice, late, or at the same time as another copy of itself;
 //! a booking or an opt-out may land a second before. So delivery takes the step under a lease
-//! (one conditional write), reads the client's partition again and re-checks that the
-//! enrollment is still on, the client still consents, is not suppressed and was not messaged
-//! today, renders the message with signed links, sends it, and records it as sent together
-//! with the next step, in one transaction.
+//! (one conditional write), reads the client's partition again, lets [`delivery::decide`]
+//! re-check that the enrollment is still on, the client still consents, is not suppressed and
+//! was not messaged today, renders the message with signed links, sends it, and records it as
+//! sent together with the next step ([`delivery::record_sent`]), in one transaction.
 
 use std::sync::Arc;
 
@@ -12,10 +12,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::domain::channel::Channel;
 use crate::domain::day::Day;
-use crate::domain::eligibility::ChannelState;
-use crate::domain::enrollment::{
-    self, OfferCode, Outcome, ScheduledStep, SentStep, StepStatus, StopReason,
-};
+use crate::domain::delivery::{self, Decision, Delivering, Sending, Waiting};
+use crate::domain::enrollment::{Enrollment, Outcome, ScheduledStep, StepStatus, StopReason};
 use crate::domain::link_token::{LinkClaims, LinkKeys, Purpose};
 use crate::domain::reputation::MailEvent;
 use crate::domain::template::{self, Values};
@@ -201,91 +199,104 @@ where
                 reason: "client_erased",
             });
         };
-        let is_this_step = record.outreach.active.as_ref().is_some_and(|a| {
-            a.id == step.enrollment
-                && !a.control
-                && record.outreach.pending_step == Some(step.index)
-        });
-        if !is_this_step {
-            return Ok(Delivered::Skipped {
-                reason: "enrollment_ended",
-            });
+        let delivering = Delivering {
+            tenant: &tenant,
+            record: &record,
+            step: &step,
+            suppressed: self.suppressed(&tenant, &record, step.channel).await?,
+            now,
+        };
+        let sending = match delivery::decide(&delivering, &self.keys) {
+            Decision::Send(sending) => sending,
+            Decision::Skip(reason) => return Ok(Delivered::Skipped { reason }),
+            Decision::Stop { outcome, reason } => {
+                self.end(&tenant, &record, &step, outcome, now).await?;
+                return Ok(Delivered::Stopped { reason });
+            }
+            Decision::Wait { until, why } => {
+                self.wait(&tenant, &record, &step, until).await?;
+                return Ok(match why {
+                    Waiting::Paused => Delivered::Paused { until },
+                    Waiting::MessagedToday => Delivered::Deferred { until },
+                });
+            }
+        };
+        let message_id = match self.send(&tenant, &record, &step, &sending, now).await? {
+            Ok(id) => id,
+            Err(SendError::Refused(why)) => {
+                tracing::warn!(tenant = %tenant.id, reason = %why, "a message was refused");
+                let outcome = Outcome::Stopped {
+                    reason: StopReason::Suppressed,
+                };
+                self.end(&tenant, &record, &step, outcome, now).await?;
+                return Ok(Delivered::Stopped {
+                    reason: "refused_by_provider",
+                });
+            }
+            Err(error) => {
+                // The provider is still down or throttling after the SDK's own retries (with
+                // backoff and jitter): the step is handed back, free for this event's next
+                // delivery (the function's retries); after the last one the event lands in
+                // the dead-letter queue with this error, to be redriven.
+                let again = ScheduledStep {
+                    status: StepStatus::Queued { at: now },
+                    ..step.clone()
+                };
+                store
+                    .write_outreach(&tenant.id, &record.requeuing(again))
+                    .await?;
+                return Err(DeliverError::Send(error));
+            }
+        };
+        if step.channel == Channel::Email {
+            let day = tenant.config.timezone.day_of(now);
+            if let Err(error) = store.count_mail(&tenant.id, day, MailEvent::Sent).await {
+                tracing::warn!(tenant = %tenant.id, %error, "an email send was not counted");
+            }
         }
-        // The business's sending is paused: the step waits, a day at a time.
-        if tenant.paused.is_some() {
-            let until = now
-                .checked_add(SignedDuration::from_hours(24))
-                .unwrap_or(now);
-            self.wait(&tenant, &record, &step, until).await?;
-            return Ok(Delivered::Paused { until });
-        }
-        let zone = record.zone(&tenant.config.timezone);
-        let today = Day::from(zone.to_datetime(now).date());
-        let timezone = &tenant.config.timezone;
 
-        // A booking a moment ago wins.
-        if record
-            .bookings
-            .iter()
-            .any(|b| b.is_future_booking(timezone.day_of(now), timezone))
-        {
-            self.end(&tenant, &record, &step, Outcome::Rebooked, today)
-                .await?;
-            return Ok(Delivered::Stopped { reason: "booked" });
-        }
-        // Consent and suppression, as they are now.
-        if !self.reachable(&tenant, &record, step.channel).await? {
-            let reason = StopReason::OptedOut;
-            self.end(&tenant, &record, &step, Outcome::Stopped { reason }, today)
-                .await?;
-            return Ok(Delivered::Stopped {
-                reason: "no_consent_or_suppressed",
-            });
-        }
-        // Never two messages on one local day.
-        if record.outreach.last_message == Some(today) {
-            let window = tenant.config.outreach.windows.of(step.channel);
-            let until = window.next_send(now, &zone, Some(today.date()));
-            self.wait(&tenant, &record, &step, until).await?;
-            return Ok(Delivered::Deferred { until });
-        }
-
-        let active = record.outreach.active.as_ref().expect("checked above");
-        let index = usize::from(step.index);
-        let plan = &active.steps[index];
-        let outreach_config = &tenant.config.outreach;
-        let offer = plan.offer.as_deref().and_then(|key| {
-            outreach_config.guarded_offer(
-                index,
-                key,
-                active.tier,
-                record.outreach.last_discount,
-                false,
-                today,
-            )
-        });
-        // A single-use code: the one this enrollment was given, or its own, made now.
-        let code = offer.filter(|(_, o)| o.unique_code).map(|(key, _)| {
-            match active.offer_code.as_ref().filter(|c| c.offer == key) {
-                Some(given) => given.clone(),
-                None => OfferCode {
-                    code: self.keys.offer_code(
-                        tenant.id.as_str(),
-                        step.client_id.as_str(),
-                        step.enrollment.as_str(),
-                        key,
-                    ),
-                    offer: key.to_owned(),
-                    issued_at: now,
-                    redeemed: None,
+        // Sent: record it with the next step, in one write; read again on a clash (a booking
+        // or an opt-out landed while sending), since the send happened whatever it was.
+        let config = &tenant.config.outreach;
+        let mut record = record;
+        for _ in 0..5 {
+            let sent = delivery::record_sent(&record, config, &step, &sending, &message_id, now);
+            let change = OutreachChange {
+                client_id: step.client_id.clone(),
+                expected_version: record.outreach_version,
+                outreach: sent.outreach,
+                enrollment: sent.enrollment,
+                schedule: sent.next,
+                unschedule: None,
+                sent: Some(sent.sent),
+                count: None,
+            };
+            match store.write_outreach(&tenant.id, &change).await? {
+                Written::Done | Written::CapReached => return Ok(Delivered::Sent { message_id }),
+                Written::Changed => match store.client(&tenant.id, &step.client_id).await? {
+                    Some(again) => record = again,
+                    None => return Ok(Delivered::Sent { message_id }),
                 },
             }
-        });
-        let offer_text = offer.map(|(_, o)| match &code {
-            Some(code) => format!("{} with code {}", o.text, code.code),
-            None => o.text.clone(),
-        });
-        let profile = record.profile.as_ref();
+        }
+        Err(StoreError::Contention(format!("client {}", step.client_id)).into())
+    }
+
+    /// Renders the step's message with its signed links and hands it to the channel's sender:
+    /// the provider's message id, or its error.
+    async fn send(
+        &self,
+        tenant: &Tenant,
+        record: &ClientRecord,
+        step: &ScheduledStep,
+        sending: &Sending,
+        now: Timestamp,
+    ) -> Result<Result<String, SendError>, DeliverError> {
+        let active = record
+            .outreach
+            .active
+            .as_ref()
+            .ok_or_else(|| StoreError::corrupt("a step to send with no active enrollment"))?;
         let link = |purpose| {
             let claims = LinkClaims {
                 purpose,
@@ -309,28 +320,31 @@ where
             )
         };
         let values = message_values(
-            &tenant,
-            &record,
+            tenant,
+            record,
             &active.category,
-            today,
-            offer_text,
+            sending.today,
+            sending.offer.as_ref().map(|o| o.text.clone()),
             link(Purpose::Rebook),
             link(Purpose::OptOut),
         );
-        let message = outreach_config
-            .template(&plan.template, step.channel)
+        let config = &tenant.config.outreach;
+        let message = config
+            .template(&sending.template, step.channel)
             .render(&values)?;
-        let to = profile
+        let to = record
+            .profile
+            .as_ref()
             .and_then(|p| p.contact(step.channel))
             .unwrap_or_default()
             .to_owned();
-        let sent = match step.channel {
+        Ok(match step.channel {
             Channel::Email => {
                 let email = self.senders.email.as_ref();
                 email
                     .ok_or(DeliverError::NoSender(Channel::Email))?
                     .send_email(&OutgoingEmail {
-                        from: outreach_config
+                        from: config
                             .senders
                             .email_from
                             .clone()
@@ -341,20 +355,7 @@ where
                         html: message.html,
                         unsubscribe_url: values.opt_out_link.clone(),
                         unsubscribe_mailto: self.settings.unsubscribe_mailto.clone(),
-                        tags: {
-                            let mut tags = vec![
-                                ("tenant".into(), tenant.id.to_string()),
-                                ("sequence".into(), tag(&active.sequence)),
-                                ("step".into(), step.index.to_string()),
-                            ];
-                            // The client, when their id is a valid tag as it is: a bounce or
-                            // complaint can then end their sequence at once.
-                            let client = step.client_id.as_str();
-                            if tag(client) == client && client.len() <= 256 {
-                                tags.push(("client".into(), client.to_owned()));
-                            }
-                            tags
-                        },
+                        tags: email_tags(tenant, active, step),
                     })
                     .await
             }
@@ -364,138 +365,11 @@ where
                     .send_sms(&OutgoingSms {
                         to,
                         text: message.text,
-                        sender: outreach_config
-                            .senders
-                            .sms_sender
-                            .clone()
-                            .unwrap_or_default(),
+                        sender: config.senders.sms_sender.clone().unwrap_or_default(),
                     })
                     .await
             }
-        };
-        let message_id = match sent {
-            Ok(id) => {
-                if step.channel == Channel::Email {
-                    let day = tenant.config.timezone.day_of(now);
-                    if let Err(error) = store.count_mail(&tenant.id, day, MailEvent::Sent).await {
-                        tracing::warn!(tenant = %tenant.id, %error, "an email send was not counted");
-                    }
-                }
-                id
-            }
-            Err(SendError::Refused(why)) => {
-                tracing::warn!(tenant = %tenant.id, reason = %why, "a message was refused");
-                let reason = StopReason::Suppressed;
-                self.end(&tenant, &record, &step, Outcome::Stopped { reason }, today)
-                    .await?;
-                return Ok(Delivered::Stopped {
-                    reason: "refused_by_provider",
-                });
-            }
-            Err(error) => {
-                // The provider is still down or throttling after the SDK's own retries (with
-                // backoff and jitter): the step is handed back, free for this event's next
-                // delivery (the function's retries); after the last one the event lands in
-                // the dead-letter queue with this error, to be redriven.
-                let again = ScheduledStep {
-                    status: StepStatus::Queued { at: now },
-                    ..step.clone()
-                };
-                store
-                    .write_outreach(&tenant.id, &record.requeuing(again))
-                    .await?;
-                return Err(DeliverError::Send(error));
-            }
-        };
-
-        // Sent: record it with the next step, in one write.
-        let sent_step = ScheduledStep {
-            status: StepStatus::Sent {
-                at: now,
-                message_id: message_id.clone(),
-            },
-            ..step.clone()
-        };
-        let mut record = record;
-        for _ in 0..5 {
-            let mut outreach = record.outreach.clone();
-            outreach.last_message = Some(today);
-            if offer.is_some_and(|(_, o)| o.discount) {
-                outreach.last_discount = Some(today);
-            }
-            let still_on = outreach
-                .active
-                .as_ref()
-                .is_some_and(|a| a.id == step.enrollment);
-            let next = still_on
-                .then(|| {
-                    let active = outreach.active.as_ref()?;
-                    let next_index = index + 1;
-                    let plan = active.steps.get(next_index)?;
-                    // The first of the step's channels the client can be reached on now.
-                    let senders = outreach_config.senders.senders();
-                    let channel = plan
-                        .channel
-                        .first_usable(|c| {
-                            ChannelState::of(record.profile.as_ref(), c, senders.has(c), false)
-                                .usable()
-                        })
-                        .unwrap_or(plan.channel.channels()[0]);
-                    let send_at = enrollment::step_send_at(
-                        active,
-                        next_index,
-                        now,
-                        &outreach_config.windows.of(channel),
-                        &zone,
-                        Some(today),
-                    )?;
-                    Some(ScheduledStep {
-                        client_id: step.client_id.clone(),
-                        enrollment: step.enrollment.clone(),
-                        index: next_index as u16,
-                        channel,
-                        send_at,
-                        status: StepStatus::Scheduled,
-                    })
-                })
-                .flatten();
-            if still_on {
-                outreach.pending_step = next.as_ref().map(|s| s.index);
-                if let Some(active) = outreach.active.as_mut() {
-                    if active.offer_code.is_none() {
-                        active.offer_code = code.clone();
-                    }
-                    active.sent.push(SentStep {
-                        step: step.index,
-                        channel: step.channel,
-                        at: now,
-                    });
-                }
-            }
-            // The enrollment's own record is kept current with what was sent, for the report.
-            let enrollment = outreach.active.clone().filter(|_| still_on);
-            let change = OutreachChange {
-                client_id: step.client_id.clone(),
-                expected_version: record.outreach_version,
-                outreach,
-                enrollment,
-                schedule: next,
-                unschedule: None,
-                sent: Some(sent_step.clone()),
-                count: None,
-            };
-            match store.write_outreach(&tenant.id, &change).await? {
-                Written::Done | Written::CapReached => return Ok(Delivered::Sent { message_id }),
-                Written::Changed => {
-                    // A booking or opt-out landed while sending: read again, record the send.
-                    match store.client(&tenant.id, &step.client_id).await? {
-                        Some(again) => record = again,
-                        None => return Ok(Delivered::Sent { message_id }),
-                    }
-                }
-            }
-        }
-        Err(StoreError::Contention(format!("client {}", step.client_id)).into())
+        })
     }
 
     /// Puts the step back in the queue, due at `until`.
@@ -517,20 +391,21 @@ where
         Ok(())
     }
 
-    /// Whether the step's channel can still be used for this client.
-    async fn reachable(
+    /// Whether the contact the step goes to is suppressed.
+    async fn suppressed(
         &self,
         tenant: &Tenant,
         record: &ClientRecord,
         channel: Channel,
     ) -> Result<bool, StoreError> {
-        let profile = record.profile.as_ref();
-        let hash = profile.and_then(|p| p.contact_hash(channel));
-        let suppressed = match &hash {
-            Some(hash) => self.store.is_suppressed(&tenant.id, hash).await?,
-            None => false,
-        };
-        Ok(ChannelState::of(profile, channel, true, suppressed).usable())
+        match record
+            .profile
+            .as_ref()
+            .and_then(|p| p.contact_hash(channel))
+        {
+            Some(hash) => self.store.is_suppressed(&tenant.id, &hash).await,
+            None => Ok(false),
+        }
     }
 
     /// Ends the enrollment the step belongs to. A `Changed` from the store means a booking or
@@ -541,8 +416,9 @@ where
         record: &ClientRecord,
         step: &ScheduledStep,
         outcome: Outcome,
-        today: Day,
+        now: Timestamp,
     ) -> Result<(), StoreError> {
+        let today = Day::from(record.zone(&tenant.config.timezone).to_datetime(now).date());
         if let Some(change) = record.ending(&step.client_id, outcome, today) {
             self.store.write_outreach(&tenant.id, &change).await?;
         }
@@ -581,6 +457,21 @@ pub fn message_values(
         rebook_link,
         opt_out_link,
     }
+}
+
+/// The tags an email carries: the business, the sequence, the step, and the client when their
+/// id is a valid tag as it is (a bounce or complaint can then end their sequence at once).
+fn email_tags(tenant: &Tenant, active: &Enrollment, step: &ScheduledStep) -> Vec<(String, String)> {
+    let mut tags = vec![
+        ("tenant".into(), tenant.id.to_string()),
+        ("sequence".into(), tag(&active.sequence)),
+        ("step".into(), step.index.to_string()),
+    ];
+    let client = step.client_id.as_str();
+    if tag(client) == client && client.len() <= 256 {
+        tags.push(("client".into(), client.to_owned()));
+    }
+    tags
 }
 
 /// A tag value as providers take it: letters, digits, `_`, `-`, `.`.

@@ -20,6 +20,7 @@ pub mod config;
 pub mod contact;
 pub mod control_group;
 pub mod day;
+pub mod delivery;
 pub mod eligibility;
 pub mod enrollment;
 pub mod enrollment_plan;
