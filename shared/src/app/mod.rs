@@ -5,7 +5,6 @@
 
 pub mod access;
 pub mod audit;
-pub mod chunked;
 pub mod deliver;
 pub mod detect;
 pub mod enqueue;

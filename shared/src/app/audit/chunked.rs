@@ -46,10 +46,6 @@ impl<T> ChunkedVec<T> {
         self.chunks.iter().map(Vec::len).sum()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.chunks.iter().all(Vec::is_empty)
-    }
-
     /// One more than the largest element number: the size of a table indexed by number.
     pub fn number_bound(&self) -> usize {
         match self.chunks.last() {
