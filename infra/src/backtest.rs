@@ -15,7 +15,7 @@ use shared::domain::booking::LineKind;
 use shared::domain::ids::Category;
 use shared::domain::lapse_score::roc_auc;
 
-use crate::audit_run::{InputSummary, read_rows};
+use shared::adapters::bookings_csv::audit_run::{InputSummary, read_rows};
 
 /// Clients last seen at most this many days before the cut-off are the "recent" subset.
 const RECENT_DAYS: f64 = 180.0;

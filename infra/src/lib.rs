@@ -1,7 +1,6 @@
 //! The `winback` command-line tool: everything it does besides parsing its arguments, so that
 //! tests and benchmarks call the same code the command runs.
 
-pub mod audit_run;
 pub mod backtest;
 pub mod config_file;
 pub mod demo;

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::civil::Date;
+use shared::adapters::bookings_csv::audit_run;
 use shared::adapters::bookings_csv::{ExportError, ReadOptions, parse_mapping};
 use shared::app::audit::AuditOptions;
 use shared::domain::config::BusinessConfig;
@@ -16,7 +17,7 @@ use shared::domain::day::Day;
 use winback::demo::{DemoSpec, run_demo};
 use winback::sample::{SampleSpec, write_sample};
 use winback::stores::StoreArgs;
-use winback::{audit_run, backtest, config_file, render, serve, tenant_admin};
+use winback::{backtest, config_file, render, serve, tenant_admin};
 
 #[derive(Parser)]
 #[command(
@@ -394,6 +395,7 @@ fn audit(args: AuditArgs) -> Result<(), Failure> {
             let parallelism = audit_run::Parallelism {
                 from_bytes: args.parallel_from_bytes.unwrap_or(default.from_bytes),
                 part_bytes: args.part_bytes.unwrap_or(default.part_bytes),
+                timings: std::env::var_os("WINBACK_TIMINGS").is_some(),
             };
             audit_run::audit_file(&path, read_options, options, parallelism)?
         }

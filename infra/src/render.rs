@@ -11,8 +11,8 @@ use shared::domain::day::Day;
 use shared::domain::rhythm::DefaultSource;
 use shared::domain::stage::Stage;
 
-use crate::audit_run::InputSummary;
 use crate::demo::DemoSummary;
+use shared::adapters::bookings_csv::audit_run::InputSummary;
 
 /// The header of `--scores`, fixed: other tools read it.
 pub const SCORES_HEADER: [&str; 11] = [

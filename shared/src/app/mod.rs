@@ -4,6 +4,7 @@
 //! their retries live here, the rules in `domain`.
 
 pub mod access;
+#[cfg(feature = "audit")]
 pub mod audit;
 pub mod deliver;
 pub mod detect;

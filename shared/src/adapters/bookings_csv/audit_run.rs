@@ -12,11 +12,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
-use shared::adapters::bookings_csv::{
+use crate::adapters::bookings_csv::{
     BookingsReader, ColumnMap, ExportError, Field, RawRecord, ReadOptions, RowError, RowParser,
 };
-use shared::app::audit::{Audit, AuditError, AuditOptions, AuditReport, share_of};
-use shared::domain::booking::BookingLine;
+use crate::app::audit::{Audit, AuditError, AuditOptions, AuditReport, share_of};
+use crate::domain::booking::BookingLine;
 
 /// Why an export file could not be audited.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +41,9 @@ pub struct Parallelism {
     /// The size of the parts a large file is cut into: small enough that the threads finish
     /// together, large enough that opening a part costs nothing.
     pub part_bytes: u64,
+    /// Say on standard error how long each phase of a parallel read took: for benchmarking
+    /// (`WINBACK_TIMINGS`), never in normal use.
+    pub timings: bool,
 }
 
 impl Default for Parallelism {
@@ -48,6 +51,7 @@ impl Default for Parallelism {
         Parallelism {
             from_bytes: 16 << 20,
             part_bytes: 16 << 20,
+            timings: false,
         }
     }
 }
@@ -86,17 +90,17 @@ impl InputSummary {
 
 /// Reads every row of an opened export, handing each good one to `on_line` and counting the
 /// bad ones.
-fn drain<R: Read>(
+fn drain<R: Read, E: std::fmt::Display>(
     reader: &mut BookingsReader<R>,
-    mut on_line: impl FnMut(&BookingLine<'_>) -> Result<(), String>,
+    mut on_line: impl FnMut(&BookingLine<'_>) -> Result<(), E>,
 ) -> InputSummary {
     let mut summary = InputSummary::new(reader.columns());
     while let Some(row) = reader.next_line() {
         let outcome = match row {
-            Ok(line) => on_line(&line).map_err(|reason| RowError {
+            Ok(line) => on_line(&line).map_err(|refused| RowError {
                 line: 0,
                 column: None,
-                reason,
+                reason: refused.to_string(),
             }),
             Err(error) => Err(error),
         };
@@ -111,11 +115,12 @@ fn drain<R: Read>(
     summary
 }
 
-/// Reads every row of `input` in one piece.
-pub fn read_rows<R: Read>(
+/// Reads every row of `input` in one piece. A line `on_line` refuses is a bad row, with the
+/// refusal as its reason.
+pub fn read_rows<R: Read, E: std::fmt::Display>(
     input: R,
     read_options: ReadOptions,
-    on_line: impl FnMut(&BookingLine<'_>) -> Result<(), String>,
+    on_line: impl FnMut(&BookingLine<'_>) -> Result<(), E>,
 ) -> Result<InputSummary, ExportError> {
     let mut reader = BookingsReader::new(input, read_options)?;
     Ok(drain(&mut reader, on_line))
@@ -128,16 +133,13 @@ pub fn audit<R: Read>(
     options: AuditOptions,
 ) -> Result<(AuditReport, InputSummary), ExportError> {
     let mut audit = Audit::new(options);
-    let summary = read_rows(input, read_options, |line| {
-        audit.add(line).map_err(|e| e.to_string())
-    })?;
+    let summary = read_rows(input, read_options, |line| audit.add(line))?;
     Ok((audit.finish(), summary))
 }
 
-/// With `WINBACK_TIMINGS` set, says on standard error how long each phase of a parallel read
-/// took: for benchmarking, never in normal use.
-fn timing(phase: &str, start: std::time::Instant) {
-    if std::env::var_os("WINBACK_TIMINGS").is_some() {
+/// How long a phase of a parallel read took, on standard error, when asked for.
+fn timing(parallelism: &Parallelism, phase: &str, start: std::time::Instant) {
+    if parallelism.timings {
         eprintln!("{phase}: {:.3} s", start.elapsed().as_secs_f64());
     }
 }
@@ -163,9 +165,9 @@ pub fn audit_file(
             && let Some((audit, summary)) =
                 audit_parts(path, &cuts, threads, read_options.clone(), options.clone())?
         {
-            timing("read", start);
+            timing(&parallelism, "read", start);
             let report = audit.finish();
-            timing("finished", start);
+            timing(&parallelism, "finished", start);
             return Ok((report, summary));
         }
     }
