@@ -7,18 +7,22 @@
 //!   settings, access, the audit), each bound by the ports it uses.
 //! - [`adapters`] talk to one outside system each: DynamoDB, SES, SNS and EventBridge (feature
 //!   `aws`); SQLite, the outbox folder and the in-process bus (feature `sqlite`); the bookings
-//!   export reader.
+//!   export reader and the audit run over a file (feature `audit`).
 //! - [`http`] holds the HTTP routes shared by the Lambda functions and `winback serve`
 //!   (feature `http`).
+//! - [`lambda`] holds what the event-driven functions share as Lambda handlers: their events
+//!   typed, and a failure told retryable or poison (feature `lambda`).
 //!
-//! The dependency rule runs one way: `domain ← ports ← app ← adapters`, and `http` on top of
-//! `app`. Entry points (the `winback` tool, the Lambda functions) only wire these together.
+//! The dependency rule runs one way: `domain ← ports ← app ← adapters`, and `http` and
+//! `lambda` on top of `app`. Entry points (the `winback` tool, the Lambda functions) only wire these together.
 
 pub mod adapters;
 pub mod app;
 pub mod domain;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod ports;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -30,7 +30,7 @@ use shared::domain::rfm::Tier;
 use shared::domain::stage::Stage;
 use shared::domain::tenant::Tenant;
 use shared::domain::time_zone::TimeZoneName;
-use shared::ports::{BoxError, EventPublisher, FixedClock, OutreachChange, StepDue};
+use shared::ports::{EventPublisher, FixedClock, OutreachChange, PublishError, StepDue};
 
 const DUE: usize = 2_000;
 const RUN_AT: &str = "2026-11-23T06:00:00Z";
@@ -141,7 +141,7 @@ struct CountingBus {
 
 #[async_trait]
 impl EventPublisher for CountingBus {
-    async fn publish(&self, events: &[StepDue]) -> Result<Vec<usize>, BoxError> {
+    async fn publish(&self, events: &[StepDue]) -> Result<Vec<usize>, PublishError> {
         assert!(events.len() <= 10);
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.events.fetch_add(events.len(), Ordering::Relaxed);

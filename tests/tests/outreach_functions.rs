@@ -124,6 +124,18 @@ async fn bus_with_queues(table: &str) -> (String, String, String) {
     (bus, email, sms)
 }
 
+/// A dead-letter queue for the functions started in one test: its URL.
+async fn dead_letter_queue(table: &str) -> String {
+    let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config().await);
+    sqs.create_queue()
+        .queue_name(format!("dead-letters-{table}"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap()
+}
+
 /// The events waiting in a queue, taken off it.
 async fn take_events(queue: &str) -> Vec<Value> {
     let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config().await);
@@ -502,8 +514,10 @@ async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_sto
     };
 
     // Email delivery: Ana's event delivered three times at once (three instances) sends once.
+    let dead_letters = dead_letter_queue(&table).await;
     let delivery_env = [
         ("TABLE_NAME", table.as_str()),
+        ("DEAD_LETTER_QUEUE_URL", dead_letters.as_str()),
         ("LINK_SIGNING_KEYS", LINK_KEYS),
         ("LINKS_BASE_URL", LINKS_BASE),
         ("EMAIL_FROM", "Maple Street Hair <hello@salon.example>"),
@@ -642,7 +656,14 @@ async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_sto
 
     // Cy replies STOP: the number is suppressed and Cy's sequence ends at once; the step
     // already on its way sends nothing.
-    let feedback = start("feedback", &[("TABLE_NAME", &table)]).await;
+    let feedback = start(
+        "feedback",
+        &[
+            ("TABLE_NAME", &table),
+            ("DEAD_LETTER_QUEUE_URL", &dead_letters),
+        ],
+    )
+    .await;
     let mut stop = fixture("feedback", "inbound-sms.json");
     let mut message: Value =
         serde_json::from_str(stop["Records"][0]["Sns"]["Message"].as_str().unwrap()).unwrap();
@@ -711,7 +732,15 @@ async fn bounces_and_sms_keywords_reach_the_feedback_function_through_sns() {
     let mut salon = tenant("salon");
     salon.config.outreach.senders.sms_sender = Some("+15005550006".into());
     store.create_tenant(&salon).await.unwrap();
-    let feedback = start("feedback", &[("TABLE_NAME", &table)]).await;
+    let dead_letters = dead_letter_queue(&table).await;
+    let feedback = start(
+        "feedback",
+        &[
+            ("TABLE_NAME", &table),
+            ("DEAD_LETTER_QUEUE_URL", &dead_letters),
+        ],
+    )
+    .await;
 
     // SES's bounce, as the configuration set's event destination publishes it.
     let bounce = fixture("feedback", "ses-bounce.json");
@@ -757,4 +786,62 @@ async fn bounces_and_sms_keywords_reach_the_feedback_function_through_sns() {
             .any(|t| t.starts_with("Salon: occasional booking reminders") && t.contains("STOP")),
         "no HELP reply in moto's record: {texts:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_event_goes_to_the_dead_letter_queue_at_once_and_a_good_one_still_goes_through() {
+    let (_, table) = moto::new_table().await;
+    let dead_letters = dead_letter_queue(&table).await;
+    let delivery_env = [
+        ("TABLE_NAME", table.as_str()),
+        ("DEAD_LETTER_QUEUE_URL", dead_letters.as_str()),
+        ("LINK_SIGNING_KEYS", LINK_KEYS),
+        ("LINKS_BASE_URL", LINKS_BASE),
+        ("EMAIL_FROM", "Salon <hello@salon.example>"),
+    ];
+    let email_fn = start("send-email", &delivery_env).await;
+
+    // An SMS step routed to the email function, and an event that is not a step at all: no
+    // retry can send either, so the invocation succeeds (Lambda does not retry it) and the
+    // event is in the dead-letter queue with why, as Lambda's own failure records have it.
+    let mut sms_step = fixture("send-email", "step-due.json");
+    sms_step["detail"]["channel"] = json!("sms");
+    let answered = response(email_fn.invoke(sms_step.clone()).await);
+    assert!(
+        answered["dead_lettered"]
+            .as_str()
+            .is_some_and(|why| why.contains("routed to the email function")),
+        "{answered}"
+    );
+    let not_a_step =
+        json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+    let answered = response(email_fn.invoke(not_a_step.clone()).await);
+    assert!(answered["dead_lettered"].is_string(), "{answered}");
+    let records = take_events(&dead_letters).await;
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(records[0]["requestPayload"], sms_step);
+    assert_eq!(records[0]["responsePayload"]["errorType"], "Poison");
+    assert_eq!(records[1]["requestPayload"], not_a_step);
+
+    // The same function then takes a well-formed step (of a business it does not know) as usual.
+    let unknown = response(
+        email_fn
+            .invoke(fixture("send-email", "step-due.json"))
+            .await,
+    );
+    assert_eq!(unknown["result"], "skipped", "{unknown}");
+    assert!(take_events(&dead_letters).await.is_empty());
+
+    // The feedback function refuses what is not an SNS delivery the same way.
+    let feedback = start(
+        "feedback",
+        &[
+            ("TABLE_NAME", &table),
+            ("DEAD_LETTER_QUEUE_URL", &dead_letters),
+        ],
+    )
+    .await;
+    let answered = response(feedback.invoke(json!({"Records": "none"})).await);
+    assert!(answered["dead_lettered"].is_string(), "{answered}");
+    assert_eq!(take_events(&dead_letters).await.len(), 1);
 }

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
-use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config, tick_clock};
+use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config};
 use shared::app::detect::Detector;
+use shared::lambda::tick_clock;
 use shared::ports::Store;
 
 #[tokio::main]

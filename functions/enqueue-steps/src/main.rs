@@ -8,8 +8,9 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
 use shared::adapters::aws::eventbridge::EventBridgePublisher;
-use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config, tick_clock};
+use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config};
 use shared::app::enqueue::Enqueuer;
+use shared::lambda::tick_clock;
 use shared::ports::{EventPublisher, Store};
 
 #[tokio::main]

@@ -5,39 +5,33 @@
 use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use shared::adapters::aws::feedback::{Notice, notices};
 use shared::adapters::aws::sns::SnsSender;
 use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config};
 use shared::app::feedback::Feedback;
-use shared::ports::SystemClock;
+use shared::lambda::DeadLetters;
+use shared::ports::{Store, SystemClock};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
     let table = env::required("TABLE_NAME")?;
     let sdk = sdk_config().await;
+    let store: Arc<dyn Store> =
+        Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
     let feedback = Feedback::new(
-        Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)),
+        store,
         Arc::new(SnsSender::new(aws_sdk_sns::Client::new(&sdk))),
         Arc::new(SystemClock),
     );
-    let feedback = &feedback;
+    let dead_letters = DeadLetters::from_env(&sdk)?;
+    let (feedback, dead_letters) = (&feedback, &dead_letters);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let mut handled = Vec::new();
-        for notice in notices(&event.payload)? {
-            let result = match &notice {
-                Notice::Mail(mail) => feedback.mail(mail).await?,
-                Notice::Sms(sms) => feedback.sms(sms).await?,
-                Notice::Other(what) => {
-                    tracing::info!(notice = %what, "nothing to do");
-                    continue;
-                }
-            };
-            handled.push(result);
-        }
-        Ok::<_, Error>(json!({ "handled": handled }))
+        let result = shared::lambda::feedback::handle(feedback, &event.payload).await;
+        dead_letters
+            .settle(&event.context, &event.payload, result)
+            .await
     }))
     .await
 }

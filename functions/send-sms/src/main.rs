@@ -9,11 +9,12 @@ use std::sync::Arc;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
-use shared::adapters::aws::delivery::{self, DeliveryEnvironment};
 use shared::adapters::aws::sns::SnsSender;
 use shared::adapters::aws::{dynamo::DynamoStore, init_logging, sdk_config};
 use shared::app::deliver::{Deliverer, Senders};
 use shared::domain::channel::Channel;
+use shared::lambda::DeadLetters;
+use shared::lambda::delivery::{self, DeliveryEnvironment};
 use shared::ports::{Store, SystemClock};
 
 #[tokio::main]
@@ -32,9 +33,13 @@ async fn main() -> Result<(), Error> {
         Arc::new(SystemClock),
         environment.settings,
     );
-    let deliverer = &deliverer;
+    let dead_letters = DeadLetters::from_env(&sdk)?;
+    let (deliverer, dead_letters) = (&deliverer, &dead_letters);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        delivery::handle(deliverer, Channel::Sms, &event.payload).await
+        let result = delivery::handle(deliverer, Channel::Sms, &event.payload).await;
+        dead_letters
+            .settle(&event.context, &event.payload, result)
+            .await
     }))
     .await
 }

@@ -77,6 +77,16 @@ pub enum FeedbackError {
     Reply(#[from] SendError),
 }
 
+impl FeedbackError {
+    /// Worth trying again: the store or the SMS provider unavailable for a while.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            FeedbackError::Store(e) => e.is_retryable(),
+            FeedbackError::Reply(e) => matches!(e, SendError::Unavailable(_)),
+        }
+    }
+}
+
 pub struct Feedback<S: ?Sized = dyn Store> {
     store: Arc<S>,
     sms: Arc<dyn SmsSender>,

@@ -40,12 +40,12 @@ impl Problem {
         }
     }
 
-    pub fn malformed(detail: String) -> Problem {
+    pub fn malformed(detail: impl std::fmt::Display) -> Problem {
         Problem::new(
             StatusCode::BAD_REQUEST,
             "malformed",
             "The request body is not valid JSON",
-            detail,
+            detail.to_string(),
             "Send one JSON document, UTF-8 encoded, as described in the API reference.",
         )
     }

@@ -113,16 +113,17 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
+/// A request body that is not JSON, and where it stops being JSON.
+#[derive(Debug, thiserror::Error)]
+#[error("the body is not valid JSON: {source} (line {}, column {})", source.line(), source.column())]
+pub struct NotJson {
+    #[from]
+    source: serde_json::Error,
+}
+
 /// Parses a request body as JSON, or says where it stops being JSON.
-pub fn json(body: &[u8]) -> Result<Value, String> {
-    serde_json::from_slice(body).map_err(|e| {
-        format!(
-            "the body is not valid JSON: {} (line {}, column {})",
-            e,
-            e.line(),
-            e.column()
-        )
-    })
+pub fn json(body: &[u8]) -> Result<Value, NotJson> {
+    Ok(serde_json::from_slice(body)?)
 }
 
 /// `PUT /v1/clients/{id}`: the profile for `id`.

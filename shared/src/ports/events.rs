@@ -40,11 +40,25 @@ impl StepDue {
     }
 }
 
+/// Why no event of a call was published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// More events than one call takes: a bug of the caller.
+    #[error("{0} events in one call; a call takes at most {MAX_EVENTS_PER_PUBLISH}")]
+    TooMany(usize),
+    /// An event could not be written as JSON.
+    #[error("an event could not be written: {0}")]
+    Encode(#[source] BoxError),
+    /// The bus could not be reached or refused the call (worth retrying).
+    #[error("the event bus is unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+}
+
 /// Where due steps are published for delivery: the project's EventBridge bus, or the
 /// in-process bus of the local server.
 #[async_trait]
 pub trait EventPublisher: Send + Sync {
     /// Publishes at most [`MAX_EVENTS_PER_PUBLISH`] events in one call. `Ok` lists the indexes
     /// of the events that were not accepted (worth retrying); `Err` means none was.
-    async fn publish(&self, events: &[StepDue]) -> Result<Vec<usize>, BoxError>;
+    async fn publish(&self, events: &[StepDue]) -> Result<Vec<usize>, PublishError>;
 }

@@ -26,7 +26,7 @@ mod webhooks;
 pub use clients::{ClientRecord, ClientStore, Erased, ProfileOutcome, StoredCadence};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use consent::{ConsentChange, ConsentStore};
-pub use events::{EventPublisher, MAX_EVENTS_PER_PUBLISH, StepDue};
+pub use events::{EventPublisher, MAX_EVENTS_PER_PUBLISH, PublishError, StepDue};
 pub use mail_counts::MailStats;
 pub use outreach::{DailyCount, OutreachChange, OutreachStore, Written};
 pub use senders::{EmailSender, OutgoingEmail, OutgoingSms, SendError, SmsSender};

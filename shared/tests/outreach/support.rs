@@ -18,7 +18,7 @@ use shared::domain::day::Day;
 use shared::domain::ids::{BookingId, Category, ClientId, TenantId};
 use shared::domain::tenant::Tenant;
 use shared::domain::time_zone::TimeZoneName;
-use shared::ports::{BoxError, EventPublisher, FixedClock, StepDue, Store};
+use shared::ports::{EventPublisher, FixedClock, PublishError, StepDue, Store};
 
 pub struct World {
     pub store: Arc<dyn Store>,
@@ -147,7 +147,7 @@ pub struct Recorder {
 
 #[async_trait]
 impl EventPublisher for Recorder {
-    async fn publish(&self, events: &[StepDue]) -> Result<Vec<usize>, BoxError> {
+    async fn publish(&self, events: &[StepDue]) -> Result<Vec<usize>, PublishError> {
         assert!(events.len() <= 10, "EventBridge takes at most 10 entries");
         self.calls.lock().unwrap().push(events.to_vec());
         let mut refuse = self.refuse_first.lock().unwrap();

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
-use crate::ports::{BoxError, EventPublisher, MAX_EVENTS_PER_PUBLISH, StepDue};
+use crate::ports::{EventPublisher, MAX_EVENTS_PER_PUBLISH, PublishError, StepDue};
 
 pub struct EventBridgePublisher {
     client: Client,
@@ -24,13 +24,9 @@ impl EventBridgePublisher {
 
 #[async_trait]
 impl EventPublisher for EventBridgePublisher {
-    async fn publish(&self, events: &[StepDue]) -> Result<Vec<usize>, BoxError> {
+    async fn publish(&self, events: &[StepDue]) -> Result<Vec<usize>, PublishError> {
         if events.len() > MAX_EVENTS_PER_PUBLISH {
-            return Err(format!(
-                "{} events in one call; EventBridge takes at most {MAX_EVENTS_PER_PUBLISH}",
-                events.len()
-            )
-            .into());
+            return Err(PublishError::TooMany(events.len()));
         }
         if events.is_empty() {
             return Ok(Vec::new());
@@ -45,13 +41,15 @@ impl EventPublisher for EventBridgePublisher {
                     .detail(serde_json::to_string(event)?)
                     .build())
             })
-            .collect::<Result<Vec<_>, serde_json::Error>>()?;
+            .collect::<Result<Vec<_>, serde_json::Error>>()
+            .map_err(|e| PublishError::Encode(Box::new(e)))?;
         let output = self
             .client
             .put_events()
             .set_entries(Some(entries))
             .send()
-            .await?;
+            .await
+            .map_err(|e| PublishError::Unavailable(Box::new(e)))?;
         if output.failed_entry_count() == 0 {
             return Ok(Vec::new());
         }

@@ -1,10 +1,8 @@
 //! The AWS adapters (the `aws` feature): one folder or file per service.
 
-pub mod delivery;
 pub mod dynamo;
 pub mod env;
 pub mod eventbridge;
-pub mod feedback;
 pub mod ses;
 pub mod sns;
 
@@ -20,19 +18,6 @@ pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https()
-}
-
-/// The clock of a scheduled run: the `time` of the EventBridge schedule event that started it
-/// (so a late or retried tick still runs as of its own time), or the machine's clock.
-pub fn tick_clock(event: &serde_json::Value) -> std::sync::Arc<dyn crate::ports::Clock> {
-    match event
-        .get("time")
-        .and_then(serde_json::Value::as_str)
-        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-    {
-        Some(time) => std::sync::Arc::new(crate::ports::FixedClock(time)),
-        None => std::sync::Arc::new(crate::ports::SystemClock),
-    }
 }
 
 /// The JSON log lines every function writes: one object per line, no ANSI, no timestamps

@@ -9,17 +9,34 @@ use crate::domain::time_zone::TimeZoneName;
 /// The earliest and latest years accepted: anything outside is a typo, not a booking.
 pub(super) const YEARS: std::ops::RangeInclusive<i16> = 1970..=2100;
 
+/// Why a value is not the day of a booking: said to the person who exported the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    #[error(
+        "\"{0}\" is not a date: use YYYY-MM-DD or an RFC 3339 date-time (2026-03-01T14:30:00Z), \
+         or give the layout with --date-format (e.g. \"%d/%m/%Y\")"
+    )]
+    NotADate(String),
+    #[error("\"{text}\" does not match the date format \"{format}\"")]
+    NotInFormat { text: String, format: String },
+    #[error("{0} is out of range; bookings must fall between 1970 and 2100")]
+    OutOfRange(Date),
+}
+
 /// Reads the day of a booking: an ISO date, an RFC 3339 date-time (converted to the business's
 /// zone), a local date-time, or the caller's own layout.
 pub(super) fn parse_day(
     text: &str,
     timezone: &TimeZoneName,
     format: Option<&str>,
-) -> Result<Day, String> {
+) -> Result<Day, DateError> {
     let date = if let Some(format) = format {
         jiff::fmt::strtime::parse(format, text)
             .and_then(|parsed| parsed.to_date())
-            .map_err(|_| format!("\"{text}\" does not match the date format \"{format}\""))?
+            .map_err(|_| DateError::NotInFormat {
+                text: text.to_owned(),
+                format: format.to_owned(),
+            })?
     } else if let Some(date) = iso_date_prefix(text) {
         // A plain date, or a local date-time whose day is its date.
         if text.len() > 10 && !is_local_time(&text[10..]) {
@@ -31,13 +48,11 @@ pub(super) fn parse_day(
     } else {
         // A local date-time is already in the business's zone.
         text.parse::<DateTime>()
-            .map_err(|_| not_a_date(text))?
+            .map_err(|_| DateError::NotADate(text.to_owned()))?
             .date()
     };
     if !YEARS.contains(&date.year()) {
-        return Err(format!(
-            "{date} is out of range; bookings must fall between 1970 and 2100"
-        ));
+        return Err(DateError::OutOfRange(date));
     }
     Ok(Day::from(date))
 }
@@ -96,13 +111,13 @@ pub(super) fn has_offset_suffix(time: &str) -> bool {
     time.ends_with(['Z', 'z']) || time.contains(['+', '-'])
 }
 
-pub(super) fn parse_instant_day(text: &str, timezone: &TimeZoneName) -> Result<Day, String> {
-    let timestamp = text.parse::<Timestamp>().map_err(|_| not_a_date(text))?;
+pub(super) fn parse_instant_day(text: &str, timezone: &TimeZoneName) -> Result<Day, DateError> {
+    let timestamp = text
+        .parse::<Timestamp>()
+        .map_err(|_| DateError::NotADate(text.to_owned()))?;
     let date = timezone.zone().to_datetime(timestamp).date();
     if !YEARS.contains(&date.year()) {
-        return Err(format!(
-            "{date} is out of range; bookings must fall between 1970 and 2100"
-        ));
+        return Err(DateError::OutOfRange(date));
     }
     Ok(Day::from(date))
 }
@@ -110,11 +125,4 @@ pub(super) fn parse_instant_day(text: &str, timezone: &TimeZoneName) -> Result<D
 /// Whether a date-time names its offset (`Z`, `+01:00`, `-0500`), and so is an instant.
 pub(super) fn has_offset(text: &str) -> bool {
     has_offset_suffix(text.get(10..).unwrap_or(""))
-}
-
-pub(super) fn not_a_date(text: &str) -> String {
-    format!(
-        "\"{text}\" is not a date: use YYYY-MM-DD or an RFC 3339 date-time (2026-03-01T14:30:00Z), \
-         or give the layout with --date-format (e.g. \"%d/%m/%Y\")"
-    )
 }

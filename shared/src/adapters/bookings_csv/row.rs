@@ -154,7 +154,7 @@ pub(super) fn parse_row<'r>(
     let occurred = cell(Field::OccurredAt)
         .ok_or_else(|| fail(Field::OccurredAt, "the date is empty".into()))?;
     let day = parse_day(occurred, &options.timezone, options.date_format.as_deref())
-        .map_err(|reason| fail(Field::OccurredAt, reason))?;
+        .map_err(|reason| fail(Field::OccurredAt, reason.to_string()))?;
     let status = match cell(Field::Status) {
         None => BookingStatus::Completed,
         Some(text) => text

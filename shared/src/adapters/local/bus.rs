@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
-use crate::ports::{BoxError, EventPublisher, MAX_EVENTS_PER_PUBLISH, StepDue};
+use crate::ports::{EventPublisher, MAX_EVENTS_PER_PUBLISH, PublishError, StepDue};
 
 pub struct InProcessBus {
     sender: mpsc::UnboundedSender<StepDue>,
@@ -20,14 +20,14 @@ impl InProcessBus {
 
 #[async_trait]
 impl EventPublisher for InProcessBus {
-    async fn publish(&self, events: &[StepDue]) -> Result<Vec<usize>, BoxError> {
+    async fn publish(&self, events: &[StepDue]) -> Result<Vec<usize>, PublishError> {
         if events.len() > MAX_EVENTS_PER_PUBLISH {
-            return Err(format!("{} events in one call", events.len()).into());
+            return Err(PublishError::TooMany(events.len()));
         }
         for event in events {
             self.sender
                 .send(event.clone())
-                .map_err(|_| "the local bus has no listener")?;
+                .map_err(|e| PublishError::Unavailable(Box::new(e)))?;
         }
         Ok(Vec::new())
     }

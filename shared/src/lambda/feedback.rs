@@ -1,9 +1,14 @@
 //! The feedback function's input: SNS deliveries (`Records[].Sns.Message`) of SES events
 //! (a configuration set's bounce and complaint events, or an identity's notifications) and of
 //! inbound SMS (two-way SMS publishes each reply to a topic). Read into the use case's terms.
+//! An event that is not an SNS delivery is poison; a message this function does not act on is
+//! a [`Notice::Other`], logged and passed over.
 
-use serde::Deserialize;
+use aws_lambda_events::sns::SnsEvent;
 use serde_json::Value;
+
+use crate::app::feedback::{Feedback, FeedbackError};
+use crate::lambda::HandlerError;
 
 use crate::app::feedback::{InboundSms, MailFeedback, MailProblem};
 use crate::domain::contact::{EmailAddress, PhoneNumber};
@@ -19,28 +24,37 @@ pub enum Notice {
     Other(String),
 }
 
-#[derive(Deserialize)]
-struct SnsEvent {
-    #[serde(rename = "Records", default)]
-    records: Vec<SnsRecord>,
-}
-
-#[derive(Deserialize)]
-struct SnsRecord {
-    #[serde(rename = "Sns")]
-    sns: SnsMessage,
-}
-
-#[derive(Deserialize)]
-struct SnsMessage {
-    #[serde(rename = "Message")]
-    message: String,
+/// Acts on every notice of one SNS event, in order: what each came to.
+pub async fn handle(feedback: &Feedback, payload: &Value) -> Result<Value, HandlerError> {
+    let failed = |error: FeedbackError| {
+        if error.is_retryable() {
+            HandlerError::retryable(error)
+        } else {
+            HandlerError::poison(error)
+        }
+    };
+    let mut handled = Vec::new();
+    for notice in notices(payload)? {
+        let result = match &notice {
+            Notice::Mail(mail) => feedback.mail(mail).await.map_err(failed)?,
+            Notice::Sms(sms) => feedback.sms(sms).await.map_err(failed)?,
+            Notice::Other(what) => {
+                tracing::info!(notice = %what, "nothing to do");
+                continue;
+            }
+        };
+        handled.push(result);
+    }
+    Ok(serde_json::json!({ "handled": handled }))
 }
 
 /// The notices in one SNS event, in order.
-pub fn notices(payload: &Value) -> Result<Vec<Notice>, String> {
-    let event: SnsEvent =
-        serde_json::from_value(payload.clone()).map_err(|e| format!("not an SNS event: {e}"))?;
+pub fn notices(payload: &Value) -> Result<Vec<Notice>, HandlerError> {
+    let event: SnsEvent = serde_json::from_value(payload.clone()).map_err(|e| {
+        HandlerError::poison(format!(
+            "not an SNS event ({e}); this function takes the email-events and inbound-SMS topics"
+        ))
+    })?;
     Ok(event
         .records
         .iter()
@@ -145,8 +159,25 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// An SNS delivery of `message`, as Lambda receives it.
     fn sns(message: Value) -> Value {
-        json!({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": message.to_string()}}]})
+        json!({"Records": [{
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:Topic:subscription",
+            "Sns": {
+                "Type": "Notification",
+                "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+                "TopicArn": "arn:aws:sns:us-east-1:123456789012:Topic",
+                "Timestamp": "2026-06-01T10:00:00.000Z",
+                "SignatureVersion": "1",
+                "Signature": "EXAMPLE",
+                "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/cert.pem",
+                "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/unsubscribe",
+                "Message": message.to_string(),
+                "MessageAttributes": {}
+            }
+        }]})
     }
 
     #[test]
@@ -213,7 +244,8 @@ mod tests {
         assert_eq!(sms.from.as_str(), "+447700900123");
         assert_eq!(sms.to, "+447700900999");
         assert_eq!(sms.body, "Stop");
-        assert!(notices(&json!({"not": "sns"})).unwrap().is_empty());
-        assert!(notices(&json!("text")).is_err());
+        // Not an SNS delivery at all: poison, never retried.
+        assert!(!notices(&json!({"not": "sns"})).unwrap_err().is_retryable());
+        assert!(!notices(&json!("text")).unwrap_err().is_retryable());
     }
 }
