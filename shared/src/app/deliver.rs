@@ -418,7 +418,7 @@ where
         outcome: Outcome,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let today = Day::from(record.zone(&tenant.config.timezone).to_datetime(now).date());
+        let today = record.local_day(&tenant.config.timezone, now);
         if let Some(change) = record.ending(&step.client_id, outcome, today) {
             self.store.write_outreach(&tenant.id, &change).await?;
         }

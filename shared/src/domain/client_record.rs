@@ -5,6 +5,7 @@
 use crate::domain::booking::Booking;
 use crate::domain::category_cadence::{CategoryCadence, Watch};
 use crate::domain::client::ClientProfile;
+use crate::domain::day::Day;
 use crate::domain::enrollment::Outreach;
 use crate::domain::time_zone::TimeZoneName;
 
@@ -32,6 +33,11 @@ pub struct ClientRecord {
 }
 
 impl ClientRecord {
+    /// The client's local day at `now`: in their own time zone, or the business's.
+    pub fn local_day(&self, business: &TimeZoneName, now: jiff::Timestamp) -> Day {
+        Day::from(self.zone(business).to_datetime(now).date())
+    }
+
     /// The client's time zone: their own, or the business's.
     pub fn zone(&self, business: &TimeZoneName) -> jiff::tz::TimeZone {
         self.profile

@@ -110,9 +110,9 @@ pub fn decide(delivering: &Delivering<'_>, keys: &LinkKeys) -> Decision {
             why: Waiting::Paused,
         };
     }
-    let zone = record.zone(&tenant.config.timezone);
-    let today = Day::from(zone.to_datetime(now).date());
     let timezone = &tenant.config.timezone;
+    let zone = record.zone(timezone);
+    let today = record.local_day(timezone, now);
     // A booking a moment ago wins.
     if record
         .bookings

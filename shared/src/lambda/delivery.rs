@@ -80,11 +80,8 @@ pub async fn handle(
         )));
     }
     let delivered = deliverer.deliver(&event).await.map_err(|error| {
-        if error.is_retryable() {
-            HandlerError::retryable(error)
-        } else {
-            HandlerError::poison(error)
-        }
+        let retryable = error.is_retryable();
+        HandlerError::classified(error, retryable)
     })?;
     tracing::info!(
         tenant = %event.tenant_id,

@@ -27,11 +27,8 @@ pub enum Notice {
 /// Acts on every notice of one SNS event, in order: what each came to.
 pub async fn handle(feedback: &Feedback, payload: &Value) -> Result<Value, HandlerError> {
     let failed = |error: FeedbackError| {
-        if error.is_retryable() {
-            HandlerError::retryable(error)
-        } else {
-            HandlerError::poison(error)
-        }
+        let retryable = error.is_retryable();
+        HandlerError::classified(error, retryable)
     };
     let mut handled = Vec::new();
     for notice in notices(payload)? {

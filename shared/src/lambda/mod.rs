@@ -40,6 +40,15 @@ impl HandlerError {
         HandlerError::Poison(error.into())
     }
 
+    /// A use case's error, retryable or poison as the use case says.
+    pub fn classified(error: impl Into<BoxError>, retryable: bool) -> HandlerError {
+        if retryable {
+            HandlerError::retryable(error)
+        } else {
+            HandlerError::poison(error)
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         matches!(self, HandlerError::Retryable(_))
     }
