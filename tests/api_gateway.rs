@@ -1,5 +1,5 @@
 //! API Gateway (HTTP API, payload v2) events for the `ingest` and `links` binaries and their
-//! responses, and what moto recorded of the messages sent.
+//! responses.
 
 use serde_json::{Value, json};
 
@@ -79,54 +79,4 @@ pub fn page_reply(outcome: Outcome) -> (u64, Option<String>, String) {
     let location = response["headers"]["location"].as_str().map(str::to_owned);
     let body = response["body"].as_str().unwrap_or_default().to_owned();
     (status, location, body)
-}
-
-/// What moto recorded of the calls made to it, from `GET /moto-api/data.json` at `endpoint`.
-pub fn moto_record(endpoint: &str) -> Value {
-    use std::io::{Read, Write};
-    let address = endpoint.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET /moto-api/data.json HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        // Chunked: join the chunks.
-        let mut out = String::new();
-        let mut rest = body;
-        while let Some((size, after)) = rest.split_once("\r\n") {
-            let size = usize::from_str_radix(size.trim(), 16).unwrap();
-            if size == 0 {
-                break;
-            }
-            out.push_str(&after[..size]);
-            rest = &after[size + 2..];
-        }
-        out
-    } else {
-        body.to_owned()
-    };
-    serde_json::from_str(&body).unwrap()
-}
-
-/// Every string anywhere in a JSON value.
-pub fn strings(value: &Value) -> Vec<String> {
-    fn walk(value: &Value, out: &mut Vec<String>) {
-        match value {
-            Value::String(s) => out.push(s.clone()),
-            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-            Value::Object(map) => map.values().for_each(|v| walk(v, out)),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(value, &mut out);
-    out
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use shared::adapters::clock::{self, ClockStartError};
 use shared::adapters::local::InProcessBus;
 use shared::adapters::local::delivery::{RETRY_WAITS, deliver_with_retries};
 use shared::adapters::local::outbox::Outbox;
@@ -16,7 +17,7 @@ use shared::domain::config::BusinessConfig;
 use shared::domain::ids::TenantId;
 use shared::domain::link_token::{LinkKey, LinkKeys};
 use shared::http::{Api, links_router, router};
-use shared::ports::{Clock, Store, SystemClock};
+use shared::ports::{Clock, Store};
 
 use crate::stores::{DATABASE_FILE, open_local};
 use crate::tenant_admin;
@@ -34,6 +35,8 @@ pub enum ServeError {
     Listen { port: u16, source: std::io::Error },
     #[error("the server stopped: {0}")]
     Server(std::io::Error),
+    #[error(transparent)]
+    Clock(#[from] ClockStartError),
 }
 
 /// Where messages go: `.eml` files and `sms.jsonl`.
@@ -42,6 +45,7 @@ pub const OUTBOX: &str = "outbox";
 const LINK_KEY_FILE: &str = "link-signing.key";
 
 pub async fn serve(port: u16, data: &Path, tick: Duration) -> Result<(), ServeError> {
+    let clock: Arc<dyn Clock> = clock::from_env()?;
     let fresh = !data.join(DATABASE_FILE).exists();
     let store: Arc<dyn Store> = Arc::new(open_local(data)?);
     if fresh {
@@ -71,7 +75,6 @@ pub async fn serve(port: u16, data: &Path, tick: Duration) -> Result<(), ServeEr
         data.join(OUTBOX).display()
     );
     println!("winback is listening on http://{bound} (Ctrl-C stops it)");
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (bus, mut due) = InProcessBus::new();
     let outbox = Arc::new(Outbox::new(data.join(OUTBOX)).map_err(ServeError::Server)?);
     let keys = link_keys(data)?;

@@ -44,6 +44,9 @@ fn http(port: u16, method: &str, path: &str, key: &str, body: Option<&str>) -> (
     (status, body)
 }
 
+/// When a server's clock starts: a fixed day, so no test depends on the date it runs.
+const TODAY_AT_TEN: &str = "2030-03-04T10:00:00Z";
+
 struct Server {
     child: Child,
     port: u16,
@@ -66,6 +69,7 @@ fn serve_with(data: &std::path::Path, extra: &[&str]) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_winback"))
         .args(["serve", "--port", "0", "--data", data.to_str().unwrap()])
         .args(extra)
+        .env(shared::adapters::clock::CLOCK_START, TODAY_AT_TEN)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -143,7 +147,7 @@ fn serve_runs_lapse_detection_and_the_step_queue_on_its_own_timer() {
         .find(|l| l.starts_with("Its API key"))
         .expect("the demo key is printed");
     let key = key_line.rsplit(' ').next().unwrap().to_owned();
-    // Send email at any hour, so the first message is due at once whenever this runs.
+    // Send email at any hour, so the first message is due at once.
     let (status, body) = http(
         server.port,
         "PUT",
@@ -166,9 +170,8 @@ fn serve_runs_lapse_detection_and_the_step_queue_on_its_own_timer() {
     );
     assert_eq!(status, 201, "{body}");
     // A four-weekly client last seen fifty days ago: lapsed today.
-    let today = jiff::tz::TimeZone::UTC
-        .to_datetime(jiff::Timestamp::now())
-        .date();
+    let today = TODAY_AT_TEN.parse::<jiff::Timestamp>().unwrap();
+    let today = jiff::tz::TimeZone::UTC.to_datetime(today).date();
     let visits: Vec<String> = [106, 78, 50]
         .iter()
         .enumerate()
@@ -301,17 +304,14 @@ fn tenant_commands_print_only_what_a_script_captures_and_the_key_works() {
 
 #[test]
 fn tenant_commands_work_on_a_dynamodb_table() {
-    let endpoint = shared::testing::moto::endpoint();
+    let account = shared::testing::moto::Account::fresh();
     let (_, table) = tokio::runtime::Runtime::new()
         .unwrap()
-        .block_on(shared::testing::moto::new_table());
+        .block_on(account.new_table());
     let aws = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_winback"))
             .args(args)
-            .env("AWS_ENDPOINT_URL", endpoint)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .envs(account.env())
             .output()
             .unwrap()
     };

@@ -27,8 +27,8 @@ fn median(mut values: Vec<Duration>) -> Duration {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let binary = build_release_binary("ingest");
-    let endpoint = moto::endpoint();
-    let (client, table) = shared::testing::moto::new_table().await;
+    let account = moto::Account::fresh();
+    let (client, table) = account.new_table().await;
     let store = DynamoStore::new(client, table.clone());
     let tenant = Tenant {
         id: TenantId::parse("bench").unwrap(),
@@ -41,13 +41,7 @@ async fn main() {
     store.create_tenant(&tenant).await.unwrap();
     let key = ApiKey::from_random([5; 32]);
     store.add_api_key(&tenant.id, &key.hash()).await.unwrap();
-    let env = [
-        ("TABLE_NAME", table.as_str()),
-        ("AWS_ENDPOINT_URL", endpoint),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-    ];
+    let env = [&[("TABLE_NAME", table.as_str())], account.env().as_slice()].concat();
 
     let mut cold = Vec::new();
     for _ in 0..COLD_STARTS {

@@ -40,8 +40,8 @@ async fn client_items(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ingest_binary_stores_clients_and_bookings_in_dynamodb() {
     let binary = build_binary("ingest");
-    let endpoint = moto::endpoint();
-    let (client, table) = shared::testing::moto::new_table().await;
+    let account = moto::Account::fresh();
+    let (client, table) = account.new_table().await;
     let store = DynamoStore::new(client.clone(), table.clone());
     let tenant = Tenant {
         id: TenantId::parse("salon-e2e").unwrap(),
@@ -61,13 +61,7 @@ async fn the_ingest_binary_stores_clients_and_bookings_in_dynamodb() {
 
     let harness = Harness::start(
         &binary,
-        &[
-            ("TABLE_NAME", table.as_str()),
-            ("AWS_ENDPOINT_URL", endpoint),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-        ],
+        &[&[("TABLE_NAME", table.as_str())], account.env().as_slice()].concat(),
     )
     .await;
     harness.wait_until_polling().await;

@@ -16,7 +16,7 @@ use shared::domain::ids::TenantId;
 use shared::domain::tenant::{ApiKey, Tenant};
 use shared::http::routes::ROUTES;
 use shared::http::{Api, router};
-use shared::ports::{Store, SystemClock};
+use shared::ports::{FixedClock, Store};
 
 fn reference() -> Yaml {
     let text = std::fs::read_to_string(system_tests::repo().join("docs/openapi.yaml")).unwrap();
@@ -94,7 +94,10 @@ async fn the_reference_s_examples_are_accepted_and_every_error_is_documented() {
     store.create_tenant(&tenant).await.unwrap();
     let key = ApiKey::from_random([8; 32]);
     store.add_api_key(&tenant.id, &key.hash()).await.unwrap();
-    let app = router(Api::new(store, Arc::new(SystemClock)));
+    let app = router(Api::new(
+        store,
+        Arc::new(FixedClock("2030-03-04T10:00:00Z".parse().unwrap())),
+    ));
     let send = |method: &str, path: &str, key: Option<&str>, kind: &str, body: String| {
         let mut request = Request::builder()
             .method(method)

@@ -17,15 +17,29 @@ use shared::domain::tenant::{ApiKey, Tenant};
 use shared::domain::time_zone::TimeZoneName;
 use shared::ports::{FixedClock, Store};
 use shared::testing::moto;
-use system_tests::api_gateway::{moto_record, page_reply, page_request, reply, request, strings};
+use system_tests::api_gateway::{page_reply, page_request, reply, request};
 use system_tests::runtime_api::{Harness, Outcome, build_binary};
 
-const AWS_ENV: [(&str, &str); 4] = [
-    ("AWS_REGION", "us-east-1"),
-    ("AWS_ACCESS_KEY_ID", "test"),
-    ("AWS_SECRET_ACCESS_KEY", "test"),
-    ("RUST_LOG", "info"),
-];
+/// The day the tests' businesses call today: a fixed one, so no test depends on the date it
+/// runs (the function binaries run on a clock started where each test says).
+fn today() -> jiff::civil::Date {
+    jiff::civil::date(2030, 3, 4)
+}
+
+/// `hour` o'clock in London on `date`, as an instant.
+fn london(date: jiff::civil::Date, hour: i8) -> String {
+    jiff::tz::TimeZone::get("Europe/London")
+        .unwrap()
+        .to_ambiguous_timestamp(date.at(hour, 0, 0, 0))
+        .compatible()
+        .unwrap()
+        .to_string()
+}
+
+/// The day `days` after [`today`] (before it, if negative).
+fn on(days: i64) -> jiff::civil::Date {
+    today().checked_add(jiff::Span::new().days(days)).unwrap()
+}
 
 fn tenant(id: &str) -> Tenant {
     let mut config = BusinessConfig {
@@ -64,8 +78,8 @@ fn response(outcome: Outcome) -> Value {
 /// The project's bus with each channel's rule sending its steps to a queue (moto's EventBridge
 /// delivers to SQS, never to a Lambda), as the template wires the rules: (bus, email queue URL,
 /// SMS queue URL).
-async fn bus_with_queues(table: &str) -> (String, String, String) {
-    let sdk = moto::sdk_config().await;
+async fn bus_with_queues(account: &moto::Account, table: &str) -> (String, String, String) {
+    let sdk = account.sdk_config().await;
     let events = aws_sdk_eventbridge::Client::new(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let bus = format!("winback-{table}");
@@ -125,8 +139,8 @@ async fn bus_with_queues(table: &str) -> (String, String, String) {
 }
 
 /// A dead-letter queue for the functions started in one test: its URL.
-async fn dead_letter_queue(table: &str) -> String {
-    let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config().await);
+async fn dead_letter_queue(account: &moto::Account, table: &str) -> String {
+    let sqs = aws_sdk_sqs::Client::new(&account.sdk_config().await);
     sqs.create_queue()
         .queue_name(format!("dead-letters-{table}"))
         .send()
@@ -137,8 +151,8 @@ async fn dead_letter_queue(table: &str) -> String {
 }
 
 /// The events waiting in a queue, taken off it.
-async fn take_events(queue: &str) -> Vec<Value> {
-    let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config().await);
+async fn take_events(account: &moto::Account, queue: &str) -> Vec<Value> {
+    let sqs = aws_sdk_sqs::Client::new(&account.sdk_config().await);
     let mut events = Vec::new();
     loop {
         let messages = sqs
@@ -206,10 +220,12 @@ async fn regular_client(
     assert_eq!(status, 200, "{body}");
 }
 
-async fn start(binary: &str, env: &[(&str, &str)]) -> Harness {
+/// A function binary working in `account`, its clock started at `at`.
+async fn start(account: &moto::Account, at: &str, binary: &str, env: &[(&str, &str)]) -> Harness {
     let path = build_binary(binary);
-    let mut all: Vec<(&str, &str)> = AWS_ENV.to_vec();
-    all.push(("AWS_ENDPOINT_URL", moto::endpoint()));
+    let mut all = account.env();
+    all.push(("RUST_LOG", "info"));
+    all.push((shared::adapters::clock::CLOCK_START, at));
     all.extend_from_slice(env);
     let harness = Harness::start(&path, &all).await;
     harness.wait_until_polling().await;
@@ -218,7 +234,8 @@ async fn start(binary: &str, env: &[(&str, &str)]) -> Harness {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lapse_found_by_the_detector_reaches_the_bus_as_an_email_step() {
-    let (dynamo, table) = moto::new_table().await;
+    let account = moto::Account::fresh();
+    let (dynamo, table) = account.new_table().await;
     let store = DynamoStore::new(dynamo.clone(), table.clone());
     let salon = tenant("salon-flow");
     store.create_tenant(&salon).await.unwrap();
@@ -227,40 +244,31 @@ async fn a_lapse_found_by_the_detector_reaches_the_bus_as_an_email_step() {
     let key = key.expose();
 
     // The bus, and a rule per channel sending its steps to a queue.
-    let (bus, queue, _) = bus_with_queues(&table).await;
+    let (bus, queue, _) = bus_with_queues(&account, &table).await;
     let template = std::fs::read_to_string(system_tests::repo().join("template.yaml")).unwrap();
     assert!(
         template.contains("            - email"),
         "the template routes email steps"
     );
 
-    // A four-weekly client with email consent, last seen ten days ago (the ingest binary runs on
-    // the machine's clock); the detector then runs as of forty days from now.
-    let london = jiff::tz::TimeZone::get("Europe/London").unwrap();
-    let today = london.to_datetime(jiff::Timestamp::now()).date();
-    let on = |days: i64| today.checked_add(jiff::Span::new().days(days)).unwrap();
+    // A four-weekly client with email consent, last seen ten days ago; the detector then runs as
+    // of forty days on.
     let later = on(40);
-    let first_send = london
-        .to_ambiguous_timestamp(later.at(9, 0, 0, 0))
-        .compatible()
-        .unwrap();
+    let first_send: jiff::Timestamp = london(later, 9).parse().unwrap();
     let at = |t: jiff::Timestamp, minutes: i64| {
         t.checked_add(jiff::Span::new().minutes(minutes))
             .unwrap()
             .to_string()
     };
-    let ingest = start("ingest", &[("TABLE_NAME", &table)]).await;
+    let noon = london(today(), 12);
+    let ingest = start(&account, &noon, "ingest", &[("TABLE_NAME", &table)]).await;
     let profile = json!({"name": "Ana Lopez", "email": "ana@example.com",
         "consent": {"email": {"granted": true, "source": "booking form", "at": "2026-01-01T00:00:00Z"}}});
     regular_client(&ingest, key, "c-1", &profile, &[on(-66), on(-38), on(-10)]).await;
 
     // Today she is not overdue: the detector leaves her be.
-    let detector = start("detect-lapses", &[("TABLE_NAME", &table)]).await;
-    let now = response(
-        detector
-            .invoke(tick("detect-lapses", &jiff::Timestamp::now().to_string()))
-            .await,
-    );
+    let detector = start(&account, &noon, "detect-lapses", &[("TABLE_NAME", &table)]).await;
+    let now = response(detector.invoke(tick("detect-lapses", &noon)).await);
     assert_eq!(now["runs"][0]["enrolled"], 0, "{now}");
     // Forty days on, before the morning window opens, she has lapsed.
     let dawn = jiff::tz::TimeZone::UTC
@@ -280,6 +288,8 @@ async fn a_lapse_found_by_the_detector_reaches_the_bus_as_an_email_step() {
 
     // The step queue, once the first message's time (09:00 in London) has come.
     let queue_fn = start(
+        &account,
+        &noon,
         "enqueue-steps",
         &[("TABLE_NAME", &table), ("EVENT_BUS_NAME", &bus)],
     )
@@ -304,7 +314,7 @@ async fn a_lapse_found_by_the_detector_reaches_the_bus_as_an_email_step() {
     );
     assert_eq!(twice["claimed"], 0, "a step is queued once: {twice}");
 
-    let messages = take_events(&queue).await;
+    let messages = take_events(&account, &queue).await;
     assert_eq!(messages.len(), 1);
     let event = &messages[0];
     let body = event.to_string();
@@ -402,11 +412,12 @@ fn link_token(message: &str, path: &str) -> String {
         .to_owned()
 }
 
-/// The emails moto recorded to `address`, readable.
-fn emails_to(address: &str) -> Vec<String> {
-    strings(&moto_record(moto::endpoint())["ses"])
+/// The emails sent from `account` to `address`, readable.
+fn emails_to(account: &moto::Account, address: &str) -> Vec<String> {
+    account
+        .emails()
         .iter()
-        .filter(|s| s.contains("List-Unsubscribe") && s.contains(&format!("To: {address}")))
+        .filter(|s| s.contains(&format!("To: {address}")))
         .map(|s| readable(s))
         .collect()
 }
@@ -415,7 +426,8 @@ fn emails_to(address: &str) -> Vec<String> {
 async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_stops_everything() {
     use shared::domain::sequence::{ChannelPreference, Sequence, Step};
 
-    let (dynamo, table) = moto::new_table().await;
+    let account = moto::Account::fresh();
+    let (dynamo, table) = account.new_table().await;
     let store = DynamoStore::new(dynamo.clone(), table.clone());
     let mut salon = tenant("salon-e2e");
     salon.name = "Maple Street Hair".into();
@@ -442,28 +454,24 @@ async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_sto
     let key = ApiKey::from_random([9; 32]);
     store.add_api_key(&salon.id, &key.hash()).await.unwrap();
     let key = key.expose();
-    let sdk = moto::sdk_config().await;
+    let sdk = account.sdk_config().await;
     aws_sdk_sesv2::Client::new(&sdk)
         .create_email_identity()
         .email_identity("hello@salon.example")
         .send()
         .await
         .unwrap();
-    let (bus, email_queue, sms_queue) = bus_with_queues(&table).await;
+    let (bus, email_queue, sms_queue) = bus_with_queues(&account, &table).await;
 
     // Three four-weekly clients, last seen ten days ago: Ana (email and SMS), Bo (email only),
     // Cy (SMS only).
-    let london = jiff::tz::TimeZone::get("Europe/London").unwrap();
-    let today = london.to_datetime(jiff::Timestamp::now()).date();
-    let on = |days: i64| today.checked_add(jiff::Span::new().days(days)).unwrap();
-    let local = |date: jiff::civil::Date, hour: i8| {
-        london
-            .to_ambiguous_timestamp(date.at(hour, 0, 0, 0))
-            .compatible()
-            .unwrap()
-            .to_string()
-    };
-    let ingest = start("ingest", &[("TABLE_NAME", &table)]).await;
+    let ingest = start(
+        &account,
+        &london(on(0), 12),
+        "ingest",
+        &[("TABLE_NAME", &table)],
+    )
+    .await;
     let consent = json!({"granted": true, "source": "booking form", "at": "2026-01-01T00:00:00Z"});
     for (id, profile) in [
         (
@@ -484,26 +492,22 @@ async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_sto
     }
 
     // Forty days on they have lapsed: enrolled, and their first steps published at 13:00.
-    let detector = start("detect-lapses", &[("TABLE_NAME", &table)]).await;
-    let detected = response(
-        detector
-            .invoke(tick("detect-lapses", &local(on(40), 5)))
-            .await,
-    );
+    let dawn = london(on(40), 5);
+    let detector = start(&account, &dawn, "detect-lapses", &[("TABLE_NAME", &table)]).await;
+    let detected = response(detector.invoke(tick("detect-lapses", &dawn)).await);
     assert_eq!(detected["runs"][0]["enrolled"], 3, "{detected}");
+    let one_pm = london(on(40), 13);
     let queue_fn = start(
+        &account,
+        &one_pm,
         "enqueue-steps",
         &[("TABLE_NAME", &table), ("EVENT_BUS_NAME", &bus)],
     )
     .await;
-    let queued = response(
-        queue_fn
-            .invoke(tick("enqueue-steps", &local(on(40), 13)))
-            .await,
-    );
+    let queued = response(queue_fn.invoke(tick("enqueue-steps", &one_pm)).await);
     assert_eq!(queued["published"], 3, "{queued}");
-    let email_events = take_events(&email_queue).await;
-    let sms_events = take_events(&sms_queue).await;
+    let email_events = take_events(&account, &email_queue).await;
+    let sms_events = take_events(&account, &sms_queue).await;
     assert_eq!((email_events.len(), sms_events.len()), (2, 1));
     let event_of = |client: &str| {
         email_events
@@ -514,7 +518,7 @@ async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_sto
     };
 
     // Email delivery: Ana's event delivered three times at once (three instances) sends once.
-    let dead_letters = dead_letter_queue(&table).await;
+    let dead_letters = dead_letter_queue(&account, &table).await;
     let delivery_env = [
         ("TABLE_NAME", table.as_str()),
         ("DEAD_LETTER_QUEUE_URL", dead_letters.as_str()),
@@ -523,8 +527,10 @@ async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_sto
         ("EMAIL_FROM", "Maple Street Hair <hello@salon.example>"),
         ("UNSUBSCRIBE_MAILTO", "unsubscribe@salon.example"),
     ];
-    let senders =
-        futures::future::join_all((0..3).map(|_| start("send-email", &delivery_env))).await;
+    let senders = futures::future::join_all(
+        (0..3).map(|_| start(&account, &one_pm, "send-email", &delivery_env)),
+    )
+    .await;
     let ana_event = event_of("c-ana");
     let results =
         futures::future::join_all(senders.iter().map(|h| h.invoke(ana_event.clone()))).await;
@@ -536,7 +542,7 @@ async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_sto
     let bo = response(senders[0].invoke(event_of("c-bo")).await);
     assert_eq!(bo["result"], "sent", "{bo}");
 
-    let ana_mail = emails_to("ana@example.com");
+    let ana_mail = emails_to(&account, "ana@example.com");
     assert_eq!(ana_mail.len(), 1, "one email to Ana: {ana_mail:?}");
     let mail = &ana_mail[0];
     assert!(
@@ -557,6 +563,8 @@ async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_sto
 
     // She taps "book": the click lands on the booking page, filled in.
     let links = start(
+        &account,
+        &london(on(40), 18),
         "links",
         &[("TABLE_NAME", &table), ("LINK_SIGNING_KEYS", LINK_KEYS)],
     )
@@ -577,12 +585,13 @@ async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_sto
     let ana = ClientId::parse("c-ana").unwrap();
     assert_eq!(store.clicks(&salon.id, &ana).await.unwrap().len(), 1);
 
-    // ... and books a week ahead: her sequence ends, and the return is credited to the email.
-    // (The binaries run on the machine's clock, the schedules forty days on: her booking is
-    // made now, for a day after her enrollment began.)
+    // ... and books a week ahead, the next morning: her sequence ends, and the return is
+    // credited to the email.
+    let next_morning = london(on(41), 9);
+    let ingest = start(&account, &next_morning, "ingest", &[("TABLE_NAME", &table)]).await;
     let booked = json!({"bookings": [{"id": "ana-back", "client_id": "c-ana", "status": "booked",
         "starts_at": format!("{}T10:00:00Z", on(47)),
-        "updated_at": jiff::Timestamp::now().to_string(),
+        "updated_at": next_morning,
         "services": [{"category": "hair", "name": "Cut", "price": "52.00"}]}]});
     let (status, body) = reply(
         ingest
@@ -597,7 +606,7 @@ async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_sto
     assert_eq!(back.revenue_minor, 5200);
 
     // Bo opts out from his email's link: the page, then the mail client's one-click POST.
-    let bo_mail = emails_to("bo@example.com");
+    let bo_mail = emails_to(&account, "bo@example.com");
     assert_eq!(bo_mail.len(), 1);
     let opt_out = format!("/u/{}", link_token(&bo_mail[0], "u"));
     let (status, _, page) = page_reply(links.invoke(page_request("GET", &opt_out, None)).await);
@@ -623,40 +632,38 @@ async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_sto
     assert!(store.is_suppressed(&salon.id, &bo_contact).await.unwrap());
 
     // Cy's first step goes out by SMS.
-    let sms_fn = start("send-sms", &delivery_env).await;
+    let sms_fn = start(&account, &one_pm, "send-sms", &delivery_env).await;
     let cy = response(sms_fn.invoke(sms_events[0].clone()).await);
     assert_eq!(cy["result"], "sent", "{cy}");
-    let texts = strings(&moto_record(moto::endpoint())["sns"]);
-    let text = texts
-        .iter()
-        .find(|t| t.contains("Hi Cy"))
-        .unwrap_or_else(|| panic!("no SMS to Cy in moto's record: {texts:?}"));
+    let texts = account.texts();
+    assert_eq!(texts.len(), 1, "one SMS: {texts:?}");
+    let (to, text) = &texts[0];
+    assert_eq!(to, "+447700900303", "sent to Cy's number");
+    assert!(text.contains("Hi Cy"), "{text}");
     assert!(text.contains("Reply STOP to opt out"), "{text}");
     assert!(text.contains(&format!("{LINKS_BASE}/r/k1.")), "{text}");
-    assert!(
-        texts.iter().any(|t| t == "+447700900303"),
-        "sent to Cy's number"
-    );
 
     // A week on only Cy is still in a sequence: nothing more for Ana or Bo, even if Bo's old
     // event comes round again.
     let week = response(
         queue_fn
-            .invoke(tick("enqueue-steps", &local(on(48), 13)))
+            .invoke(tick("enqueue-steps", &london(on(48), 13)))
             .await,
     );
     assert_eq!(week["published"], 1, "{week}");
-    assert!(take_events(&email_queue).await.is_empty());
-    let next = take_events(&sms_queue).await;
+    assert!(take_events(&account, &email_queue).await.is_empty());
+    let next = take_events(&account, &sms_queue).await;
     assert_eq!(next[0]["detail"]["client_id"], "c-cy");
     let again = response(senders[1].invoke(event_of("c-bo")).await);
     assert_eq!(again["result"], "already_sent", "{again}");
-    assert_eq!(emails_to("bo@example.com").len(), 1);
-    assert_eq!(emails_to("ana@example.com").len(), 1);
+    assert_eq!(emails_to(&account, "bo@example.com").len(), 1);
+    assert_eq!(emails_to(&account, "ana@example.com").len(), 1);
 
     // Cy replies STOP: the number is suppressed and Cy's sequence ends at once; the step
     // already on its way sends nothing.
     let feedback = start(
+        &account,
+        &london(on(48), 14),
         "feedback",
         &[
             ("TABLE_NAME", &table),
@@ -677,13 +684,9 @@ async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_sto
     let cy = ClientId::parse("c-cy").unwrap();
     let record = store.client(&salon.id, &cy).await.unwrap().unwrap();
     assert!(record.outreach.active.is_none(), "{:?}", record.outreach);
-    let texts_before = strings(&moto_record(moto::endpoint())["sns"]).len();
     let late = response(sms_fn.invoke(next[0].clone()).await);
     assert_ne!(late["result"], "sent", "{late}");
-    assert_eq!(
-        strings(&moto_record(moto::endpoint())["sns"]).len(),
-        texts_before
-    );
+    assert_eq!(account.texts().len(), 1, "no second SMS to Cy");
 
     // The business's report, from the enrollments on DynamoDB: three enrolled, Ana back with
     // her booking's value, Bo and Cy opted out, two emails and one SMS sent.
@@ -726,14 +729,17 @@ async fn bounces_and_sms_keywords_reach_the_feedback_function_through_sns() {
     use shared::domain::contact::{ContactHash, EmailAddress, PhoneNumber};
     use shared::domain::suppression::SuppressionReason;
 
-    let (dynamo, table) = moto::new_table().await;
+    let account = moto::Account::fresh();
+    let (dynamo, table) = account.new_table().await;
     let store = DynamoStore::new(dynamo, table.clone());
     // The fixtures' tenant and number.
     let mut salon = tenant("salon");
     salon.config.outreach.senders.sms_sender = Some("+15005550006".into());
     store.create_tenant(&salon).await.unwrap();
-    let dead_letters = dead_letter_queue(&table).await;
+    let dead_letters = dead_letter_queue(&account, &table).await;
     let feedback = start(
+        &account,
+        &london(today(), 12),
         "feedback",
         &[
             ("TABLE_NAME", &table),
@@ -779,19 +785,21 @@ async fn bounces_and_sms_keywords_reach_the_feedback_function_through_sns() {
     help["Records"][0]["Sns"]["Message"] = json!(message.to_string());
     let handled = response(feedback.invoke(help).await);
     assert_eq!(handled["handled"], json!(["helped"]));
-    let texts = strings(&moto_record(moto::endpoint())["sns"]);
+    let texts = account.texts();
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    let (to, text) = &texts[0];
+    assert_eq!(to, "+447700900123", "the reply goes to who asked");
     assert!(
-        texts
-            .iter()
-            .any(|t| t.starts_with("Salon: occasional booking reminders") && t.contains("STOP")),
-        "no HELP reply in moto's record: {texts:?}"
+        text.starts_with("Salon: occasional booking reminders") && text.contains("STOP"),
+        "{text}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_event_goes_to_the_dead_letter_queue_at_once_and_a_good_one_still_goes_through() {
-    let (_, table) = moto::new_table().await;
-    let dead_letters = dead_letter_queue(&table).await;
+    let account = moto::Account::fresh();
+    let (_, table) = account.new_table().await;
+    let dead_letters = dead_letter_queue(&account, &table).await;
     let delivery_env = [
         ("TABLE_NAME", table.as_str()),
         ("DEAD_LETTER_QUEUE_URL", dead_letters.as_str()),
@@ -799,7 +807,8 @@ async fn a_poison_event_goes_to_the_dead_letter_queue_at_once_and_a_good_one_sti
         ("LINKS_BASE_URL", LINKS_BASE),
         ("EMAIL_FROM", "Salon <hello@salon.example>"),
     ];
-    let email_fn = start("send-email", &delivery_env).await;
+    let noon = london(today(), 12);
+    let email_fn = start(&account, &noon, "send-email", &delivery_env).await;
 
     // An SMS step routed to the email function, and an event that is not a step at all: no
     // retry can send either, so the invocation succeeds (Lambda does not retry it) and the
@@ -817,7 +826,7 @@ async fn a_poison_event_goes_to_the_dead_letter_queue_at_once_and_a_good_one_sti
         json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
     let answered = response(email_fn.invoke(not_a_step.clone()).await);
     assert!(answered["dead_lettered"].is_string(), "{answered}");
-    let records = take_events(&dead_letters).await;
+    let records = take_events(&account, &dead_letters).await;
     assert_eq!(records.len(), 2, "{records:?}");
     assert_eq!(records[0]["requestPayload"], sms_step);
     assert_eq!(records[0]["responsePayload"]["errorType"], "Poison");
@@ -830,10 +839,12 @@ async fn a_poison_event_goes_to_the_dead_letter_queue_at_once_and_a_good_one_sti
             .await,
     );
     assert_eq!(unknown["result"], "skipped", "{unknown}");
-    assert!(take_events(&dead_letters).await.is_empty());
+    assert!(take_events(&account, &dead_letters).await.is_empty());
 
     // The feedback function refuses what is not an SNS delivery the same way.
     let feedback = start(
+        &account,
+        &noon,
         "feedback",
         &[
             ("TABLE_NAME", &table),
@@ -843,5 +854,5 @@ async fn a_poison_event_goes_to_the_dead_letter_queue_at_once_and_a_good_one_sti
     .await;
     let answered = response(feedback.invoke(json!({"Records": "none"})).await);
     assert!(answered["dead_lettered"].is_string(), "{answered}");
-    assert_eq!(take_events(&dead_letters).await.len(), 1);
+    assert_eq!(take_events(&account, &dead_letters).await.len(), 1);
 }

@@ -6,11 +6,11 @@ use shared::adapters::aws::ses::SesSender;
 use shared::adapters::aws::sns::SnsSender;
 use shared::ports::{EmailSender, OutgoingEmail, OutgoingSms, SendError, SmsSender};
 use shared::testing::moto;
-use system_tests::api_gateway::{moto_record, strings};
 
 #[tokio::test]
 async fn an_email_goes_out_as_raw_mime_with_one_click_unsubscribe() {
-    let sdk = moto::sdk_config().await;
+    let account = moto::Account::fresh();
+    let sdk = account.sdk_config().await;
     let ses = aws_sdk_sesv2::Client::new(&sdk);
     ses.create_email_identity()
         .email_identity("hello@salon.example")
@@ -30,12 +30,10 @@ async fn an_email_goes_out_as_raw_mime_with_one_click_unsubscribe() {
     };
     let id = sender.send_email(&email).await.unwrap();
     assert!(!id.is_empty());
-    let sent = strings(&moto_record(moto::endpoint())["ses"]);
-    let raw = sent
-        .iter()
-        .find(|s| s.contains("ana-ses-test@example.com") && s.contains("List-Unsubscribe"))
-        .unwrap_or_else(|| panic!("no raw email in moto's record: {sent:?}"))
-        .replace("\r\n ", " ");
+    let sent = account.emails();
+    assert_eq!(sent.len(), 1, "one email in this account: {sent:?}");
+    let raw = sent[0].replace("\r\n ", " ");
+    assert!(raw.contains("To: ana-ses-test@example.com"), "{raw}");
     assert!(
         raw.contains("List-Unsubscribe: <https://api.example/u/k1.sestoken>"),
         "{raw}"
@@ -55,7 +53,8 @@ async fn an_email_goes_out_as_raw_mime_with_one_click_unsubscribe() {
 
 #[tokio::test]
 async fn an_sms_goes_to_e164_numbers_only_with_its_sender() {
-    let sdk = moto::sdk_config().await;
+    let account = moto::Account::fresh();
+    let sdk = account.sdk_config().await;
     let sender = SnsSender::new(aws_sdk_sns::Client::new(&sdk));
     let sms = OutgoingSms {
         to: "+447700900777".into(),
@@ -64,10 +63,14 @@ async fn an_sms_goes_to_e164_numbers_only_with_its_sender() {
     };
     let id = sender.send_sms(&sms).await.unwrap();
     assert!(!id.is_empty());
-    let sent = strings(&moto_record(moto::endpoint())["sns"]);
-    assert!(
-        sent.iter().any(|s| s.contains("Hi Ana, it's Maple Street")),
-        "no SMS in moto's record: {sent:?}"
+    let sent = account.texts();
+    assert_eq!(
+        sent,
+        [(
+            "+447700900777".to_owned(),
+            "Hi Ana, it's Maple Street. Reply STOP to opt out".to_owned()
+        )],
+        "one SMS in this account"
     );
     // Moto takes any number; winback does not.
     let local = OutgoingSms {

@@ -11,9 +11,10 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
 use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config};
+use shared::adapters::clock;
 use shared::app::detect::Detector;
 use shared::lambda::tick_clock;
-use shared::ports::Store;
+use shared::ports::{Clock, Store};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -22,15 +23,20 @@ async fn main() -> Result<(), Error> {
     let sdk = sdk_config().await;
     let store: Arc<dyn Store> =
         Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
-    let store = &store;
+    let machine = clock::from_env()?;
+    let (store, machine) = (&store, &machine);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        detect(Arc::clone(store), event.payload).await
+        detect(Arc::clone(store), machine, event.payload).await
     }))
     .await
 }
 
-async fn detect(store: Arc<dyn Store>, event: Value) -> Result<Value, Error> {
-    let detector = Detector::new(Arc::clone(&store), tick_clock(&event));
+async fn detect(
+    store: Arc<dyn Store>,
+    machine: &Arc<dyn Clock>,
+    event: Value,
+) -> Result<Value, Error> {
+    let detector = Detector::new(Arc::clone(&store), tick_clock(&event, machine));
     let mut reports = Vec::new();
     let mut failed = Vec::new();
     for (id, run) in detector.run_every_tenant().await? {

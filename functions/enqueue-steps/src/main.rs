@@ -9,9 +9,10 @@ use serde_json::Value;
 
 use shared::adapters::aws::eventbridge::EventBridgePublisher;
 use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config};
+use shared::adapters::clock;
 use shared::app::enqueue::Enqueuer;
 use shared::lambda::tick_clock;
-use shared::ports::{EventPublisher, Store};
+use shared::ports::{Clock, EventPublisher, Store};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -25,9 +26,10 @@ async fn main() -> Result<(), Error> {
         aws_sdk_eventbridge::Client::new(&sdk),
         bus,
     ));
-    let (store, publisher) = (&store, &publisher);
+    let machine: Arc<dyn Clock> = clock::from_env()?;
+    let (store, publisher, machine) = (&store, &publisher, &machine);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let clock = tick_clock(&event.payload);
+        let clock = tick_clock(&event.payload, machine);
         let report = Enqueuer::new(Arc::clone(store), Arc::clone(publisher), clock)
             .run()
             .await?;

@@ -9,9 +9,10 @@ use serde_json::Value;
 
 use shared::adapters::aws::sns::SnsSender;
 use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config};
+use shared::adapters::clock;
 use shared::app::feedback::Feedback;
 use shared::lambda::DeadLetters;
-use shared::ports::{Store, SystemClock};
+use shared::ports::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -23,7 +24,7 @@ async fn main() -> Result<(), Error> {
     let feedback = Feedback::new(
         store,
         Arc::new(SnsSender::new(aws_sdk_sns::Client::new(&sdk))),
-        Arc::new(SystemClock),
+        clock::from_env()?,
     );
     let dead_letters = DeadLetters::from_env(&sdk)?;
     let (feedback, dead_letters) = (&feedback, &dead_letters);

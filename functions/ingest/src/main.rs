@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config};
+use shared::adapters::clock;
 use shared::http::{Api, router};
-use shared::ports::SystemClock;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -14,6 +14,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     let table = env::required("TABLE_NAME")?;
     let sdk = sdk_config().await;
     let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
-    let api = Api::new(store, Arc::new(SystemClock));
+    let api = Api::new(store, clock::from_env()?);
     lambda_http::run(router(api)).await
 }

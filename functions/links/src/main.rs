@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config};
+use shared::adapters::clock;
 use shared::app::links::Links;
 use shared::domain::link_token::LinkKeys;
 use shared::http::links_router;
-use shared::ports::{Store, SystemClock};
+use shared::ports::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -19,6 +20,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sdk = sdk_config().await;
     let store: Arc<dyn Store> =
         Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
-    let links = Arc::new(Links::new(store, Arc::new(SystemClock), keys));
+    let links = Arc::new(Links::new(store, clock::from_env()?, keys));
     lambda_http::run(links_router(links)).await
 }

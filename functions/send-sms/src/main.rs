@@ -11,11 +11,12 @@ use serde_json::Value;
 
 use shared::adapters::aws::sns::SnsSender;
 use shared::adapters::aws::{dynamo::DynamoStore, init_logging, sdk_config};
+use shared::adapters::clock;
 use shared::app::deliver::{Deliverer, Senders};
 use shared::domain::channel::Channel;
 use shared::lambda::DeadLetters;
 use shared::lambda::delivery::{self, DeliveryEnvironment};
-use shared::ports::{Store, SystemClock};
+use shared::ports::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -30,7 +31,7 @@ async fn main() -> Result<(), Error> {
         store,
         Senders::sms(Arc::new(SnsSender::new(aws_sdk_sns::Client::new(&sdk)))),
         environment.keys,
-        Arc::new(SystemClock),
+        clock::from_env()?,
         environment.settings,
     );
     let dead_letters = DeadLetters::from_env(&sdk)?;

@@ -589,13 +589,16 @@ fn unknown_client(id: &ClientId) -> Problem {
 mod tests {
     use super::*;
     use crate::adapters::local::SqliteStore;
-    use crate::ports::SystemClock;
+    use crate::ports::FixedClock;
     use tower::ServiceExt;
 
     #[tokio::test]
     async fn every_listed_route_is_served_and_nothing_else_is() {
         let store = Arc::new(SqliteStore::in_memory().unwrap());
-        let app = router(Api::new(store, Arc::new(SystemClock)));
+        let app = router(Api::new(
+            store,
+            Arc::new(FixedClock("2030-03-04T10:00:00Z".parse().unwrap())),
+        ));
         let status = |method: &str, path: &str| {
             let request = axum::http::Request::builder()
                 .method(method)

@@ -18,7 +18,7 @@ use lambda_runtime::{Context, Diagnostic};
 use serde_json::{Value, json};
 
 use crate::adapters::aws::env::{self, MissingSetting};
-use crate::ports::{BoxError, Clock, FixedClock, SystemClock};
+use crate::ports::{BoxError, Clock, FixedClock};
 
 /// Why a handler could not finish with an event.
 #[derive(Debug, thiserror::Error)]
@@ -130,9 +130,9 @@ pub fn dead_letter(context: &Context, payload: &Value, error: &HandlerError) -> 
 }
 
 /// The clock of a scheduled run: the `time` of the EventBridge schedule event that started it
-/// (so a late or retried tick still runs as of its own time), or the machine's clock for an
-/// event without one (a run started by hand).
-pub fn tick_clock(event: &Value) -> Arc<dyn Clock> {
+/// (so a late or retried tick still runs as of its own time), or the process's clock
+/// (`otherwise`) for an event without one (a run started by hand).
+pub fn tick_clock(event: &Value, otherwise: &Arc<dyn Clock>) -> Arc<dyn Clock> {
     let tick: Option<aws_lambda_events::eventbridge::EventBridgeEvent> =
         serde_json::from_value(event.clone()).ok();
     let time = tick
@@ -140,7 +140,7 @@ pub fn tick_clock(event: &Value) -> Arc<dyn Clock> {
         .and_then(|time| jiff::Timestamp::from_millisecond(time.timestamp_millis()).ok());
     match time {
         Some(time) => Arc::new(FixedClock(time)),
-        None => Arc::new(SystemClock),
+        None => Arc::clone(otherwise),
     }
 }
 
@@ -149,7 +149,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_tick_runs_as_of_its_own_time_and_a_hand_started_run_as_of_now() {
+    fn a_tick_runs_as_of_its_own_time_and_a_hand_started_run_as_of_the_process_clock() {
+        let machine: Arc<dyn Clock> = Arc::new(FixedClock("2030-03-04T08:00:00Z".parse().unwrap()));
         let tick = json!({
             "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
             "detail-type": "Scheduled Event", "source": "aws.events",
@@ -158,11 +159,10 @@ mod tests {
             "detail": {}
         });
         assert_eq!(
-            tick_clock(&tick).now(),
+            tick_clock(&tick, &machine).now(),
             "2026-06-01T05:00:00Z".parse::<jiff::Timestamp>().unwrap()
         );
-        let before = jiff::Timestamp::now();
-        assert!(tick_clock(&json!({})).now() >= before);
+        assert_eq!(tick_clock(&json!({}), &machine).now(), machine.now());
     }
 
     #[test]

@@ -1,39 +1,63 @@
-//! A moto server (a local emulator of the AWS APIs) for the tests of the AWS adapters.
+//! A moto server (a local emulator of the AWS APIs) for the tests of the AWS adapters, and an
+//! AWS account of its own for each test.
 //!
-//! Each test process starts its own server on a free port the first time one is asked for,
-//! and the server exits when the process does. Moto comes from a Python virtual environment
-//! under the workspace's `target/` directory, made (with a lock, since several test processes
-//! start at once) the first time it is missing, so `cargo test` needs nothing installed by hand
-//! beyond Python 3. `WINBACK_MOTO_ENDPOINT` points the tests at a server started elsewhere.
+//! One server serves a whole test run: the first test process that needs it starts it (under a
+//! lock in the workspace's `target/moto/`, since test processes may start at once), writes its
+//! port there, and every later process finds it. The server exits by itself after ten minutes
+//! without a request. Tests share nothing through it: each asks for an [`Account`], a fresh
+//! AWS account with its own access key, and moto keeps every account's tables, queues, buses and
+//! sent messages apart. A function binary started with [`Account::env`] works in that account
+//! too, with nothing in it for tests.
+//!
+//! Moto comes from a Python virtual environment under `target/`, made (with a lock) the first
+//! time it is missing, so `cargo test` needs nothing installed by hand beyond Python 3.
+//! `WINBACK_MOTO_ENDPOINT` points the tests at a server started elsewhere (one started from
+//! `moto_server.py`, which adds the two routes accounts need).
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
 
 const MOTO_REQUIREMENT: &str = "moto[server]==5.2.1";
+const REGION: &str = "us-east-1";
 
-/// The endpoint URL of this process's moto server, starting it on first use.
+/// The endpoint URL of the test run's moto server, starting it if no process has yet.
 pub fn endpoint() -> &'static str {
-    /// The server process is kept for the life of the test process; it exits by itself after.
-    static SERVER: OnceLock<(String, Option<Child>)> = OnceLock::new();
-    &SERVER
-        .get_or_init(|| {
-            if let Ok(endpoint) = std::env::var("WINBACK_MOTO_ENDPOINT") {
-                return (endpoint, None);
-            }
-            start()
-        })
-        .0
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT
+        .get_or_init(|| std::env::var("WINBACK_MOTO_ENDPOINT").unwrap_or_else(|_| shared_server()))
 }
 
-fn start() -> (String, Option<Child>) {
+/// The run's server: the one `target/moto/port` names if it still answers, else a new one.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the server outlives the test process that starts it; it exits when idle"
+)]
+fn shared_server() -> String {
+    let dir = target_dir().join("moto");
+    std::fs::create_dir_all(&dir).expect("target/moto can be made");
+    let lock = File::create(dir.join("lock")).expect("lock file");
+    lock.lock().expect("lock the moto server");
+    if let Ok(port) = std::fs::read_to_string(dir.join("port"))
+        && let Ok(port) = port.trim().parse::<u16>()
+    {
+        let endpoint = format!("http://127.0.0.1:{port}");
+        if answers(&endpoint) {
+            return endpoint;
+        }
+    }
     let python = python_with_moto();
     let mut child = Command::new(&python)
         .arg("-c")
         .arg(include_str!("moto_server.py"))
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -46,37 +70,144 @@ fn start() -> (String, Option<Child>) {
         .trim()
         .parse()
         .unwrap_or_else(|_| panic!("moto did not start (it printed {line:?})"));
-    (format!("http://127.0.0.1:{port}"), Some(child))
+    std::fs::write(dir.join("port"), port.to_string()).expect("write target/moto/port");
+    std::fs::write(dir.join("pid"), child.id().to_string()).expect("write target/moto/pid");
+    format!("http://127.0.0.1:{port}")
 }
 
-/// An SDK configuration for this process's moto server: fixed test credentials, us-east-1.
-/// Moto's server is not thread-safe under heavy concurrent writes (it answers some with a 500
-/// that real DynamoDB never gives), so the SDK retries more than its default three attempts.
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(crate::adapters::aws::https_client())
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(10))
-        .endpoint_url(endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
-        .load()
-        .await
+/// Whether a winback moto server answers at `endpoint` (a port may have been reused since).
+fn answers(endpoint: &str) -> bool {
+    matches!(call(endpoint, "GET", "/winback/ping", None), Ok(Value::String(s)) if s == "winback-moto")
 }
 
-/// A new, empty winback table on this process's moto server (a unique name per call, so
-/// tests running at once never share one), and a client for it.
+/// A plain HTTP/1.1 request to one of the server's own routes; the JSON it answers.
+fn call(endpoint: &str, method: &str, path: &str, key: Option<&str>) -> std::io::Result<Value> {
+    let address = endpoint.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let key = key
+        .map(|k| format!("x-winback-access-key: {k}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{key}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body)
+        .unwrap_or_default();
+    serde_json::from_str(body).map_err(std::io::Error::other)
+}
+
+/// An AWS account on the run's moto server that no other test uses.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    access_key_id: String,
+    secret_access_key: String,
+}
+
+impl Account {
+    /// A new account, with an access key that moto maps to it.
+    pub fn fresh() -> Account {
+        let made = call(endpoint(), "POST", "/winback/accounts", None)
+            .unwrap_or_else(|e| panic!("moto made no account: {e}"));
+        let field = |name: &str| {
+            made[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {name} in {made}"))
+                .to_owned()
+        };
+        Account {
+            id: field("account"),
+            access_key_id: field("access_key_id"),
+            secret_access_key: field("secret_access_key"),
+        }
+    }
+
+    /// An SDK configuration that works in this account: its access key, us-east-1, the run's
+    /// server. Moto's server is not thread-safe under heavy concurrent writes (it answers some
+    /// with a 500 that real DynamoDB never gives), so the SDK retries more than its default
+    /// three attempts.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(crate::adapters::aws::https_client())
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(10))
+            .endpoint_url(endpoint())
+            .region(aws_config::Region::new(REGION))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                &self.access_key_id,
+                &self.secret_access_key,
+                None,
+                None,
+                "moto-account",
+            ))
+            .load()
+            .await
+    }
+
+    /// The environment that puts a function binary in this account on the run's server.
+    pub fn env(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("AWS_ENDPOINT_URL", endpoint()),
+            ("AWS_REGION", REGION),
+            ("AWS_ACCESS_KEY_ID", &self.access_key_id),
+            ("AWS_SECRET_ACCESS_KEY", &self.secret_access_key),
+        ]
+    }
+
+    /// A new, empty winback table in this account, and a client for it.
+    pub async fn new_table(&self) -> (aws_sdk_dynamodb::Client, String) {
+        static TABLES: AtomicU32 = AtomicU32::new(0);
+        let client = aws_sdk_dynamodb::Client::new(&self.sdk_config().await);
+        let table = format!("winback-{}", TABLES.fetch_add(1, Ordering::Relaxed));
+        crate::adapters::aws::dynamo::create_table(&client, &table)
+            .await
+            .expect("moto creates the table");
+        (client, table)
+    }
+
+    /// Every email sent from this account, as the raw MIME SES was given.
+    pub fn emails(&self) -> Vec<String> {
+        self.sent()["email"]
+            .as_array()
+            .expect("a list of emails")
+            .iter()
+            .filter_map(|e| e.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Every SMS sent from this account: (number, text), in order.
+    pub fn texts(&self) -> Vec<(String, String)> {
+        self.sent()["sms"]
+            .as_array()
+            .expect("a list of texts")
+            .iter()
+            .map(|sms| {
+                let field = |name: &str| sms[name].as_str().unwrap_or_default().to_owned();
+                (field("to"), field("text"))
+            })
+            .collect()
+    }
+
+    fn sent(&self) -> Value {
+        let sent = call(
+            endpoint(),
+            "GET",
+            "/winback/sent",
+            Some(&self.access_key_id),
+        )
+        .unwrap_or_else(|e| panic!("moto did not say what was sent: {e}"));
+        assert_eq!(sent["account"], self.id.as_str(), "{sent}");
+        sent
+    }
+}
+
+/// A new, empty winback table in an account of its own, and a client for it.
 pub async fn new_table() -> (aws_sdk_dynamodb::Client, String) {
-    static TABLES: AtomicU32 = AtomicU32::new(0);
-    let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
-    let table = format!(
-        "winback-{}-{}",
-        std::process::id(),
-        TABLES.fetch_add(1, Ordering::Relaxed)
-    );
-    crate::adapters::aws::dynamo::create_table(&client, &table)
-        .await
-        .expect("moto creates the table");
-    (client, table)
+    Account::fresh().new_table().await
 }
 
 fn target_dir() -> PathBuf {

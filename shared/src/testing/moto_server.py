@@ -1,32 +1,86 @@
-# Runs moto's server on a free loopback port for one test process: prints the port, then serves
-# until the process that started it is gone (tests cannot run clean-up code when they exit).
+# Runs moto's server on a free loopback port for a whole test run: prints the port, then serves
+# every test process of the run until no request has come for IDLE_SECONDS.
 #
 # Requests are served one at a time. DynamoDB checks a condition and writes atomically; moto's
 # handlers do not lock, so two concurrent conditional writes could both pass their check on a
 # threaded server and lose an update that DynamoDB itself never would.
+#
+# Two routes of its own, for the tests:
+#   POST /winback/accounts   a new AWS account with an access key: each test works in its own
+#                            account, so nothing one test makes is seen by another
+#   GET  /winback/sent       what was sent from the account of the request's access key
+#                            (x-winback-access-key): raw emails and SMS, in order
+import json
 import os
 import sys
 import threading
 import time
 
+from moto.iam.models import get_account_id_from, iam_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.ses.models import ses_backends
+from moto.sns.models import sns_backends
 from werkzeug.serving import make_server
+
+IDLE_SECONDS = int(os.environ.get("WINBACK_MOTO_IDLE_SECONDS", "600"))
+REGION = "us-east-1"
 
 app = DomainDispatcherApplication(create_backend_app)
 lock = threading.Lock()
+last_request = time.monotonic()
+accounts = 0
+
+
+def reply(start_response, body):
+    data = json.dumps(body).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def new_account():
+    global accounts
+    accounts += 1
+    account = str(100000000000 + accounts)
+    iam = iam_backends[account]["global"]
+    iam.create_user(region_name=REGION, user_name="winback-tests")
+    key = iam.create_access_key("winback-tests")
+    return {
+        "account": account,
+        "access_key_id": key.access_key_id,
+        "secret_access_key": key.secret_access_key,
+    }
+
+
+def sent(access_key):
+    account = get_account_id_from(access_key)
+    emails = []
+    for message in ses_backends[account][REGION].sent_messages:
+        raw = getattr(message, "raw_data", None)
+        emails.append(raw if raw is not None else f"Subject: {message.subject}\r\n\r\n{message.body}")
+    sms = [{"to": to, "text": text} for (to, text) in sns_backends[account][REGION].sms_messages.values()]
+    return {"account": account, "email": emails, "sms": sms}
 
 
 def serialised(environ, start_response):
+    global last_request
     with lock:
+        last_request = time.monotonic()
+        path = environ.get("PATH_INFO", "")
+        if path == "/winback/ping":
+            return reply(start_response, "winback-moto")
+        if path == "/winback/accounts" and environ.get("REQUEST_METHOD") == "POST":
+            return reply(start_response, new_account())
+        if path == "/winback/sent":
+            return reply(start_response, sent(environ.get("HTTP_X_WINBACK_ACCESS_KEY", "")))
         # Consume the whole response inside the lock: moto builds it lazily at times.
         return list(app(environ, start_response))
 
 
-parent = os.getppid()
 server = make_server("127.0.0.1", 0, serialised, threaded=True)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 print(server.server_address[1], flush=True)
-while os.getppid() == parent:
-    time.sleep(0.5)
+sys.stdout.close()
+while time.monotonic() - last_request < IDLE_SECONDS:
+    time.sleep(1)
 server.shutdown()
 sys.exit(0)
