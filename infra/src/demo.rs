@@ -386,8 +386,8 @@ async fn demo_tenant(store: &dyn Store) -> Result<Tenant, DemoError> {
     outreach.senders.sms_sender = Some("+15550100999".into());
     outreach.control_share = 0.15;
     // Tiers by annual spend: the low tier's lighter sequence carries a single-use discount code.
-    outreach.tiers.high_from_annual_spend = Some(900.0);
-    outreach.tiers.medium_from_annual_spend = Some(350.0);
+    outreach.tiers.high_from_annual_spend = Some(900.into());
+    outreach.tiers.medium_from_annual_spend = Some(350.into());
     config
         .validate()
         .map_err(|e| DemoError::Sample(e.to_string()))?;

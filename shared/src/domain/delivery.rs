@@ -486,8 +486,8 @@ mod tests {
     fn a_single_use_code_is_made_once_per_enrollment_and_shown_with_the_offer() {
         // A low-tier client: the second step carries the single-use "welcome back" discount.
         let business = tenant(|config: &mut BusinessConfig| {
-            config.outreach.tiers.medium_from_annual_spend = Some(100_000.0);
-            config.outreach.tiers.high_from_annual_spend = Some(200_000.0);
+            config.outreach.tiers.medium_from_annual_spend = Some(100_000.into());
+            config.outreach.tiers.high_from_annual_spend = Some(200_000.into());
         });
         let (mut record, first) = ana(&business);
         let second = ScheduledStep {

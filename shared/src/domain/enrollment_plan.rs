@@ -899,8 +899,8 @@ mod tests {
         let business = tenant(|config: &mut BusinessConfig| {
             config.outreach.senders.sms_sender = Some("Salon".into());
             config.outreach.tiers = TierCuts {
-                high_from_annual_spend: Some(50_000.0),
-                medium_from_annual_spend: Some(20_000.0),
+                high_from_annual_spend: Some(50_000.into()),
+                medium_from_annual_spend: Some(20_000.into()),
             };
         });
         let mut texts_only = profile_with_phone("ana");

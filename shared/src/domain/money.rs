@@ -96,10 +96,7 @@ impl Money {
         if decimal.is_sign_negative() && !decimal.is_zero() {
             return Err(MoneyError::Negative(text.trim().to_owned()));
         }
-        let scaled = decimal
-            .round_dp_with_strategy(currency.exponent(), RoundingStrategy::MidpointAwayFromZero)
-            .checked_mul(Decimal::from(10_i64.pow(currency.exponent())))
-            .and_then(|d| d.to_i64())
+        let scaled = to_minor(decimal, currency)
             .ok_or_else(|| MoneyError::TooLarge(text.trim().to_owned()))?;
         Ok(Money {
             minor: scaled,
@@ -139,6 +136,87 @@ impl fmt::Display for Money {
                 width = exponent as usize
             )
         }
+    }
+}
+
+/// `decimal` in minor units of `currency`, rounded half away from zero; `None` if too large.
+fn to_minor(decimal: Decimal, currency: Currency) -> Option<i64> {
+    decimal
+        .round_dp_with_strategy(currency.exponent(), RoundingStrategy::MidpointAwayFromZero)
+        .checked_mul(Decimal::from(10_i64.pow(currency.exponent())))
+        .and_then(|d| d.to_i64())
+}
+
+/// An amount in a currency's major units as a business writes it in its settings (`1500`,
+/// `1499.99`), before the currency is known: an exact decimal, never a float. A JSON number is
+/// read through its shortest decimal form, so what was written (up to 15 significant digits)
+/// is what is kept, and it is written back as the same number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MajorAmount(Decimal);
+
+impl MajorAmount {
+    /// The largest amount a setting may hold: a trillion.
+    pub const MAX: MajorAmount = MajorAmount(Decimal::from_parts(0xD4A5_1000, 0xE8, 0, false, 0));
+
+    /// `text` as a plain decimal (`1499.99`); `None` if it is not one.
+    pub fn parse(text: &str) -> Option<MajorAmount> {
+        Decimal::from_str(text.trim()).ok().map(MajorAmount)
+    }
+
+    /// The amount in minor units of `currency` (cents for USD), rounded half away from zero
+    /// once; `None` if it does not fit.
+    pub fn in_minor_units(self, currency: Currency) -> Option<i64> {
+        to_minor(self.0, currency)
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.0.is_sign_negative() && !self.0.is_zero()
+    }
+}
+
+impl From<u32> for MajorAmount {
+    fn from(whole: u32) -> MajorAmount {
+        MajorAmount(Decimal::from(whole))
+    }
+}
+
+impl fmt::Display for MajorAmount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.normalize(), f)
+    }
+}
+
+impl serde::Serialize for MajorAmount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.normalize().to_i64() {
+            Some(whole) if self.0.fract().is_zero() => serializer.serialize_i64(whole),
+            _ => serializer.serialize_f64(self.0.to_f64().unwrap_or(f64::NAN)),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MajorAmount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<MajorAmount, D::Error> {
+        struct Amount;
+        impl serde::de::Visitor<'_> for Amount {
+            type Value = MajorAmount;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an amount of money as a number, such as 1500 or 1499.99")
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<MajorAmount, E> {
+                Ok(MajorAmount(Decimal::from(n)))
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<MajorAmount, E> {
+                Ok(MajorAmount(Decimal::from(n)))
+            }
+            fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<MajorAmount, E> {
+                // Rust writes a float's shortest round-trip form, never in exponent notation.
+                Decimal::from_str(&n.to_string())
+                    .map(MajorAmount)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Float(n), &self))
+            }
+        }
+        deserializer.deserialize_any(Amount)
     }
 }
 

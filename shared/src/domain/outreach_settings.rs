@@ -14,7 +14,7 @@ use jiff::civil::{Date, Time, Weekday, time};
 use crate::domain::channel::Channel;
 use crate::domain::day::Day;
 use crate::domain::eligibility::EligibilityRules;
-use crate::domain::money::Currency;
+use crate::domain::money::{Currency, MajorAmount};
 use crate::domain::rebook_link::{self, BookingUrlError};
 use crate::domain::rfm::Tier;
 use crate::domain::send_window::{SendWindow, WindowError};
@@ -193,21 +193,21 @@ pub struct Offer {
 /// Annual spend (in the business's currency units) from which a client is high or medium tier.
 /// Without them every client is medium tier: the deployed system cannot rank clients against a
 /// whole business on each booking, so the business (or `winback audit`) supplies the cut points.
-#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TierCuts {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub high_from_annual_spend: Option<f64>,
+    pub high_from_annual_spend: Option<MajorAmount>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub medium_from_annual_spend: Option<f64>,
+    pub medium_from_annual_spend: Option<MajorAmount>,
 }
 
 impl TierCuts {
     /// The cut points in minor units of `currency` (cents for USD), rounded once: the tier is
-    /// then decided on whole amounts, never on floating-point spend.
+    /// then decided on whole amounts. (A cut too large for minor units, which validation
+    /// refuses, is one no client reaches.)
     pub fn in_minor_units(&self, currency: Currency) -> MinorTierCuts {
-        let per_unit = 10f64.powi(currency.exponent() as i32);
-        let minor = |major: f64| (major * per_unit).round() as i64;
+        let minor = |major: MajorAmount| major.in_minor_units(currency).unwrap_or(i64::MAX);
         MinorTierCuts {
             high: self.high_from_annual_spend.map(minor),
             medium: self.medium_from_annual_spend.map(minor),
@@ -378,11 +378,14 @@ pub enum OutreachError {
     #[error(
         "outreach.tiers: high_from_annual_spend ({high}) must be above medium_from_annual_spend ({medium})"
     )]
-    TierCuts { high: f64, medium: f64 },
+    TierCuts {
+        high: MajorAmount,
+        medium: MajorAmount,
+    },
     #[error(
         "tiers: a cut point of {0} is not an amount; give the annual spend in the business's currency, from 0 to 1,000,000,000,000"
     )]
-    TierCut(f64),
+    TierCut(MajorAmount),
     #[error(
         "outreach.senders.sms_sender is empty; give a sender id or an E.164 number, or leave it out"
     )]
@@ -516,7 +519,7 @@ impl OutreachConfig {
         .into_iter()
         .flatten()
         {
-            if !(0.0..=1e12).contains(&cut) {
+            if cut.is_negative() || cut > MajorAmount::MAX {
                 return Err(OutreachError::TierCut(cut));
             }
         }
@@ -805,8 +808,8 @@ mod tests {
         let none = TierCuts::default().in_minor_units(usd);
         assert_eq!(none.tier(100_000), Tier::Medium);
         let cuts = TierCuts {
-            high_from_annual_spend: Some(600.0),
-            medium_from_annual_spend: Some(200.0),
+            high_from_annual_spend: Some(600.into()),
+            medium_from_annual_spend: Some(200.into()),
         }
         .in_minor_units(usd);
         assert_eq!(cuts.tier(70_000), Tier::High);
@@ -816,20 +819,27 @@ mod tests {
 
     #[test]
     fn tier_cut_points_are_whole_minor_units_so_a_cent_decides_exactly() {
-        // 0.1 + 0.2 is not 0.3 in floating point; in cents it is.
+        // Read from JSON numbers as written, not as the nearest binary float (600.3 is
+        // 600.299999... as an f64), then rounded to the cent once.
         let usd = Currency::parse("USD").unwrap();
-        let cuts = TierCuts {
-            high_from_annual_spend: Some(600.3),
-            medium_from_annual_spend: Some(0.1 + 0.2),
-        }
-        .in_minor_units(usd);
+        let cuts: TierCuts = serde_json::from_str(
+            r#"{"high_from_annual_spend": 600.3, "medium_from_annual_spend": 0.295}"#,
+        )
+        .unwrap();
+        assert_eq!(cuts.high_from_annual_spend, MajorAmount::parse("600.3"));
+        assert_eq!(
+            serde_json::to_string(&cuts).unwrap(),
+            r#"{"high_from_annual_spend":600.3,"medium_from_annual_spend":0.295}"#,
+            "written back as the numbers that were read"
+        );
+        let cuts = cuts.in_minor_units(usd);
         assert_eq!(cuts.high, Some(60_030));
         assert_eq!(cuts.medium, Some(30));
         assert_eq!(cuts.tier(30), Tier::Medium);
         assert_eq!(cuts.tier(29), Tier::Low);
         assert_eq!(cuts.tier(60_030), Tier::High);
         let yen = TierCuts {
-            high_from_annual_spend: Some(60_000.0),
+            high_from_annual_spend: Some(60_000.into()),
             medium_from_annual_spend: None,
         }
         .in_minor_units(Currency::parse("JPY").unwrap());

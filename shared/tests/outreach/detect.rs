@@ -106,8 +106,8 @@ async fn the_daily_cap_holds_back_the_rest_for_the_next_day_highest_tier_first()
     let world = World::new(|config| {
         config.outreach.daily_cap.email = 2;
         config.outreach.tiers = TierCuts {
-            high_from_annual_spend: Some(500.0),
-            medium_from_annual_spend: Some(200.0),
+            high_from_annual_spend: Some(500.into()),
+            medium_from_annual_spend: Some(200.into()),
         };
     })
     .await;
@@ -352,8 +352,8 @@ async fn a_segment_no_sequence_serves_or_a_channel_the_client_cannot_get_is_skip
         config.outreach.sequences = vec![sms];
         config.outreach.senders.sms_sender = Some("Salon".into());
         config.outreach.tiers = TierCuts {
-            high_from_annual_spend: Some(500.0),
-            medium_from_annual_spend: Some(200.0),
+            high_from_annual_spend: Some(500.into()),
+            medium_from_annual_spend: Some(200.into()),
         };
     })
     .await;
