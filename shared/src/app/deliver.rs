@@ -21,7 +21,7 @@ use crate::domain::tenant::Tenant;
 use crate::ports::{
     ClientRecord, ClientStore, Clock, ConsentStore, EmailSender, MailStats, OutgoingEmail,
     OutgoingSms, OutreachChange, OutreachStore, SendError, SmsSender, StepDue, StepQueue, Store,
-    StoreError, TenantStore, Written,
+    StoreError, Subject, TenantStore, Written,
 };
 
 /// How long a delivery holds a step before another may take over: longer than a delivery
@@ -279,7 +279,7 @@ where
                 },
             }
         }
-        Err(StoreError::Contention(format!("client {}", step.client_id)).into())
+        Err(StoreError::Contention(Subject::Client(step.client_id.clone())).into())
     }
 
     /// Renders the step's message with its signed links and hands it to the channel's sender:

@@ -20,7 +20,7 @@ use crate::domain::stage::{Stage, StageThresholds};
 use crate::domain::tenant::Tenant;
 use crate::ports::{
     ClientRecord, ClientStore, Clock, Erased, Look, OutreachChange, OutreachStore, ProfileOutcome,
-    Store, StoreError, WatchIndex, Written,
+    Store, StoreError, Subject, WatchIndex, Written,
 };
 
 /// A client as the API shows them: profile, upcoming booking, and per category the cadence and
@@ -283,7 +283,7 @@ where
                 return Ok(Some(record));
             }
         }
-        Err(StoreError::Contention(format!("client {client}")))
+        Err(StoreError::Contention(Subject::Client(client.clone())))
     }
 
     /// Takes a client with a booking to come off the overdue index, until the day after it.

@@ -8,7 +8,7 @@ use crate::domain::day::Day;
 use crate::domain::enrollment::Outcome;
 use crate::domain::ids::ClientId;
 use crate::domain::tenant::Tenant;
-use crate::ports::{ClientStore, OutreachStore, StoreError, Written};
+use crate::ports::{ClientStore, OutreachStore, StoreError, Subject, Written};
 
 /// How often a clash is read again before giving up (a retryable error).
 const ATTEMPTS: usize = 5;
@@ -36,5 +36,5 @@ pub async fn end_active<S: ClientStore + OutreachStore + ?Sized>(
             Written::Done | Written::CapReached => return Ok(true),
         }
     }
-    Err(StoreError::Contention(format!("client {client}")))
+    Err(StoreError::Contention(Subject::Client(client.clone())))
 }

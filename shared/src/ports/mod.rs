@@ -41,13 +41,13 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub enum StoreError {
     /// Something with this identity already exists (creating a tenant twice, say).
     #[error("{0} already exists")]
-    AlreadyExists(String),
+    AlreadyExists(Subject),
     /// Concurrent writers kept changing the same items; the caller may try again.
     #[error("{0} was changed by another request at the same time; try again")]
-    Contention(String),
-    /// The write would exceed a limit of the store (item size, say).
-    #[error("{0}")]
-    TooLarge(String),
+    Contention(Subject),
+    /// The write would exceed a limit of the store.
+    #[error(transparent)]
+    TooLarge(Limit),
     /// The store could not be reached or refused for a while (throttling, a network error).
     #[error("the data store is unavailable: {0}")]
     Unavailable(#[source] BoxError),
@@ -58,6 +58,28 @@ pub enum StoreError {
         #[source]
         source: Option<BoxError>,
     },
+}
+
+/// What a [`StoreError`] is about.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Subject {
+    #[error("tenant {0}")]
+    Tenant(crate::domain::ids::TenantId),
+    #[error("client {0}")]
+    Client(crate::domain::ids::ClientId),
+}
+
+/// A limit of the store that a write would exceed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Limit {
+    #[error(
+        "a record of {bytes} bytes is over the store's item limit of {max} bytes; send fewer or shorter values"
+    )]
+    Item { bytes: usize, max: usize },
+    #[error("one change needs {items} items; the store allows {max} in a transaction")]
+    Transaction { items: usize, max: usize },
+    #[error("{categories} service categories in one import; at most {max}")]
+    Categories { categories: usize, max: usize },
 }
 
 impl StoreError {

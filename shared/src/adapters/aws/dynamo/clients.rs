@@ -21,7 +21,9 @@ use crate::domain::link_token::LinkClaims;
 use crate::domain::suppression::SuppressionReason;
 use crate::domain::tenant::Tenant;
 use crate::ports::ClientStore;
-use crate::ports::{ClientRecord, Erased, ProfileOutcome, StoreError, StoredCadence};
+use crate::ports::{
+    ClientRecord, Erased, Limit, ProfileOutcome, StoreError, StoredCadence, Subject,
+};
 
 use super::condition::{Clash, Condition};
 use super::io::retry_on_clash;
@@ -128,10 +130,10 @@ impl DynamoStore {
                 .extend(self.cadence_write(tenant, client, &category, cadence, read, today)?);
         }
         if cadence_writes.len() > MAX_TRANSACTION_ITEMS {
-            return Err(Clash::Failed(StoreError::TooLarge(format!(
-                "{} categories in one import; at most {MAX_TRANSACTION_ITEMS}",
-                cadence_writes.len()
-            ))));
+            return Err(Clash::Failed(StoreError::TooLarge(Limit::Categories {
+                categories: cadence_writes.len(),
+                max: MAX_TRANSACTION_ITEMS,
+            })));
         }
         // Bookings first, in full transactions; the cadences go with the last bookings, so
         // the cadences never run ahead of the bookings they are folded from.
@@ -246,7 +248,7 @@ impl ClientStore for DynamoStore {
     ) -> Result<ProfileOutcome, StoreError> {
         let pk = keys::client(tenant, &profile.id);
         retry_on_clash(
-            || format!("client {}", profile.id),
+            || Subject::Client(profile.id.clone()),
             || async {
                 let stored = self.get(pk.clone(), keys::PROFILE_SK).await?;
                 let (outcome, condition, revision) = match &stored {
@@ -291,7 +293,7 @@ impl ClientStore for DynamoStore {
         today: Day,
     ) -> Result<BookingOutcome, StoreError> {
         retry_on_clash(
-            || format!("client {}", booking.client_id),
+            || Subject::Client(booking.client_id.clone()),
             || self.try_apply_booking(tenant, booking, today),
         )
         .await
@@ -305,7 +307,7 @@ impl ClientStore for DynamoStore {
         today: Day,
     ) -> Result<Vec<BookingOutcome>, StoreError> {
         retry_on_clash(
-            || format!("client {client}"),
+            || Subject::Client(client.clone()),
             || self.try_import(tenant, client, bookings, today),
         )
         .await

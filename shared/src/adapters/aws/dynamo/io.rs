@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{
 };
 use rand::Rng;
 
-use crate::ports::{BoxError, StoreError};
+use crate::ports::{BoxError, Limit, StoreError, Subject};
 
 use super::condition::{Clash, Condition};
 use super::keys;
@@ -29,6 +29,15 @@ where
     StoreError::Unavailable(boxed)
 }
 
+/// DynamoDB kept leaving writes of a batch unprocessed (its capacity was exceeded) after every
+/// retry: the store is unavailable for a while.
+#[derive(Debug, thiserror::Error)]
+#[error("DynamoDB left {left} writes unprocessed while {what}")]
+pub(super) struct Unprocessed {
+    what: &'static str,
+    left: usize,
+}
+
 /// Waits before retry `attempt` (1, 2, ...): exponential with full jitter, capped at 1 s.
 pub(super) async fn backoff(attempt: u32) {
     let cap_ms = (10u64 << attempt.min(7)).min(1000);
@@ -41,7 +50,7 @@ pub(super) async fn backoff(attempt: u32) {
 /// is tried again after [`backoff`], up to [`ATTEMPTS`] times, then reported as
 /// [`StoreError::Contention`] naming `what`.
 pub(super) async fn retry_on_clash<T, Fut>(
-    what: impl FnOnce() -> String,
+    what: impl FnOnce() -> Subject,
     mut attempt: impl FnMut() -> Fut,
 ) -> Result<T, StoreError>
 where
@@ -208,10 +217,10 @@ impl DynamoStore {
         items: Vec<TransactWriteItem>,
     ) -> Result<Option<Vec<usize>>, StoreError> {
         if items.len() > MAX_TRANSACTION_ITEMS {
-            return Err(StoreError::TooLarge(format!(
-                "one change needs {} items; DynamoDB allows {MAX_TRANSACTION_ITEMS} in a transaction",
-                items.len()
-            )));
+            return Err(StoreError::TooLarge(Limit::Transaction {
+                items: items.len(),
+                max: MAX_TRANSACTION_ITEMS,
+            }));
         }
         match self
             .client
@@ -369,7 +378,7 @@ impl DynamoStore {
     pub(super) async fn batch_write(
         &self,
         requests: Vec<WriteRequest>,
-        what: &str,
+        what: &'static str,
     ) -> Result<(), StoreError> {
         let mut requests = requests.into_iter().peekable();
         while requests.peek().is_some() {
@@ -390,7 +399,10 @@ impl DynamoStore {
                 if !batch.is_empty() {
                     attempt += 1;
                     if attempt > ATTEMPTS {
-                        return Err(StoreError::Contention(what.into()));
+                        return Err(StoreError::Unavailable(Box::new(Unprocessed {
+                            what,
+                            left: batch.len(),
+                        })));
                     }
                     backoff(attempt).await;
                 }

@@ -10,7 +10,7 @@ use crate::domain::enrollment::{ScheduledStep, StepStatus};
 use crate::domain::ids::{Category, ClientId, TenantId};
 use crate::domain::stage::Stage;
 use crate::domain::tenant::Tenant;
-use crate::ports::{StoreError, StoredCadence, WatchedCadence};
+use crate::ports::{Limit, StoreError, StoredCadence, WatchedCadence};
 
 use super::keys;
 use super::{Item, MAX_ITEM_BYTES};
@@ -191,9 +191,10 @@ pub(super) fn item_size(item: &Item) -> usize {
 pub(super) fn check_size(item: &Item) -> Result<(), StoreError> {
     let size = item_size(item);
     if size > MAX_ITEM_BYTES {
-        return Err(StoreError::TooLarge(format!(
-            "a record of {size} bytes is over DynamoDB's item limit of {MAX_ITEM_BYTES} bytes; send fewer or shorter values"
-        )));
+        return Err(StoreError::TooLarge(Limit::Item {
+            bytes: size,
+            max: MAX_ITEM_BYTES,
+        }));
     }
     Ok(())
 }

@@ -7,8 +7,8 @@ use crate::domain::config::BusinessConfig;
 use crate::domain::ids::TenantId;
 use crate::domain::reputation::Pause;
 use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
-use crate::ports::StoreError;
 use crate::ports::TenantStore;
+use crate::ports::{StoreError, Subject};
 
 use super::condition::Condition;
 use super::io::retry_on_clash;
@@ -25,7 +25,7 @@ impl DynamoStore {
         change: impl Fn(&mut Tenant) -> bool,
     ) -> Result<(), StoreError> {
         retry_on_clash(
-            || format!("tenant {tenant}"),
+            || Subject::Tenant(tenant.clone()),
             || async {
                 let item = self
                     .get(keys::tenant(tenant), keys::TENANT_SK)
@@ -68,7 +68,9 @@ impl TenantStore for DynamoStore {
             ]))
             .await
         } else {
-            Err(StoreError::AlreadyExists(format!("tenant {}", tenant.id)))
+            Err(StoreError::AlreadyExists(Subject::Tenant(
+                tenant.id.clone(),
+            )))
         }
     }
 

@@ -7,8 +7,8 @@ use crate::domain::config::BusinessConfig;
 use crate::domain::ids::TenantId;
 use crate::domain::reputation::Pause;
 use crate::domain::tenant::{ApiKeyHash, Tenant, WebhookSecret};
-use crate::ports::StoreError;
 use crate::ports::TenantStore;
+use crate::ports::{StoreError, Subject};
 
 use super::rows::{parse_id, read_tenant, to_json, unavailable};
 use super::{SqliteStore, exec, query_row};
@@ -42,6 +42,7 @@ impl SqliteStore {
 impl TenantStore for SqliteStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         let id = tenant.id.to_string();
+        let tenant_id = tenant.id.clone();
         let record = to_json(tenant)?;
         self.transact(move |tx| {
             let inserted = exec(
@@ -51,7 +52,7 @@ impl TenantStore for SqliteStore {
             )
             .map_err(unavailable)?;
             if inserted == 0 {
-                return Err(StoreError::AlreadyExists(format!("tenant {id}")));
+                return Err(StoreError::AlreadyExists(Subject::Tenant(tenant_id.clone())));
             }
             Ok(())
         })
