@@ -12,8 +12,10 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::domain::channel::Channel;
 use crate::domain::day::Day;
-use crate::domain::delivery::{self, Decision, Delivering, Sending, Waiting};
-use crate::domain::enrollment::{Enrollment, Outcome, ScheduledStep, StepStatus, StopReason};
+use crate::domain::delivery::{
+    self, AfterFailure, Decision, Delivering, SendFailure, Sending, Waiting,
+};
+use crate::domain::enrollment::{Enrollment, Outcome, ScheduledStep, StepStatus};
 use crate::domain::link_token::{LinkClaims, LinkKeys, Purpose};
 use crate::domain::reputation::MailEvent;
 use crate::domain::template::{self, Values};
@@ -223,29 +225,30 @@ where
         };
         let message_id = match self.send(&tenant, &record, &step, &sending, now).await? {
             Ok(id) => id,
-            Err(SendError::Refused(why)) => {
-                tracing::warn!(tenant = %tenant.id, reason = %why, "a message was refused");
-                let outcome = Outcome::Stopped {
-                    reason: StopReason::Suppressed,
-                };
-                self.end(&tenant, &record, &step, outcome, now).await?;
-                return Ok(Delivered::Stopped {
-                    reason: "refused_by_provider",
-                });
-            }
             Err(error) => {
-                // The provider is still down or throttling after the SDK's own retries (with
-                // backoff and jitter): the step is handed back, free for this event's next
-                // delivery (the function's retries); after the last one the event lands in
-                // the dead-letter queue with this error, to be redriven.
-                let again = ScheduledStep {
-                    status: StepStatus::Queued { at: now },
-                    ..step.clone()
+                let failure = match &error {
+                    SendError::Refused(_) => SendFailure::Refused,
+                    SendError::Unavailable(_) => SendFailure::Unavailable,
                 };
-                store
-                    .write_outreach(&tenant.id, &record.requeuing(again))
-                    .await?;
-                return Err(DeliverError::Send(error));
+                return match delivery::after_failure(&step, failure, now) {
+                    AfterFailure::Stop { outcome, reason } => {
+                        // The provider's text may hold the address or number: not logged.
+                        tracing::warn!(
+                            tenant = %tenant.id,
+                            client = %step.client_id,
+                            channel = ?step.channel,
+                            "the provider refused a message; the enrollment ends"
+                        );
+                        self.end(&tenant, &record, &step, outcome, now).await?;
+                        Ok(Delivered::Stopped { reason })
+                    }
+                    AfterFailure::Requeue(again) => {
+                        store
+                            .write_outreach(&tenant.id, &record.requeuing(again))
+                            .await?;
+                        Err(DeliverError::Send(error))
+                    }
+                };
             }
         };
         if step.channel == Channel::Email {

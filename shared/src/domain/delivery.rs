@@ -3,7 +3,8 @@
 //! [`decide`] says skip, stop the enrollment, wait, or send (with the offer and its single-use
 //! code); [`record_sent`] says what the outreach becomes once the message went: the send
 //! recorded, the next step scheduled on the first of its channels the client can still be
-//! reached on. The delivery use case reads, sends and writes; every rule is here.
+//! reached on; [`after_failure`] says what a send the provider did not take leads to. The
+//! delivery use case reads, sends and writes; every rule is here.
 
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -257,6 +258,45 @@ pub fn record_sent(
     }
 }
 
+/// Why the provider did not take a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendFailure {
+    /// Refused for good: a bad address, a number that cannot take the message.
+    Refused,
+    /// Down or throttling, after the provider client's own retries.
+    Unavailable,
+}
+
+/// What follows a send the provider did not take.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AfterFailure {
+    /// End the enrollment with `outcome`: nothing sent to this contact will ever arrive.
+    Stop {
+        outcome: Outcome,
+        reason: &'static str,
+    },
+    /// Hand the step back to the queue, due now, for the event's next delivery (the function's
+    /// retries; after the last one the event waits in the dead-letter queue to be redriven).
+    Requeue(ScheduledStep),
+}
+
+/// What a failed send of `step` at `now` leads to: a refusal ends the enrollment as a
+/// suppressed contact would; an outage hands the step back, free for the next attempt.
+pub fn after_failure(step: &ScheduledStep, failure: SendFailure, now: Timestamp) -> AfterFailure {
+    match failure {
+        SendFailure::Refused => AfterFailure::Stop {
+            outcome: Outcome::Stopped {
+                reason: StopReason::Suppressed,
+            },
+            reason: "refused_by_provider",
+        },
+        SendFailure::Unavailable => AfterFailure::Requeue(ScheduledStep {
+            status: StepStatus::Queued { at: now },
+            ..step.clone()
+        }),
+    }
+}
+
 /// The step after `step`, if the sequence has one.
 fn next_step(
     active: &Enrollment,
@@ -392,6 +432,35 @@ mod tests {
         assert_eq!(sending.template, "soft_check_in");
         // The first step never carries an offer.
         assert_eq!(sending.offer, None);
+    }
+
+    #[test]
+    fn a_message_the_provider_refuses_ends_the_enrollment_and_an_outage_hands_the_step_back() {
+        let business = tenant(|_| {});
+        let (_, step) = ana(&business);
+        let now = at("2026-06-02T09:00:00Z");
+        assert_eq!(
+            after_failure(&step, SendFailure::Refused, now),
+            AfterFailure::Stop {
+                outcome: Outcome::Stopped {
+                    reason: StopReason::Suppressed
+                },
+                reason: "refused_by_provider",
+            }
+        );
+        let AfterFailure::Requeue(again) = after_failure(&step, SendFailure::Unavailable, now)
+        else {
+            panic!("an outage requeues");
+        };
+        assert_eq!(again.status, StepStatus::Queued { at: now });
+        assert_eq!(
+            ScheduledStep {
+                status: step.status.clone(),
+                ..again
+            },
+            step,
+            "the same step, due now"
+        );
     }
 
     #[test]

@@ -95,6 +95,29 @@ impl RfmScore {
 /// What ranks clients for tiers, compared in order: RFM total, spend, visits, last visit.
 type TierKey = (u8, i64, u32, Day);
 
+/// Each client's quintile (1–5) on one axis of RFM, in the input's order.
+pub type Quintiles = Vec<u8>;
+
+/// Recency quintiles: the later the last visit, the higher.
+pub fn recency(clients: &[ClientValue]) -> Quintiles {
+    quintiles(
+        clients
+            .iter()
+            .map(|c| i64::from(c.last_visit.days_since(Day::EPOCH)))
+            .collect(),
+    )
+}
+
+/// Frequency quintiles: the more visits, the higher.
+pub fn frequency(clients: &[ClientValue]) -> Quintiles {
+    quintiles(clients.iter().map(|c| i64::from(c.visits)).collect())
+}
+
+/// Monetary quintiles: the more spent, the higher.
+pub fn monetary(clients: &[ClientValue]) -> Quintiles {
+    quintiles(clients.iter().map(|c| c.spend_minor).collect())
+}
+
 /// Scores and tiers every client of one business; the result is in the input's order.
 ///
 /// `tie` orders two clients (by their positions in `clients`) that nothing else separates, the
@@ -104,27 +127,19 @@ pub fn score(
     clients: &[ClientValue],
     tie: impl Fn(usize, usize) -> std::cmp::Ordering,
 ) -> Vec<(RfmScore, Tier)> {
+    let axes = [recency(clients), frequency(clients), monetary(clients)];
+    score_ranked(clients, axes, tie)
+}
+
+/// [`score`], with the three axes already ranked (`[recency, frequency, monetary]`, from the
+/// functions of those names): they are independent, so a caller with threads to spare ranks
+/// them at once.
+pub fn score_ranked(
+    clients: &[ClientValue],
+    [recency, frequency, monetary]: [Quintiles; 3],
+    tie: impl Fn(usize, usize) -> std::cmp::Ordering,
+) -> Vec<(RfmScore, Tier)> {
     let n = clients.len();
-    // The three axes are independent: rank them at once (a business of a million clients
-    // waits on three sorts otherwise).
-    let (recency, frequency, monetary) = std::thread::scope(|scope| {
-        let recency = scope.spawn(|| {
-            quintiles(
-                clients
-                    .iter()
-                    .map(|c| i64::from(c.last_visit.days_since(Day::EPOCH)))
-                    .collect(),
-            )
-        });
-        let frequency =
-            scope.spawn(|| quintiles(clients.iter().map(|c| i64::from(c.visits)).collect()));
-        let monetary = quintiles(clients.iter().map(|c| c.spend_minor).collect());
-        (
-            recency.join().expect("ranking does not panic"),
-            frequency.join().expect("ranking does not panic"),
-            monetary,
-        )
-    });
     let scores: Vec<RfmScore> = (0..n)
         .map(|i| RfmScore {
             recency: recency[i],

@@ -32,7 +32,19 @@ impl Audit {
         let mut tiers = vec![Tier::Low; bound];
         // Clients alike in every respect are told apart by id, not by the order they were read.
         let id_of = |at: usize| self.ids.get(self.clients.get(visited[at]).id);
-        let scored = rfm::score(&values, |a, b| id_of(a).cmp(id_of(b)));
+        // The three axes are independent: rank them at once (a business of a million clients
+        // waits on three sorts otherwise).
+        let axes = std::thread::scope(|scope| {
+            let recency = scope.spawn(|| rfm::recency(&values));
+            let frequency = scope.spawn(|| rfm::frequency(&values));
+            let monetary = rfm::monetary(&values);
+            [
+                recency.join().expect("ranking does not panic"),
+                frequency.join().expect("ranking does not panic"),
+                monetary,
+            ]
+        });
+        let scored = rfm::score_ranked(&values, axes, |a, b| id_of(a).cmp(id_of(b)));
         for (number, (_, tier)) in visited.iter().zip(scored) {
             tiers[*number as usize] = tier;
         }

@@ -52,7 +52,9 @@ impl TenantStore for SqliteStore {
             )
             .map_err(unavailable)?;
             if inserted == 0 {
-                return Err(StoreError::AlreadyExists(Subject::Tenant(tenant_id.clone())));
+                return Err(StoreError::AlreadyExists(Subject::Tenant(
+                    tenant_id.clone(),
+                )));
             }
             Ok(())
         })
