@@ -36,6 +36,14 @@ impl Day {
     pub fn plus_days(self, days: i32) -> Day {
         Day(self.0 + days)
     }
+
+    /// The instant this day begins in `zone` (its first moment where a clock change skips
+    /// midnight); `None` only for a day beyond the instants jiff can hold.
+    pub fn start_in(self, zone: &jiff::tz::TimeZone) -> Option<jiff::Timestamp> {
+        zone.to_ambiguous_timestamp(self.date().to_datetime(jiff::civil::Time::midnight()))
+            .compatible()
+            .ok()
+    }
 }
 
 impl From<Date> for Day {

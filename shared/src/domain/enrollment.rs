@@ -238,14 +238,7 @@ impl Enrollment {
         let booked_at = booking.updated_at.min(booking.starts_at);
         let categories: Vec<&Category> = booking.categories().collect();
         let credited_step = if self.control {
-            let enrolled_at = TimeZone::UTC
-                .to_ambiguous_timestamp(
-                    self.started
-                        .date()
-                        .to_datetime(jiff::civil::Time::midnight()),
-                )
-                .compatible()
-                .ok()?;
+            let enrolled_at = self.started.start_in(&TimeZone::UTC)?;
             attribution::control_returned(
                 enrolled_at,
                 booked_at,
@@ -469,11 +462,7 @@ pub fn first_send_at(
     zone: &TimeZone,
     last_message: Option<Day>,
 ) -> Timestamp {
-    let start_of = |date: Date| {
-        zone.to_ambiguous_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
-            .compatible()
-            .unwrap_or(now)
-    };
+    let start_of = |date: Date| Day::from_date(date).start_in(zone).unwrap_or(now);
     let earliest = now.max(start_of(not_before.date()));
     let local = zone.to_datetime(earliest).date();
     let landed = landmark.first_message_day(local);

@@ -146,7 +146,7 @@ impl Plan {
     /// the channel's window from that day on, or later if it was planned later.
     pub fn move_to(&mut self, day: Day, config: &OutreachConfig) {
         if let Some(step) = &mut self.first_step {
-            let start = start_of_day(day, &self.zone);
+            let start = day.start_in(&self.zone).unwrap_or(Timestamp::UNIX_EPOCH);
             let window = config.windows.of(step.channel);
             step.send_at = window.next_send(step.send_at.max(start), &self.zone, None);
         }
@@ -572,13 +572,6 @@ pub fn next_looks(
             })
         })
         .collect()
-}
-
-/// Midnight of `day` in `zone`.
-fn start_of_day(day: Day, zone: &TimeZone) -> Timestamp {
-    zone.to_ambiguous_timestamp(day.date().to_datetime(jiff::civil::Time::midnight()))
-        .compatible()
-        .unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 #[cfg(test)]
