@@ -1,5 +1,6 @@
-//! Builders for the domain's unit tests: a business in London, regular clients with consent, and
-//! their records as a store would return them.
+//! Builders for tests (the domain's unit tests, the store contract, the use-case tests; the
+//! `test-support` feature): a business in London, regular clients with consent, and their
+//! records as a store would return them.
 
 use jiff::Timestamp;
 

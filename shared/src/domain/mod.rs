@@ -26,8 +26,8 @@ pub mod enrollment;
 pub mod enrollment_plan;
 pub mod explanation;
 pub mod feedback;
-#[cfg(test)]
-pub(crate) mod fixtures;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fixtures;
 pub mod ids;
 pub mod industry;
 pub mod lapse_score;

@@ -21,15 +21,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use jiff::Timestamp;
-
 use crate::domain::booking::{Booking, BookingStatus, ServiceLine};
 use crate::domain::booking_change::BookingOutcome;
 use crate::domain::client::{ClientProfile, Consent};
 use crate::domain::config::BusinessConfig;
 use crate::domain::contact::{EmailAddress, PhoneNumber};
 use crate::domain::day::Day;
-use crate::domain::ids::{BookingId, Category, ClientId, TenantId};
+use crate::domain::ids::{Category, TenantId};
 use crate::domain::stage::Stage;
 use crate::domain::tenant::Tenant;
 use crate::domain::time_zone::TimeZoneName;
@@ -112,34 +110,14 @@ pub async fn tenant(store: &dyn Store, id: &str) -> Tenant {
     tenant
 }
 
-pub fn client_id(id: &str) -> ClientId {
-    ClientId::parse(id).unwrap()
-}
-
-pub fn day(text: &str) -> Day {
-    Day::from(text.parse::<jiff::civil::Date>().unwrap())
-}
+pub use crate::domain::fixtures::{at, client_id, day};
 
 /// A builder for bookings: completed, one hair service at 45.00, version 1.
 #[derive(Clone)]
 pub struct BookingBuilder(Booking);
 
 pub fn booking(id: &str, client: &str, on: &str) -> BookingBuilder {
-    BookingBuilder(Booking {
-        id: BookingId::parse(id).unwrap(),
-        client_id: client_id(client),
-        status: BookingStatus::Completed,
-        starts_at: format!("{on}T10:00:00Z").parse().unwrap(),
-        updated_at: format!("{on}T18:00:00Z").parse().unwrap(),
-        location_id: None,
-        staff: Some("Maya".into()),
-        offer_code: None,
-        services: vec![ServiceLine {
-            category: Category::parse("hair").unwrap(),
-            name: Some("Cut".into()),
-            price_minor: 4500,
-        }],
-    })
+    BookingBuilder(crate::domain::fixtures::visit(id, client, on, "hair", 4500))
 }
 
 impl BookingBuilder {
@@ -194,10 +172,6 @@ pub fn profile(id: &str) -> ClientProfile {
 pub const TODAY: &str = "2026-06-01";
 /// Noon on [`TODAY`], for what a case dates (an erasure, say).
 pub const TODAY_NOON: &str = "2026-06-01T12:00:00Z";
-
-pub fn at(text: &str) -> Timestamp {
-    text.parse().unwrap()
-}
 
 pub async fn apply(store: &dyn Store, tenant: &Tenant, booking: Booking) -> BookingOutcome {
     store

@@ -4,20 +4,14 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use jiff::Timestamp;
 
 use shared::adapters::local::SqliteStore;
 use shared::app::detect::Detector;
 use shared::app::enqueue::Enqueuer;
 use shared::app::ingest::Ingest;
-use shared::domain::booking::{Booking, BookingStatus, ServiceLine};
-use shared::domain::client::{ClientProfile, Consent};
 use shared::domain::config::BusinessConfig;
-use shared::domain::contact::EmailAddress;
-use shared::domain::day::Day;
-use shared::domain::ids::{BookingId, Category, ClientId, TenantId};
+use shared::domain::ids::Category;
 use shared::domain::tenant::Tenant;
-use shared::domain::time_zone::TimeZoneName;
 use shared::ports::{EventPublisher, FixedClock, PublishError, StepDue, Store};
 
 pub struct World {
@@ -25,58 +19,19 @@ pub struct World {
     pub tenant: Tenant,
 }
 
-pub fn at(text: &str) -> Timestamp {
-    text.parse().unwrap()
-}
-
-pub fn day(text: &str) -> Day {
-    Day::from(text.parse::<jiff::civil::Date>().unwrap())
-}
-
-pub fn client(id: &str) -> ClientId {
-    ClientId::parse(id).unwrap()
-}
+use shared::domain::fixtures;
+pub use shared::domain::fixtures::{at, client_id as client, day, visit};
 
 pub fn hair() -> Category {
-    Category::parse("hair").unwrap()
-}
-
-pub fn visit(id: &str, client_id: &str, on: &str, category: &str, price_minor: i64) -> Booking {
-    Booking {
-        id: BookingId::parse(id).unwrap(),
-        client_id: client(client_id),
-        status: BookingStatus::Completed,
-        starts_at: at(&format!("{on}T10:00:00Z")),
-        updated_at: at(&format!("{on}T18:00:00Z")),
-        location_id: None,
-        staff: Some("Maya".into()),
-        offer_code: None,
-        services: vec![ServiceLine {
-            category: Category::parse(category).unwrap(),
-            name: Some("Cut".into()),
-            price_minor,
-        }],
-    }
+    fixtures::category("hair")
 }
 
 impl World {
+    /// A business in London with no control group (the fixtures' tenant), configured by
+    /// `configure`, on an in-memory store.
     pub async fn new(configure: impl FnOnce(&mut BusinessConfig)) -> World {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
-        let mut config = BusinessConfig {
-            timezone: TimeZoneName::parse("Europe/London").unwrap(),
-            ..BusinessConfig::default()
-        };
-        config.outreach.control_share = 0.0;
-        configure(&mut config);
-        config.validate().unwrap();
-        let tenant = Tenant {
-            id: TenantId::parse("salon").unwrap(),
-            name: "Salon".into(),
-            config,
-            created_at: at("2026-01-01T00:00:00Z"),
-            webhook_secrets: Vec::new(),
-            paused: None,
-        };
+        let tenant = fixtures::tenant(configure);
         store.create_tenant(&tenant).await.unwrap();
         World { store, tenant }
     }
@@ -92,29 +47,13 @@ impl World {
     /// A client with email consent who came for a haircut every four weeks, five times, the
     /// last on `last` (at `price_minor` each).
     pub async fn regular(&self, id: &str, last: &str, price_minor: i64) {
-        let mut profile = ClientProfile::new(client(id));
-        profile.name = Some("Ana Lopez".into());
-        profile.email = Some(EmailAddress::parse(&format!("{id}@example.com")).unwrap());
-        profile.consent.email = Some(Consent {
-            granted: true,
-            source: "booking form".into(),
-            at: at("2025-01-01T00:00:00Z"),
-        });
         let ingest = self.ingest("2026-06-01T12:00:00Z");
-        ingest.upsert_client(&self.tenant, &profile).await.unwrap();
+        ingest
+            .upsert_client(&self.tenant, &fixtures::profile(id))
+            .await
+            .unwrap();
+        let visits = fixtures::every_four_weeks(id, "hair", last, price_minor);
         let last = day(last);
-        let visits: Vec<Booking> = (0..5)
-            .map(|i| {
-                let on = last.plus_days(-28 * (4 - i));
-                visit(
-                    &format!("{id}-v{i}"),
-                    id,
-                    &on.to_string(),
-                    "hair",
-                    price_minor,
-                )
-            })
-            .collect();
         self.store
             .import_history(&self.tenant, &client(id), &visits, last)
             .await
