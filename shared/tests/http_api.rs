@@ -808,3 +808,65 @@ async fn the_outreach_report_covers_the_enrollments_started_in_a_period() {
         assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
     }
 }
+
+#[tokio::test]
+async fn every_json_route_reads_one_whole_object_and_nothing_after_it() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    let config = json!({"timezone": "Europe/London", "currency": "GBP",
+                        "outreach": {"control_share": 0.2}});
+    assert_eq!(
+        app.call("PUT", "/v1/config", &key, Some(config))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let before = app.call("GET", "/v1/config", &key, None).await.body;
+    let raw = |method: &str, path: &str, body: &str| {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    };
+    let booking = booking("b1", "c-1", "2026-10-01T10:00:00Z");
+    let routes = [
+        ("PUT", "/v1/config", json!({"currency": "EUR"})),
+        ("PUT", "/v1/clients/c-1", json!({"name": "Ana"})),
+        ("POST", "/v1/bookings", json!({"bookings": [booking]})),
+        ("POST", "/v1/overdue/contact", json!({"category": "hair"})),
+    ];
+    for (method, path, good) in &routes {
+        for bad in [
+            format!("{good} trailing"),
+            format!("{good}{good}"),
+            format!("{good} []"),
+        ] {
+            let reply = app.send(raw(method, path, &bad)).await;
+            assert_problem(&reply, StatusCode::BAD_REQUEST);
+            assert!(
+                reply.body["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("after the JSON document"),
+                "{method} {path} {bad}: {}",
+                reply.body
+            );
+        }
+        let truncated = app.send(raw(method, path, r#"{"id":"#)).await;
+        assert_problem(&truncated, StatusCode::BAD_REQUEST);
+        for not_an_object in ["[]", "null", "\"text\"", "42"] {
+            let reply = app.send(raw(method, path, not_an_object)).await;
+            assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(pointers(&reply), [""], "{method} {path} {not_an_object}");
+        }
+    }
+    // Nothing of any of them was stored.
+    assert_eq!(app.call("GET", "/v1/config", &key, None).await.body, before);
+    assert_eq!(
+        app.get_client(&key, "c-1").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

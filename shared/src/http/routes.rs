@@ -209,7 +209,10 @@ async fn put_client(
         return Ok(already_processed());
     };
     let id = client_id(&raw_id)?;
-    let value = wire::json(&body).map_err(Problem::malformed)?;
+    let value = read_object(
+        &body,
+        "Send the client's profile as one JSON object: {\"name\": \"Ana Lopez\", \"email\": ...}.",
+    )?;
     let profile = wire::client_profile(&id, &value).map_err(Problem::invalid)?;
     let outcome = api
         .ingest
@@ -233,7 +236,7 @@ async fn post_bookings(
     let Some((caller, body)) = json_write(&api, &query, &headers, body).await? else {
         return Ok(already_processed());
     };
-    let value = wire::json(&body).map_err(Problem::malformed)?;
+    let value = read_object(&body, "Send {\"bookings\": [...]}, one JSON object.")?;
     let tenant = &caller.tenant;
     let (bookings, batch) = wire::bookings(&value, tenant.config.currency, api.clock.now())
         .map_err(Problem::invalid)?;
@@ -361,14 +364,14 @@ async fn put_config(
 }
 
 fn parse_config(body: &[u8]) -> Result<BusinessConfig, Problem> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = read_object(
+        body,
+        "Send the settings as one JSON object (see the settings reference in the README); fields left out take their defaults.",
+    )?;
     let config: BusinessConfig =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        serde_path_to_error::deserialize(value).map_err(|error| {
             let path = error.path().to_string();
             let inner = error.into_inner();
-            if inner.is_syntax() || inner.is_eof() {
-                return Problem::malformed(inner.to_string());
-            }
             let pointer = if path == "." {
                 String::new()
             } else {
@@ -389,6 +392,19 @@ fn parse_config(body: &[u8]) -> Result<BusinessConfig, Problem> {
         }])
     })?;
     Ok(config)
+}
+
+/// A JSON route's body, read the one way they all read it ([`wire::object`]); `fix` says what
+/// the route takes when the body is JSON but not an object.
+fn read_object(body: &[u8], fix: &str) -> Result<serde_json::Value, Problem> {
+    wire::object(body).map_err(|error| match error {
+        wire::BodyError::NotJson(error) => Problem::malformed(error),
+        wire::BodyError::NotAnObject(_) => Problem::invalid(vec![FieldError {
+            pointer: String::new(),
+            detail: error.to_string(),
+            fix: fix.into(),
+        }]),
+    })
 }
 
 async fn get_overdue(
@@ -474,15 +490,10 @@ async fn post_overdue_contact(
         None
     } else {
         require_json(&headers)?;
-        let value = wire::json(&body).map_err(Problem::malformed)?;
-        if !value.is_object() {
-            return Err(Problem::invalid(vec![FieldError {
-                pointer: String::new(),
-                detail: "the body must be a JSON object".into(),
-                fix: "Send {\"category\": \"hair\"}, or no body to contact every overdue client."
-                    .into(),
-            }]));
-        }
+        let value = read_object(
+            &body,
+            "Send {\"category\": \"hair\"}, or no body to contact every overdue client.",
+        )?;
         match value.get("category") {
             None | Some(serde_json::Value::Null) => None,
             Some(serde_json::Value::String(raw)) => Some(category_param(raw, "/category")?),

@@ -113,17 +113,49 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-/// A request body that is not JSON, and where it stops being JSON.
+/// A request body that is not one JSON document, and where it stops being one.
 #[derive(Debug, thiserror::Error)]
-#[error("the body is not valid JSON: {source} (line {}, column {})", source.line(), source.column())]
-pub struct NotJson {
-    #[from]
-    source: serde_json::Error,
+pub enum NotJson {
+    #[error("the body is not valid JSON: {source} (line {}, column {})", source.line(), source.column())]
+    Syntax {
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "the body has more after the JSON document (line {}, column {}); only one document is read, so nothing was stored",
+        source.line(), source.column()
+    )]
+    Trailing {
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
-/// Parses a request body as JSON, or says where it stops being JSON.
-pub fn json(body: &[u8]) -> Result<Value, NotJson> {
-    Ok(serde_json::from_slice(body)?)
+/// Why a request body is not what a JSON route reads.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// Not one JSON document (a 400).
+    #[error(transparent)]
+    NotJson(#[from] NotJson),
+    /// A JSON document, but not an object (a 422 at the top of the body).
+    #[error("the body must be a JSON object, not {0}")]
+    NotAnObject(&'static str),
+}
+
+/// Reads a request body the one way every JSON route does: one whole JSON document with
+/// nothing after it but whitespace, an object at the top.
+pub fn object(body: &[u8]) -> Result<Value, BodyError> {
+    use serde::Deserialize;
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    let value = Value::deserialize(&mut reader).map_err(|source| NotJson::Syntax { source })?;
+    reader
+        .end()
+        .map_err(|source| NotJson::Trailing { source })?;
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err(BodyError::NotAnObject(kind(&value)))
+    }
 }
 
 /// `PUT /v1/clients/{id}`: the profile for `id`.
