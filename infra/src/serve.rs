@@ -37,6 +37,14 @@ pub enum ServeError {
     Server(std::io::Error),
     #[error(transparent)]
     Clock(#[from] ClockStartError),
+    #[error(
+        "cannot read or make the link-signing key {}: {source}; check the data folder's permissions (the key must stay, or links already sent stop working)",
+        path.display()
+    )]
+    Key {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Where messages go: `.eml` files and `sms.jsonl`.
@@ -119,11 +127,30 @@ pub fn link_keys(data: &Path) -> Result<LinkKeys, ServeError> {
     let path = data.join(LINK_KEY_FILE);
     let secret = match std::fs::read(&path) {
         Ok(secret) => secret,
-        Err(_) => {
+        // Only a key that is not there is made anew: any other error stops the start, since a
+        // new key would break every link already sent.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
             let secret: [u8; 32] = rand::random();
-            std::fs::write(&path, secret).map_err(ServeError::Server)?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|source| ServeError::Key {
+                    path: path.clone(),
+                    source,
+                })?;
+            file.write_all(&secret)
+                .and_then(|()| file.sync_all())
+                .map_err(|source| ServeError::Key {
+                    path: path.clone(),
+                    source,
+                })?;
             secret.to_vec()
         }
+        Err(source) => return Err(ServeError::Key { path, source }),
     };
     let key =
         LinkKey::new("local", secret).map_err(|e| ServeError::Server(std::io::Error::other(e)))?;

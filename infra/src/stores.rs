@@ -54,6 +54,24 @@ impl StoreArgs {
 
 pub fn open_local(folder: &Path) -> Result<SqliteStore, OpenError> {
     std::fs::create_dir_all(folder).map_err(|e| OpenError::Folder(folder.to_owned(), e))?;
-    SqliteStore::open(&folder.join(DATABASE_FILE))
-        .map_err(|e| OpenError::Store(folder.to_owned(), e))
+    let database = folder.join(DATABASE_FILE);
+    // Made readable by its owner alone before SQLite first opens it (its journal files take
+    // the database's permissions): it holds clients' names, addresses and numbers.
+    private_file(&database).map_err(|e| OpenError::Folder(folder.to_owned(), e))?;
+    SqliteStore::open(&database).map_err(|e| OpenError::Store(folder.to_owned(), e))
+}
+
+/// Creates `path` empty, readable and writable by its owner alone, unless it exists.
+pub fn private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }

@@ -119,6 +119,15 @@ fn serve_makes_a_demo_tenant_on_first_start_and_answers_the_api() {
     let (status, body) = http(server.port, "GET", "/v1/clients/c-1", &key, None);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"category\":\"hair\""), "{body}");
+    // The link-signing key and the database are the owner's alone.
+    for file in ["link-signing.key", "winback.sqlite3"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} is {:o}", mode & 0o777);
+    }
     let (status, body) = http(server.port, "GET", "/v1/clients/c-1", "wbk_wrong", None);
     assert_eq!(status, 401);
     assert!(body.contains("\"fix\""));

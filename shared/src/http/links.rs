@@ -173,13 +173,27 @@ fn page(status: StatusCode, business: &str, title: &str, body: &str) -> Response
     )
 }
 
-/// Links carry a token: never cached, never passed on as a referrer.
+/// Links carry a token: never cached, never passed on as a referrer. Their pages load nothing
+/// from anywhere, post only to themselves, and no other site can frame them (a framed opt-out
+/// or rebook button could be clicked for the client).
 fn private(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
     );
     response
 }

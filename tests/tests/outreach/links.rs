@@ -43,6 +43,16 @@ async fn call(
         .get(header::LOCATION)
         .map(|l| l.to_str().unwrap().to_owned());
     assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    // No other site can frame a link page (a click-jacked opt-out or rebook).
+    let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert_eq!(response.headers()[header::X_FRAME_OPTIONS], "DENY");
+    assert_eq!(
+        response.headers()[header::X_CONTENT_TYPE_OPTIONS],
+        "nosniff"
+    );
     let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
     (status, location, String::from_utf8(body.to_vec()).unwrap())
 }
