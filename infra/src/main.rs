@@ -420,7 +420,7 @@ fn audit(args: AuditArgs) -> Result<(), Failure> {
     }
 
     let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = render::Printable::new(BufWriter::new(stdout.lock()));
     let written = if let Some(id) = &args.client {
         let rows = report.client(id.trim());
         if rows.is_empty() {
@@ -441,8 +441,8 @@ fn audit(args: AuditArgs) -> Result<(), Failure> {
     } else {
         match args.format {
             Format::Table => render::write_table(&report, &summary, &source, &mut out),
-            Format::Json => render::write_json(&report, &summary, &source, &mut out)
-                .and_then(|()| writeln!(out)),
+            Format::Json => render::write_json(&report, &summary, &source, out.raw())
+                .and_then(|()| writeln!(out.raw())),
         }
     };
     written

