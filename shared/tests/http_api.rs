@@ -870,3 +870,57 @@ async fn every_json_route_reads_one_whole_object_and_nothing_after_it() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn an_opt_out_shows_as_withdrawn_consent_with_when_and_how() {
+    use shared::domain::channel::Channel;
+    use shared::domain::contact::{ContactHash, EmailAddress};
+    use shared::domain::feedback::ConsentEntry;
+    use shared::domain::ids::ClientId;
+    use shared::domain::suppression::SuppressionReason;
+    use shared::ports::ConsentChange;
+
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    let profile = json!({"name": "Ana", "email": "ana@example.com",
+        "consent": {"email": {"granted": true, "source": "booking form", "at": "2026-01-01T00:00:00Z"}}});
+    assert_eq!(
+        app.put_client(&key, "c-1", profile.clone()).await.status,
+        StatusCode::CREATED
+    );
+    let shown = app.get_client(&key, "c-1").await.body;
+    assert_eq!(shown["consent"]["email"]["granted"], true, "{shown}");
+
+    // Ana taps the unsubscribe link.
+    let tenant = TenantId::parse("salon-a").unwrap();
+    app.store
+        .record_consent(
+            &tenant,
+            &ConsentChange {
+                contact: ContactHash::of_email(&EmailAddress::parse("ana@example.com").unwrap()),
+                client: Some(ClientId::parse("c-1").unwrap()),
+                entry: ConsentEntry {
+                    channel: Channel::Email,
+                    granted: false,
+                    at: "2026-11-20T08:15:00Z".parse().unwrap(),
+                    source: "unsubscribe link".into(),
+                    wording: "one-click unsubscribe".into(),
+                },
+                reason: SuppressionReason::OptedOut,
+            },
+        )
+        .await
+        .unwrap();
+    let shown = app.get_client(&key, "c-1").await.body;
+    assert_eq!(
+        shown["consent"]["email"],
+        json!({"granted": false, "source": "unsubscribe link", "at": "2026-11-20T08:15:00Z"}),
+        "{shown}"
+    );
+    // The booking tool sends the profile again, still saying granted: the opt-out stands.
+    let mut again = profile;
+    again["consent"]["email"]["at"] = json!("2026-11-22T00:00:00Z");
+    assert_eq!(app.put_client(&key, "c-1", again).await.status, StatusCode::OK);
+    let shown = app.get_client(&key, "c-1").await.body;
+    assert_eq!(shown["consent"]["email"]["granted"], false, "{shown}");
+}

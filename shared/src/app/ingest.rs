@@ -11,16 +11,18 @@ use crate::domain::booking_change::BookingOutcome;
 use crate::domain::category_cadence::Watch;
 use crate::domain::channel::Channel;
 use crate::domain::client::ClientProfile;
+use crate::domain::contact::ContactHash;
 use crate::domain::day::Day;
 use crate::domain::eligibility::ChannelState;
 use crate::domain::enrollment::{self, CodeStatus, Enrollment, Outcome, Outreach, StopReason};
+use crate::domain::feedback;
 use crate::domain::ids::{Category, ClientId};
 use crate::domain::money::Money;
 use crate::domain::stage::{Stage, StageThresholds};
 use crate::domain::tenant::Tenant;
 use crate::ports::{
-    ClientRecord, ClientStore, Clock, Erased, Look, OutreachChange, OutreachStore, ProfileOutcome,
-    Store, StoreError, Subject, WatchIndex, Written,
+    ClientRecord, ClientStore, Clock, ConsentStore, Erased, Look, OutreachChange, OutreachStore,
+    ProfileOutcome, Store, StoreError, Subject, WatchIndex, Written,
 };
 
 /// A client as the API shows them: profile, upcoming booking, and per category the cadence and
@@ -83,7 +85,7 @@ pub struct Ingest<S: ?Sized = dyn Store> {
 
 impl<S> Ingest<S>
 where
-    S: ClientStore + OutreachStore + WatchIndex + ?Sized,
+    S: ClientStore + OutreachStore + WatchIndex + ConsentStore + ?Sized,
 {
     pub fn new(store: Arc<S>, clock: Arc<dyn Clock>) -> Ingest<S> {
         Ingest { store, clock }
@@ -365,9 +367,27 @@ where
                 }
             })
             .collect();
-        let profile = record
+        let mut profile = record
             .profile
             .unwrap_or_else(|| ClientProfile::new(id.clone()));
+        // Consent as it stands: an opt-out recorded in the ledger shows as withdrawn, with
+        // when and how, whatever the booking tool last sent.
+        if let Some(email) = &profile.email {
+            let ledger = self
+                .store
+                .consent_ledger(&tenant.id, &ContactHash::of_email(email))
+                .await?;
+            profile.consent.email =
+                feedback::standing_consent(profile.consent.email.as_ref(), &ledger, Channel::Email);
+        }
+        if let Some(phone) = &profile.phone {
+            let ledger = self
+                .store
+                .consent_ledger(&tenant.id, &ContactHash::of_phone(phone))
+                .await?;
+            profile.consent.sms =
+                feedback::standing_consent(profile.consent.sms.as_ref(), &ledger, Channel::Sms);
+        }
         let enrollment = record.outreach.active.as_ref().map(|e| EnrollmentView {
             id: e.id.to_string(),
             category: e.category.clone(),

@@ -4,6 +4,7 @@
 use jiff::Timestamp;
 
 use crate::domain::channel::Channel;
+use crate::domain::client::Consent;
 use crate::domain::ids::ClientId;
 use crate::domain::suppression::SuppressionReason;
 
@@ -87,6 +88,37 @@ pub struct LedgerLine {
     pub reason: SuppressionReason,
 }
 
+/// A channel's consent as it stands, from what the booking tool sent (`profile`) and the
+/// contact's consent ledger: the later word wins, except that a withdrawal in the ledger (an
+/// opt-out link, STOP, a complaint) is lifted only by a later opt-in in the ledger (START),
+/// never by the booking tool sending "granted" again.
+pub fn standing_consent(
+    profile: Option<&Consent>,
+    ledger: &[LedgerLine],
+    channel: Channel,
+) -> Option<Consent> {
+    let last = ledger
+        .iter()
+        .filter(|line| line.entry.channel == channel)
+        .max_by_key(|line| line.entry.at);
+    let from_ledger = |line: &LedgerLine| Consent {
+        granted: line.entry.granted,
+        source: line.entry.source.clone(),
+        at: line.entry.at,
+    };
+    match (profile, last) {
+        (profile, None) => profile.cloned(),
+        (None, Some(line)) => Some(from_ledger(line)),
+        (Some(profile), Some(line)) => {
+            if line.entry.granted && profile.at > line.entry.at {
+                Some(profile.clone())
+            } else {
+                Some(from_ledger(line))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +162,72 @@ mod tests {
         ] {
             assert_eq!(keyword(message), None, "{message:?}");
         }
+    }
+
+    #[test]
+    fn an_opt_out_stands_until_the_client_opts_back_in_whatever_the_booking_tool_sends() {
+        let at = |t: &str| t.parse::<Timestamp>().unwrap();
+        let tool = |granted: bool, when: &str| Consent {
+            granted,
+            source: "booking form".into(),
+            at: at(when),
+        };
+        let line = |granted: bool, when: &str, source: &str| LedgerLine {
+            client: None,
+            entry: ConsentEntry {
+                channel: Channel::Email,
+                granted,
+                at: at(when),
+                source: source.into(),
+                wording: String::new(),
+            },
+            reason: SuppressionReason::OptedOut,
+        };
+        let granted = tool(true, "2026-01-01T00:00:00Z");
+        assert_eq!(
+            standing_consent(Some(&granted), &[], Channel::Email),
+            Some(granted.clone()),
+            "no ledger: the booking tool's word"
+        );
+        let opt_out = line(false, "2026-03-01T09:00:00Z", "unsubscribe link");
+        let withdrawn = standing_consent(
+            Some(&granted),
+            std::slice::from_ref(&opt_out),
+            Channel::Email,
+        )
+        .unwrap();
+        assert!(!withdrawn.granted);
+        assert_eq!(withdrawn.source, "unsubscribe link");
+        assert_eq!(withdrawn.at, at("2026-03-01T09:00:00Z"));
+        // The booking tool re-sends "granted" later: the opt-out stands.
+        let resent = tool(true, "2026-04-01T00:00:00Z");
+        assert!(
+            !standing_consent(
+                Some(&resent),
+                std::slice::from_ref(&opt_out),
+                Channel::Email
+            )
+            .unwrap()
+            .granted
+        );
+        // The client opts back in; a later withdrawal by the booking tool then wins.
+        let start = line(true, "2026-05-01T00:00:00Z", "sms keyword");
+        let ledger = [opt_out.clone(), start];
+        assert!(
+            standing_consent(Some(&resent), &ledger, Channel::Email)
+                .unwrap()
+                .granted
+        );
+        let withdrawn_by_tool = tool(false, "2026-06-01T00:00:00Z");
+        assert!(
+            !standing_consent(Some(&withdrawn_by_tool), &ledger, Channel::Email)
+                .unwrap()
+                .granted
+        );
+        // Another channel's line changes nothing here.
+        assert_eq!(
+            standing_consent(Some(&granted), &[opt_out], Channel::Sms),
+            Some(granted)
+        );
     }
 }
