@@ -920,7 +920,54 @@ async fn an_opt_out_shows_as_withdrawn_consent_with_when_and_how() {
     // The booking tool sends the profile again, still saying granted: the opt-out stands.
     let mut again = profile;
     again["consent"]["email"]["at"] = json!("2026-11-22T00:00:00Z");
-    assert_eq!(app.put_client(&key, "c-1", again).await.status, StatusCode::OK);
+    assert_eq!(
+        app.put_client(&key, "c-1", again).await.status,
+        StatusCode::OK
+    );
     let shown = app.get_client(&key, "c-1").await.body;
     assert_eq!(shown["consent"]["email"]["granted"], false, "{shown}");
+}
+
+#[tokio::test]
+async fn a_parameter_given_twice_is_refused_and_a_too_large_body_is_told_without_bookings_talk() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    let reply = app
+        .call(
+            "GET",
+            "/v1/clients/c-1?tenant=salon-a&tenant=salon-b",
+            &key,
+            None,
+        )
+        .await;
+    assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(pointers(&reply), ["?tenant"]);
+    let reply = app
+        .call(
+            "GET",
+            "/v1/overdue?category=hair&category=nails",
+            &key,
+            None,
+        )
+        .await;
+    assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(pointers(&reply), ["?category"]);
+
+    let reply = app
+        .send(
+            Request::builder()
+                .method("PUT")
+                .uri("/v1/config")
+                .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(vec![b' '; 2 * 1024 * 1024]))
+                .unwrap(),
+        )
+        .await;
+    assert_problem(&reply, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        !reply.body["fix"].as_str().unwrap().contains("booking"),
+        "{}",
+        reply.body
+    );
 }

@@ -134,6 +134,21 @@ async fn the_reference_s_examples_are_accepted_and_every_error_is_documented() {
             )
             .await,
         ];
+        // A query parameter given twice, and an id longer than any id can be.
+        errors.push(
+            send(
+                &method,
+                &format!("{path}?tenant=docs&tenant=docs"),
+                Some(key),
+                "application/json",
+                "{}".into(),
+            )
+            .await,
+        );
+        if path.contains("{id}") {
+            let long = path.replace("{id}", &"x".repeat(300));
+            errors.push(send(&method, &long, Some(key), "application/json", "{}".into()).await);
+        }
         if matches!(method.as_str(), "PUT" | "POST") {
             errors.push(send(&method, &path, Some(key), "text/plain", "{}".into()).await);
             errors.push(send(&method, &path, Some(key), "application/json", "{".into()).await);

@@ -117,7 +117,9 @@ fn messages(channel: Channel) -> &'static str {
 /// The page for a link that does not work: what happened and what to do, nothing changed.
 fn refused(error: &LinkError) -> Response {
     let (status, text) = match error {
-        LinkError::Token(TokenError::Expired | TokenError::UnknownKey) => (
+        // A key id no key of this deployment has is as likely a damaged link as a retired
+        // key: only the link's own expiry says for sure that it is gone.
+        LinkError::Token(TokenError::Expired) => (
             StatusCode::GONE,
             "This link has expired. Links in older messages stop working after a while; use the link in the latest message, or contact the business directly.",
         ),

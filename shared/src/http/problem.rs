@@ -108,7 +108,7 @@ impl Problem {
             "too-large",
             "The request body is too large",
             format!("the body is over {limit} bytes"),
-            "Send bookings in batches of at most 100, or fewer at a time.",
+            "Send a smaller body: a batch can be split over several requests.",
         )
     }
 

@@ -100,14 +100,25 @@ async fn method_not_allowed() -> Problem {
 }
 
 /// A parameter of the query string, decoded, if present.
-fn query_param(query: &Option<String>, name: &str) -> Option<String> {
+/// A query parameter, if given; given more than once, it is refused (which one was meant?).
+fn query_param(query: &Option<String>, name: &str) -> Result<Option<String>, Problem> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).unwrap_or_default();
-    pairs.into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    let mut values = pairs.into_iter().filter(|(n, _)| n == name).map(|(_, v)| v);
+    let first = values.next();
+    let more = values.count();
+    if more > 0 {
+        return Err(Problem::invalid(vec![FieldError {
+            pointer: format!("?{name}"),
+            detail: format!("?{name}= is given {} times", more + 1),
+            fix: format!("Give ?{name}= once."),
+        }]));
+    }
+    Ok(first)
 }
 
 /// `?tenant=` from the query string, if any.
-fn tenant_param(query: &Option<String>) -> Option<String> {
+fn tenant_param(query: &Option<String>) -> Result<Option<String>, Problem> {
     query_param(query, "tenant")
 }
 
@@ -177,7 +188,7 @@ async fn write(
     body: Body,
 ) -> Result<Option<(Caller, axum::body::Bytes)>, Problem> {
     let body = read_body(body).await?;
-    let caller = auth::authenticate(api, headers, tenant_param(query).as_deref(), &body).await?;
+    let caller = auth::authenticate(api, headers, tenant_param(query)?.as_deref(), &body).await?;
     if caller.already_processed {
         return Ok(None);
     }
@@ -300,7 +311,7 @@ async fn get_client(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), b"").await?;
+    let caller = auth::authenticate(&api, &headers, tenant_param(&query)?.as_deref(), b"").await?;
     let id = client_id(&raw_id)?;
     let view = api
         .ingest
@@ -317,7 +328,7 @@ async fn delete_client(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), b"").await?;
+    let caller = auth::authenticate(&api, &headers, tenant_param(&query)?.as_deref(), b"").await?;
     if caller.already_processed {
         return Ok(already_processed());
     }
@@ -339,7 +350,7 @@ async fn get_config(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), b"").await?;
+    let caller = auth::authenticate(&api, &headers, tenant_param(&query)?.as_deref(), b"").await?;
     Ok(axum::Json(&caller.tenant.config).into_response())
 }
 
@@ -412,8 +423,8 @@ async fn get_overdue(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), b"").await?;
-    let category = query_param(&query, "category")
+    let caller = auth::authenticate(&api, &headers, tenant_param(&query)?.as_deref(), b"").await?;
+    let category = query_param(&query, "category")?
         .map(|raw| category_param(&raw, ""))
         .transpose()?;
     let list = api
@@ -431,10 +442,10 @@ async fn get_outreach_report(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), b"").await?;
+    let caller = auth::authenticate(&api, &headers, tenant_param(&query)?.as_deref(), b"").await?;
     let tenant = &caller.tenant;
     let day_param = |name: &str| -> Result<Option<Day>, Problem> {
-        let Some(raw) = query_param(&query, name) else {
+        let Some(raw) = query_param(&query, name)? else {
             return Ok(None);
         };
         raw.trim()
@@ -534,7 +545,7 @@ async fn get_sending(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let caller = auth::authenticate(&api, &headers, tenant_param(&query).as_deref(), b"").await?;
+    let caller = auth::authenticate(&api, &headers, tenant_param(&query)?.as_deref(), b"").await?;
     let sending = api
         .settings
         .sending(&caller.tenant)

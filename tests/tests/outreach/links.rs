@@ -173,7 +173,15 @@ async fn a_damaged_expired_or_misused_link_gets_a_friendly_page_and_changes_noth
     tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
     let truncated = &opt_out[..opt_out.len() / 2];
+    // The key id damaged: no key has it, which says nothing about the link's age.
+    let (key_id, rest) = opt_out.split_once('.').unwrap();
+    let damaged_prefix = format!("{}x.{rest}", &key_id[..key_id.len() - 1]);
     for (path, method, status) in [
+        (
+            format!("/u/{damaged_prefix}"),
+            "POST",
+            StatusCode::BAD_REQUEST,
+        ),
         (format!("/u/{tampered}"), "POST", StatusCode::BAD_REQUEST),
         (format!("/u/{truncated}"), "POST", StatusCode::BAD_REQUEST),
         (format!("/u/{rebook}"), "POST", StatusCode::BAD_REQUEST),
