@@ -10,7 +10,7 @@ use std::sync::Arc;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
-use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config};
+use shared::adapters::aws::{dynamo::DynamoStore, env, function_sdk_config, init_logging};
 use shared::adapters::clock;
 use shared::app::detect::Detector;
 use shared::lambda::tick_clock;
@@ -20,7 +20,7 @@ use shared::ports::{Clock, Store};
 async fn main() -> Result<(), Error> {
     init_logging();
     let table = env::required("TABLE_NAME")?;
-    let sdk = sdk_config().await;
+    let sdk = function_sdk_config()?;
     let store: Arc<dyn Store> =
         Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
     let machine = clock::from_env()?;

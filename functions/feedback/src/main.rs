@@ -8,7 +8,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
 use shared::adapters::aws::sns::SnsSender;
-use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config};
+use shared::adapters::aws::{dynamo::DynamoStore, env, function_sdk_config, init_logging};
 use shared::adapters::clock;
 use shared::app::feedback::Feedback;
 use shared::lambda::DeadLetters;
@@ -18,7 +18,7 @@ use shared::ports::Store;
 async fn main() -> Result<(), Error> {
     init_logging();
     let table = env::required("TABLE_NAME")?;
-    let sdk = sdk_config().await;
+    let sdk = function_sdk_config()?;
     let store: Arc<dyn Store> =
         Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
     let feedback = Feedback::new(

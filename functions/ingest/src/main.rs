@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config};
+use shared::adapters::aws::{dynamo::DynamoStore, env, function_sdk_config, init_logging};
 use shared::adapters::clock;
 use shared::http::{Api, router};
 
@@ -12,7 +12,7 @@ use shared::http::{Api, router};
 async fn main() -> Result<(), lambda_http::Error> {
     init_logging();
     let table = env::required("TABLE_NAME")?;
-    let sdk = sdk_config().await;
+    let sdk = function_sdk_config()?;
     let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
     let api = Api::new(store, clock::from_env()?);
     lambda_http::run(router(api)).await

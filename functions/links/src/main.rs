@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config};
+use shared::adapters::aws::{dynamo::DynamoStore, env, function_sdk_config, init_logging};
 use shared::adapters::clock;
 use shared::app::links::Links;
 use shared::domain::link_token::LinkKeys;
@@ -17,7 +17,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let table = env::required("TABLE_NAME")?;
     let keys = LinkKeys::from_setting(&env::required("LINK_SIGNING_KEYS")?)
         .map_err(|e| format!("LINK_SIGNING_KEYS: {e}"))?;
-    let sdk = sdk_config().await;
+    let sdk = function_sdk_config()?;
     let store: Arc<dyn Store> =
         Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
     let links = Arc::new(Links::new(store, clock::from_env()?, keys));

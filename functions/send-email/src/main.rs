@@ -10,7 +10,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
 use shared::adapters::aws::ses::SesSender;
-use shared::adapters::aws::{dynamo::DynamoStore, env, init_logging, sdk_config};
+use shared::adapters::aws::{dynamo::DynamoStore, env, function_sdk_config, init_logging};
 use shared::adapters::clock;
 use shared::app::deliver::{Deliverer, Senders};
 use shared::domain::channel::Channel;
@@ -22,7 +22,7 @@ use shared::ports::Store;
 async fn main() -> Result<(), Error> {
     init_logging();
     let environment = DeliveryEnvironment::from_env()?;
-    let sdk = sdk_config().await;
+    let sdk = function_sdk_config()?;
     let store: Arc<dyn Store> = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
         environment.table,
