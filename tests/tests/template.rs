@@ -358,3 +358,53 @@ fn due_steps_go_to_their_delivery_function_and_failures_to_the_dead_letter_queue
         Some("EmailConfigurationSet")
     );
 }
+
+/// The parameter a `!Ref` names, with its default.
+fn parameter_default<'a>(template: &'a Yaml, reference: &Yaml) -> &'a Yaml {
+    let name = reference
+        .as_str()
+        .unwrap_or_else(|| panic!("{reference:?} is not a !Ref to a parameter"));
+    let parameter = &template["Parameters"][name];
+    assert!(!parameter.is_badvalue(), "no parameter {name}");
+    &parameter["Default"]
+}
+
+#[test]
+fn every_function_logs_to_a_group_with_a_retention_and_the_public_edges_are_throttled() {
+    let template = template();
+    let resources = template["Resources"].as_hash().unwrap();
+    let mut functions = 0;
+    for (name, resource) in resources {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        functions += 1;
+        let name = name.as_str().unwrap();
+        let group = resource["Properties"]["LoggingConfig"]["LogGroup"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} names no log group of its own"));
+        let group = &template["Resources"][group];
+        assert_eq!(group["Type"].as_str(), Some("AWS::Logs::LogGroup"), "{name}");
+        let retention = parameter_default(&template, &group["Properties"]["RetentionInDays"]);
+        assert!(retention.as_i64().is_some(), "{name}: {retention:?}");
+    }
+    assert_eq!(functions, 7);
+
+    // The API's default route throttle and the unauthenticated links' concurrency are
+    // parameters with defaults.
+    let routes = &template["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"];
+    for limit in ["ThrottlingBurstLimit", "ThrottlingRateLimit"] {
+        assert!(
+            parameter_default(&template, &routes[limit])
+                .as_i64()
+                .is_some(),
+            "{limit}"
+        );
+    }
+    let links = &template["Resources"]["LinksFunction"]["Properties"];
+    assert!(
+        parameter_default(&template, &links["ReservedConcurrentExecutions"])
+            .as_i64()
+            .is_some()
+    );
+}
