@@ -384,7 +384,11 @@ fn every_function_logs_to_a_group_with_a_retention_and_the_public_edges_are_thro
             .as_str()
             .unwrap_or_else(|| panic!("{name} names no log group of its own"));
         let group = &template["Resources"][group];
-        assert_eq!(group["Type"].as_str(), Some("AWS::Logs::LogGroup"), "{name}");
+        assert_eq!(
+            group["Type"].as_str(),
+            Some("AWS::Logs::LogGroup"),
+            "{name}"
+        );
         let retention = parameter_default(&template, &group["Properties"]["RetentionInDays"]);
         assert!(retention.as_i64().is_some(), "{name}: {retention:?}");
     }
