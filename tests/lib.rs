@@ -3,6 +3,7 @@
 //! through [`runtime_api`] against moto.
 
 pub mod api_gateway;
+pub mod iam;
 pub mod runtime_api;
 
 use std::path::{Path, PathBuf};

@@ -198,8 +198,15 @@ impl Harness {
         match tokio::time::timeout(Duration::from_secs(30), rx).await {
             Ok(Ok(outcome)) => outcome,
             _ => panic!(
-                "the function did not answer in 30 s (init error: {:?})",
-                self.shared.init_error.lock().unwrap()
+                "the function did not answer in 30 s (init error: {:?}); its last log lines: {:#?}",
+                self.shared.init_error.lock().unwrap(),
+                self.logs
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .rev()
+                    .take(5)
+                    .collect::<Vec<_>>()
             ),
         }
     }

@@ -42,6 +42,8 @@ async fn the_ingest_binary_stores_clients_and_bookings_in_dynamodb() {
     let binary = build_binary("ingest");
     let account = moto::Account::fresh();
     let (client, table) = account.new_table().await;
+    // The function's own access key: what it calls is held to its IAM policy below.
+    let function = account.another_key();
     let store = DynamoStore::new(client.clone(), table.clone());
     let tenant = Tenant {
         id: TenantId::parse("salon-e2e").unwrap(),
@@ -61,7 +63,7 @@ async fn the_ingest_binary_stores_clients_and_bookings_in_dynamodb() {
 
     let harness = Harness::start(
         &binary,
-        &[&[("TABLE_NAME", table.as_str())], account.env().as_slice()].concat(),
+        &[&[("TABLE_NAME", table.as_str())], function.env().as_slice()].concat(),
     )
     .await;
     harness.wait_until_polling().await;
@@ -193,4 +195,5 @@ async fn the_ingest_binary_stores_clients_and_bookings_in_dynamodb() {
             "{secret:?} appears in the logs: {logs:#?}"
         );
     }
+    system_tests::iam::assert_allowed("ingest", &function.dynamodb_calls());
 }

@@ -21,9 +21,11 @@ use system_tests::api_gateway::{page_reply, page_request, reply, request};
 use system_tests::runtime_api::{Harness, Outcome, build_binary};
 
 /// The day the tests' businesses call today: a fixed one, so no test depends on the date it
-/// runs (the function binaries run on a clock started where each test says).
+/// runs (the function binaries run on a clock started where each test says). Months after the
+/// businesses were created (2026-01-01), as in life: the detector's first run reads the watch
+/// index from then.
 fn today() -> jiff::civil::Date {
-    jiff::civil::date(2030, 3, 4)
+    jiff::civil::date(2026, 6, 1)
 }
 
 /// `hour` o'clock in London on `date`, as an instant.
@@ -54,6 +56,22 @@ fn tenant(id: &str) -> Tenant {
         created_at: "2026-01-01T00:00:00Z".parse().unwrap(),
         webhook_secrets: Vec::new(),
         paused: None,
+    }
+}
+
+/// Every DynamoDB call the functions started in `account` made is one the template's IAM
+/// policies allow them, as AWS would authorise it.
+fn assert_calls_allowed(account: &moto::Account) {
+    let started: Vec<(String, moto::Account)> = STARTED
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(id, _, _)| *id == account.id)
+        .map(|(_, binary, key)| (binary.clone(), key.clone()))
+        .collect();
+    assert!(!started.is_empty());
+    for (binary, key) in started {
+        system_tests::iam::assert_allowed(&binary, &key.dynamodb_calls());
     }
 }
 
@@ -220,10 +238,20 @@ async fn regular_client(
     assert_eq!(status, 200, "{body}");
 }
 
-/// A function binary working in `account`, its clock started at `at`.
+/// The function binaries each test started: (account, binary, the binary's own access key).
+static STARTED: std::sync::Mutex<Vec<(String, String, moto::Account)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// A function binary working in `account` with an access key of its own, its clock started
+/// at `at`.
 async fn start(account: &moto::Account, at: &str, binary: &str, env: &[(&str, &str)]) -> Harness {
     let path = build_binary(binary);
-    let mut all = account.env();
+    let own = account.another_key();
+    STARTED
+        .lock()
+        .unwrap()
+        .push((account.id.clone(), binary.to_owned(), own.clone()));
+    let mut all = own.env();
     all.push(("RUST_LOG", "info"));
     all.push((shared::adapters::clock::CLOCK_START, at));
     all.extend_from_slice(env);
@@ -332,6 +360,7 @@ async fn a_lapse_found_by_the_detector_reaches_the_bus_as_an_email_step() {
     for harness in [&ingest, &detector, &queue_fn] {
         assert!(harness.init_error().is_none());
     }
+    assert_calls_allowed(&account);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -716,6 +745,7 @@ async fn a_lapsed_client_gets_one_email_taps_rebook_and_books_and_an_opt_out_sto
     for harness in senders.iter().chain([&links, &sms_fn, &ingest, &feedback]) {
         assert!(harness.init_error().is_none());
     }
+    assert_calls_allowed(&account);
 }
 
 /// A fixture of a function's `events/` folder.
@@ -793,6 +823,7 @@ async fn bounces_and_sms_keywords_reach_the_feedback_function_through_sns() {
         text.starts_with("Salon: occasional booking reminders") && text.contains("STOP"),
         "{text}"
     );
+    assert_calls_allowed(&account);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -855,4 +886,5 @@ async fn a_poison_event_goes_to_the_dead_letter_queue_at_once_and_a_good_one_sti
     let answered = response(feedback.invoke(json!({"Records": "none"})).await);
     assert!(answered["dead_lettered"].is_string(), "{answered}");
     assert_eq!(take_events(&account, &dead_letters).await.len(), 1);
+    assert_calls_allowed(&account);
 }

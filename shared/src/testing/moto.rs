@@ -57,6 +57,7 @@ fn shared_server() -> String {
     let mut child = Command::new(&python)
         .arg("-c")
         .arg(include_str!("moto_server.py"))
+        .env("WINBACK_MOTO_VERSION", script_version())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -75,9 +76,19 @@ fn shared_server() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// Whether a winback moto server answers at `endpoint` (a port may have been reused since).
+/// Whether a moto server started from this very `moto_server.py` answers at `endpoint` (a
+/// port may have been reused since, or the script changed).
 fn answers(endpoint: &str) -> bool {
-    matches!(call(endpoint, "GET", "/winback/ping", None), Ok(Value::String(s)) if s == "winback-moto")
+    let expected = format!("winback-moto {}", script_version());
+    matches!(call(endpoint, "GET", "/winback/ping", None), Ok(Value::String(s)) if s == expected)
+}
+
+/// A fingerprint of `moto_server.py`, which the server echoes when pinged.
+fn script_version() -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    include_str!("moto_server.py").hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }
 
 /// A plain HTTP/1.1 request to one of the server's own routes; the JSON it answers.
@@ -169,6 +180,56 @@ impl Account {
         (client, table)
     }
 
+    /// Another access key to the same account (a function's own, say, so what it calls can be
+    /// told apart from what the test calls).
+    pub fn another_key(&self) -> Account {
+        let made = call(
+            endpoint(),
+            "POST",
+            "/winback/keys",
+            Some(&self.access_key_id),
+        )
+        .unwrap_or_else(|e| panic!("moto made no key: {e}"));
+        let field = |name: &str| {
+            made[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {name} in {made}"))
+                .to_owned()
+        };
+        assert_eq!(field("account"), self.id, "{made}");
+        Account {
+            id: self.id.clone(),
+            access_key_id: field("access_key_id"),
+            secret_access_key: field("secret_access_key"),
+        }
+    }
+
+    /// The DynamoDB calls made with this access key, in order.
+    pub fn dynamodb_calls(&self) -> Vec<DynamoCall> {
+        let calls = call(
+            endpoint(),
+            "GET",
+            "/winback/calls",
+            Some(&self.access_key_id),
+        )
+        .unwrap_or_else(|e| panic!("moto did not say what was called: {e}"));
+        calls
+            .as_array()
+            .expect("a list of calls")
+            .iter()
+            .map(|c| DynamoCall {
+                action: c["action"].as_str().unwrap_or_default().to_owned(),
+                index: c["index"].as_str().map(str::to_owned),
+                parts: c["parts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p.as_str().map(str::to_owned))
+                    .collect(),
+            })
+            .collect()
+    }
+
     /// Every email sent from this account, as the raw MIME SES was given.
     pub fn emails(&self) -> Vec<String> {
         self.sent()["email"]
@@ -203,6 +264,17 @@ impl Account {
         assert_eq!(sent["account"], self.id.as_str(), "{sent}");
         sent
     }
+}
+
+/// One DynamoDB call as moto received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DynamoCall {
+    /// The API action: `Query`, `TransactWriteItems`, ...
+    pub action: String,
+    /// The index a `Query` or `Scan` read, if any.
+    pub index: Option<String>,
+    /// The kinds of item a transaction holds: `Put`, `Update`, `Delete`, `ConditionCheck`, `Get`.
+    pub parts: Vec<String>,
 }
 
 /// A new, empty winback table in an account of its own, and a client for it.

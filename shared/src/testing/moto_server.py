@@ -10,7 +10,12 @@
 #                            account, so nothing one test makes is seen by another
 #   GET  /winback/sent       what was sent from the account of the request's access key
 #                            (x-winback-access-key): raw emails and SMS, in order
+#   POST /winback/keys       another access key in the account of x-winback-access-key's
+#   GET  /winback/calls      the DynamoDB actions (and indexes) called with the access key
+#                            x-winback-access-key, so a test can hold them to an IAM policy
+import io
 import json
+import re
 import os
 import sys
 import threading
@@ -29,6 +34,9 @@ app = DomainDispatcherApplication(create_backend_app)
 lock = threading.Lock()
 last_request = time.monotonic()
 accounts = 0
+keys = 0
+calls = {}
+CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
 
 
 def reply(start_response, body):
@@ -51,6 +59,42 @@ def new_account():
     }
 
 
+def another_key(access_key):
+    global keys
+    keys += 1
+    account = get_account_id_from(access_key)
+    iam = iam_backends[account]["global"]
+    user = f"winback-tests-{keys}"
+    iam.create_user(region_name=REGION, user_name=user)
+    key = iam.create_access_key(user)
+    return {
+        "account": account,
+        "access_key_id": key.access_key_id,
+        "secret_access_key": key.secret_access_key,
+    }
+
+
+def record_call(environ):
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if not target.startswith("DynamoDB_"):
+        return
+    found = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if not found:
+        return
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        request = {}
+    # A transaction is authorised item by item: say which kinds of item it holds.
+    parts = sorted({kind for item in request.get("TransactItems", []) for kind in item})
+    calls.setdefault(found.group(1), []).append(
+        {"action": target.split(".")[-1], "index": request.get("IndexName"), "parts": parts}
+    )
+
+
 def sent(access_key):
     account = get_account_id_from(access_key)
     emails = []
@@ -67,11 +111,16 @@ def serialised(environ, start_response):
         last_request = time.monotonic()
         path = environ.get("PATH_INFO", "")
         if path == "/winback/ping":
-            return reply(start_response, "winback-moto")
+            return reply(start_response, "winback-moto " + os.environ.get("WINBACK_MOTO_VERSION", ""))
         if path == "/winback/accounts" and environ.get("REQUEST_METHOD") == "POST":
             return reply(start_response, new_account())
         if path == "/winback/sent":
             return reply(start_response, sent(environ.get("HTTP_X_WINBACK_ACCESS_KEY", "")))
+        if path == "/winback/keys" and environ.get("REQUEST_METHOD") == "POST":
+            return reply(start_response, another_key(environ.get("HTTP_X_WINBACK_ACCESS_KEY", "")))
+        if path == "/winback/calls":
+            return reply(start_response, calls.get(environ.get("HTTP_X_WINBACK_ACCESS_KEY", ""), []))
+        record_call(environ)
         # Consume the whole response inside the lock: moto builds it lazily at times.
         return list(app(environ, start_response))
 
