@@ -169,19 +169,44 @@ fn render_part(
         match piece {
             Piece::Text(text) => out.push_str(text),
             Piece::Token(token, fallback) => {
-                let value = values
-                    .get(token)
-                    .filter(|v| !v.trim().is_empty())
-                    .unwrap_or_else(|| fallback.unwrap_or(default_of(token)).to_owned());
-                if escape {
+                let value = value_of(values, token, fallback);
+                if !escape {
+                    out.push_str(&value);
+                } else if LINK_TOKENS.contains(&token) {
                     html_escape(&mut out, &value);
                 } else {
-                    out.push_str(&value);
+                    inert_html(&mut out, &value);
                 }
             }
         }
     }
     Ok(out)
+}
+
+/// The tokens whose values are winback's own signed links: the only values that may be live
+/// links in an HTML part.
+const LINK_TOKENS: [&str; 2] = ["rebook_link", "opt_out_link"];
+
+/// A token's value, its fallback when it has none, or its default.
+fn value_of(values: &Values, token: &str, fallback: Option<&str>) -> String {
+    values
+        .get(token)
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| fallback.unwrap_or(default_of(token)).to_owned())
+}
+
+/// A client's or booking tool's value in HTML: escaped, and with an invisible word joiner
+/// after each `.`, `:`, `/` and `@`, so a value that looks like a web or email address
+/// (a name such as `https://evil.example/login`) is shown as text and no mail client turns it
+/// into a live link.
+fn inert_html(out: &mut String, text: &str) {
+    for c in text.chars() {
+        let mut one = [0u8; 4];
+        html_escape(out, c.encode_utf8(&mut one));
+        if matches!(c, '.' | ':' | '/' | '@') {
+            out.push_str("&#8288;");
+        }
+    }
 }
 
 fn html_escape(out: &mut String, text: &str) {
@@ -197,32 +222,56 @@ fn html_escape(out: &mut String, text: &str) {
     }
 }
 
-/// The text part as simple HTML: one paragraph per blank-line-separated block, links live.
-fn paragraphs(text: &str) -> String {
+/// The text part as simple HTML, built from the template's pieces: one paragraph per
+/// blank-line-separated block. Web addresses in the template's own words and winback's links
+/// are live; every other value is text ([`inert_html`]), even when it looks like an address.
+fn paragraphs(source: &str, values: &Values) -> Result<String, TemplateError> {
     let mut html = String::from(
-        "<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">",
+        "<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\"><p>",
     );
-    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
-        html.push_str("<p>");
-        for (i, line) in block.lines().enumerate() {
-            if i > 0 {
-                html.push_str("<br>");
+    for piece in parse("text", source)? {
+        match piece {
+            Piece::Text(text) => {
+                for (b, block) in text.split("\n\n").enumerate() {
+                    if b > 0 {
+                        html.push_str("</p><p>");
+                    }
+                    for (l, line) in block.split('\n').enumerate() {
+                        if l > 0 {
+                            html.push_str("<br>");
+                        }
+                        for (w, word) in line.split(' ').enumerate() {
+                            if w > 0 {
+                                html.push(' ');
+                            }
+                            if word.starts_with("https://") || word.starts_with("http://") {
+                                live_link(&mut html, word);
+                            } else {
+                                html_escape(&mut html, word);
+                            }
+                        }
+                    }
+                }
             }
-            for word in line.split(' ') {
-                if word.starts_with("https://") || word.starts_with("http://") {
-                    let mut href = String::new();
-                    html_escape(&mut href, word);
-                    let _ = write!(html, "<a href=\"{href}\">{href}</a> ");
+            Piece::Token(token, fallback) => {
+                let value = value_of(values, token, fallback);
+                if LINK_TOKENS.contains(&token) {
+                    live_link(&mut html, &value);
                 } else {
-                    html_escape(&mut html, word);
-                    html.push(' ');
+                    inert_html(&mut html, &value);
                 }
             }
         }
-        html.push_str("</p>");
     }
-    html.push_str("</body></html>");
-    html
+    html.push_str("</p></body></html>");
+    Ok(html.replace("<p></p>", ""))
+}
+
+/// A live link showing its own address.
+fn live_link(html: &mut String, url: &str) {
+    let mut href = String::new();
+    html_escape(&mut href, url);
+    let _ = write!(html, "<a href=\"{href}\">{href}</a>");
 }
 
 impl Template {
@@ -269,7 +318,7 @@ impl Template {
         let text = render_part("text", &self.text, values, false)?;
         let html = match &self.html {
             Some(html) => Some(render_part("html", html, values, true)?),
-            None if self.subject.is_some() => Some(paragraphs(&text)),
+            None if self.subject.is_some() => Some(paragraphs(&self.text, values)?),
             None => None,
         };
         Ok(Rendered {
@@ -518,6 +567,44 @@ mod tests {
         );
         // The text part keeps the values as they are.
         assert!(rendered.text.contains("Hi <script>,"));
+    }
+
+    #[test]
+    fn a_value_that_looks_like_an_address_is_never_a_live_link_in_html() {
+        let values = Values {
+            first_name: Some("https://evil.example/login".into()),
+            staff: Some("bob@evil.example".into()),
+            business_name: "Salon".into(),
+            rebook_link: "https://links.salon.example/r/abc".into(),
+            opt_out_link: "https://links.salon.example/u/abc".into(),
+            ..Values::default()
+        };
+        let own_html = Template {
+            subject: Some("Hi".into()),
+            text: "Hi {{first_name}} {{opt_out_link}}".into(),
+            html: Some(
+                "<p>Hi {{first_name}}, {{staff}} misses you. <a href=\"{{opt_out_link}}\">Stop</a></p>"
+                    .into(),
+            ),
+        };
+        for template in [
+            built_in("soft_check_in", Channel::Email).unwrap(),
+            built_in("value_add", Channel::Email).unwrap(),
+            own_html,
+        ] {
+            let html = template.render(&values).unwrap().html.unwrap();
+            assert!(!html.contains("https://evil.example"), "{html}");
+            assert!(!html.contains("evil.example/login"), "{html}");
+            assert!(
+                html.contains("https:&#8288;/&#8288;/&#8288;evil.&#8288;example"),
+                "{html}"
+            );
+            assert!(
+                html.contains("<a href=\"https://links.salon.example/u/abc\">")
+                    || html.contains("href=\"https://links.salon.example/u/abc\""),
+                "{html}"
+            );
+        }
     }
 
     #[test]
