@@ -971,3 +971,41 @@ async fn a_parameter_given_twice_is_refused_and_a_too_large_body_is_told_without
         reply.body
     );
 }
+
+#[tokio::test]
+async fn a_sender_address_no_email_could_be_sent_from_is_refused_when_saved() {
+    let app = TestApp::new().await;
+    let (key, _) = app.tenant("salon-a").await;
+    let before = app.call("GET", "/v1/config", &key, None).await.body;
+    for from in [
+        "Evil\r\nBcc: victim@example.com <a@b.example>",
+        "not an address",
+    ] {
+        let reply = app
+            .call(
+                "PUT",
+                "/v1/config",
+                &key,
+                Some(json!({"timezone": "Europe/London", "currency": "GBP",
+                            "outreach": {"senders": {"email_from": from}}})),
+            )
+            .await;
+        assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            pointers(&reply),
+            ["/outreach/senders/email_from"],
+            "{}",
+            reply.body
+        );
+    }
+    assert_eq!(app.call("GET", "/v1/config", &key, None).await.body, before);
+    let reply = app
+        .call(
+            "PUT",
+            "/v1/config",
+            &key,
+            Some(json!({"outreach": {"senders": {"email_from": "Maple Street <hello@salon.example>"}}})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}

@@ -19,6 +19,43 @@ pub enum ContactError {
     Phone(String),
 }
 
+/// A sender as an email's From header names it: an address, with an optional display name
+/// (`Maple Street Hair <hello@maplestreethair.com>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sender {
+    pub name: Option<String>,
+    pub address: EmailAddress,
+}
+
+/// Why a sender is not one an email can be sent from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "\"{0}\" is not a sender address; write it as hello@example.com or as Name <hello@example.com>, on one line, without quotes or angle brackets in the name"
+)]
+pub struct SenderError(String);
+
+impl Sender {
+    pub fn parse(text: &str) -> Result<Sender, SenderError> {
+        let refused = || SenderError(text.trim().to_owned());
+        if text.chars().any(char::is_control) {
+            return Err(refused());
+        }
+        let text = text.trim();
+        let (name, address) = match text.strip_suffix('>').and_then(|t| t.rsplit_once('<')) {
+            Some((name, address)) => (Some(name.trim()), address),
+            None => (None, text),
+        };
+        if name.is_some_and(|n| n.contains(['<', '>', '"'])) {
+            return Err(refused());
+        }
+        let address = EmailAddress::parse(address).map_err(|_| refused())?;
+        Ok(Sender {
+            name: name.filter(|n| !n.is_empty()).map(str::to_owned),
+            address,
+        })
+    }
+}
+
 /// An email address, trimmed, with its domain in lower case.
 #[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -214,5 +251,24 @@ mod tests {
         let b = EmailAddress::parse("ana@example.com").unwrap();
         assert_eq!(ContactHash::of_email(&a), ContactHash::of_email(&b));
         assert_eq!(ContactHash::of_email(&a).as_str().len(), 64);
+    }
+
+    #[test]
+    fn a_sender_is_an_address_with_an_optional_name_on_one_line() {
+        let sender = Sender::parse(" Maple Street Hair <hello@MapleStreet.example> ").unwrap();
+        assert_eq!(sender.name.as_deref(), Some("Maple Street Hair"));
+        assert_eq!(sender.address.as_str(), "hello@maplestreet.example");
+        assert_eq!(Sender::parse("hello@salon.example").unwrap().name, None);
+        for refused in [
+            "Evil\r\nBcc: victim@example.com <a@b.example>",
+            "Evil <a@b.example>\n",
+            "Name <not an address>",
+            "Na<me <a@b.example>",
+            "\"Quoted\" <a@b.example>",
+            "a@localhost",
+            "",
+        ] {
+            assert!(Sender::parse(refused).is_err(), "{refused:?}");
+        }
     }
 }

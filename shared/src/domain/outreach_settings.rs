@@ -390,6 +390,8 @@ pub enum OutreachError {
         "outreach.senders.sms_sender is empty; give a sender id or an E.164 number, or leave it out"
     )]
     EmptySmsSender,
+    #[error("outreach.senders.email_from: {0}")]
+    EmailFrom(#[from] crate::domain::contact::SenderError),
     #[error("outreach.booking_url: {0}")]
     BookingUrl(#[from] BookingUrlError),
     #[error("outreach.templates.\"{name}\" is not a template any step uses; the names are {known}")]
@@ -422,6 +424,7 @@ impl OutreachError {
             OutreachError::MaxAge(_) => "max_age_days".to_owned(),
             OutreachError::TierCuts { .. } | OutreachError::TierCut(_) => "tiers".to_owned(),
             OutreachError::EmptySmsSender => "senders/sms_sender".to_owned(),
+            OutreachError::EmailFrom(_) => "senders/email_from".to_owned(),
             OutreachError::BookingUrl(_) => "booking_url".to_owned(),
             OutreachError::UnknownTemplate { name, .. } => format!("templates/{}", escape(name)),
             OutreachError::Template { name, channel, .. } => {
@@ -467,6 +470,9 @@ impl OutreachConfig {
             .is_some_and(|s| s.trim().is_empty())
         {
             return Err(OutreachError::EmptySmsSender);
+        }
+        if let Some(from) = &self.senders.email_from {
+            crate::domain::contact::Sender::parse(from)?;
         }
         sequence::validate(&self.sequences, self.senders.senders())?;
         for (s, sequence) in self.sequences.iter().enumerate() {
