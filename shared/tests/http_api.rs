@@ -1009,3 +1009,41 @@ async fn a_sender_address_no_email_could_be_sent_from_is_refused_when_saved() {
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
+
+#[tokio::test]
+async fn a_deployment_bound_to_a_domain_refuses_a_business_sender_elsewhere() {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
+    let clock = Arc::new(FixedClock(NOW.parse().unwrap()));
+    let app = TestApp {
+        router: router(Api::sending_from(
+            Arc::clone(&store),
+            clock,
+            Some("salon.example".into()),
+        )),
+        store,
+    };
+    let (key, _) = app.tenant("salon-a").await;
+    let config = |from: &str| json!({"outreach": {"senders": {"email_from": from}}});
+    let reply = app
+        .call(
+            "PUT",
+            "/v1/config",
+            &key,
+            Some(config("Evil <ceo@bank.example>")),
+        )
+        .await;
+    assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(pointers(&reply), ["/outreach/senders/email_from"]);
+    assert!(
+        reply.body["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("salon.example"),
+        "{}",
+        reply.body
+    );
+    for own in ["Maple <hello@salon.example>", "news@mail.salon.example"] {
+        let reply = app.call("PUT", "/v1/config", &key, Some(config(own))).await;
+        assert_eq!(reply.status, StatusCode::OK, "{own}: {}", reply.body);
+    }
+}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use shared::adapters::aws::{dynamo::DynamoStore, env, function_sdk_config, init_logging};
 use shared::adapters::clock;
+use shared::domain::contact::Sender;
 use shared::http::{Api, router};
 
 #[tokio::main]
@@ -14,6 +15,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     let table = env::required("TABLE_NAME")?;
     let sdk = function_sdk_config()?;
     let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
-    let api = Api::new(store, clock::from_env()?);
+    // The stack's verified sender: a business's own sender address must be at its domain.
+    let sending_domain = env::optional("EMAIL_FROM")
+        .map(|from| Sender::parse(&from).map(|sender| sender.address.domain().to_owned()))
+        .transpose()?;
+    let api = Api::sending_from(store, clock::from_env()?, sending_domain);
     lambda_http::run(router(api)).await
 }

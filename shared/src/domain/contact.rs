@@ -54,6 +54,14 @@ impl Sender {
             address,
         })
     }
+
+    /// Whether the address is at `domain` or one of its subdomains (what an SES identity for
+    /// `domain` may send from).
+    pub fn is_at(&self, domain: &str) -> bool {
+        let domain = domain.trim().to_ascii_lowercase();
+        let own = self.address.domain();
+        own == domain || own.ends_with(&format!(".{domain}"))
+    }
 }
 
 /// An email address, trimmed, with its domain in lower case.
@@ -62,6 +70,11 @@ impl Sender {
 pub struct EmailAddress(Box<str>);
 
 impl EmailAddress {
+    /// The part after the `@`, in lower case.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, domain)| domain)
+    }
+
     pub fn parse(text: &str) -> Result<EmailAddress, ContactError> {
         let text = text.trim();
         let parsed = email_address::EmailAddress::parse_with_options(

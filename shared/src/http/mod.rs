@@ -32,11 +32,21 @@ pub struct Api {
 
 impl Api {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Arc<Api> {
+        Api::sending_from(store, clock, None)
+    }
+
+    /// The API of a deployment that sends email from `domain` only: a business's own sender
+    /// address must be at it.
+    pub fn sending_from(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        domain: Option<String>,
+    ) -> Arc<Api> {
         Arc::new(Api {
             access: Access::new(Arc::clone(&store), Arc::clone(&clock)),
             ingest: Ingest::new(Arc::clone(&store), Arc::clone(&clock)),
             detector: Detector::new(Arc::clone(&store), Arc::clone(&clock)),
-            settings: Settings::new(Arc::clone(&store), Arc::clone(&clock)),
+            settings: Settings::new(Arc::clone(&store), Arc::clone(&clock)).sending_from(domain),
             reports: Reports::new(store),
             clock,
         })

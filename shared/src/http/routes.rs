@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use crate::app::detect::ContactError;
+use crate::app::settings::SettingsError;
 use crate::domain::attribution;
 use crate::domain::booking::Booking;
 use crate::domain::booking_change::BookingOutcome;
@@ -369,7 +370,16 @@ async fn put_config(
     api.settings
         .replace(&caller.tenant, &config)
         .await
-        .map_err(store_problem)?;
+        .map_err(|error| match error {
+            SettingsError::Store(error) => store_problem(error),
+            SettingsError::ForeignSender { ref allowed, .. } => Problem::invalid(vec![FieldError {
+                pointer: "/outreach/senders/email_from".into(),
+                detail: error.to_string(),
+                fix: format!(
+                    "Use an address at {allowed} (the domain verified for this deployment), or leave email_from out to send from the deployment's own address; nothing was stored."
+                ),
+            }]),
+        })?;
     remember(&api, &caller).await?;
     Ok(axum::Json(&config).into_response())
 }
