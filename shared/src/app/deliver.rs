@@ -332,9 +332,11 @@ where
             link(Purpose::OptOut),
         );
         let config = &tenant.config.outreach;
-        let message = config
-            .template(&sending.template, step.channel)
-            .render(&values)?;
+        let template = config.template(&sending.template, step.channel);
+        let message = match step.channel {
+            Channel::Email => template.render(&values)?,
+            Channel::Sms => template.render_sms(&values)?,
+        };
         let to = record
             .profile
             .as_ref()

@@ -313,6 +313,34 @@ impl Template {
         Ok(())
     }
 
+    /// The message for `values`, as a text of at most [`MAX_SMS_SEGMENTS`] segments. When the
+    /// real values make it longer (a booking tool's 200-character staff or service name, an
+    /// emoji that forces UCS-2), it is shortened by a rule: the optional values (staff, last
+    /// service, time since the last visit) give way to their fallbacks and the first name is
+    /// kept to 20 characters. If it is still too long, [`TemplateError::TooLong`]: it is never
+    /// sent at more.
+    pub fn render_sms(&self, values: &Values) -> Result<Rendered, TemplateError> {
+        let rendered = self.render(values)?;
+        if sms::segments(&rendered.text).segments <= MAX_SMS_SEGMENTS {
+            return Ok(rendered);
+        }
+        let short = Values {
+            first_name: values
+                .first_name
+                .as_ref()
+                .map(|name| name.chars().take(20).collect()),
+            last_service: None,
+            staff: None,
+            days_since_last_visit: None,
+            ..values.clone()
+        };
+        let rendered = self.render(&short)?;
+        match sms::segments(&rendered.text).segments {
+            segments if segments > MAX_SMS_SEGMENTS => Err(TemplateError::TooLong { segments }),
+            _ => Ok(rendered),
+        }
+    }
+
     /// The message for `values`.
     pub fn render(&self, values: &Values) -> Result<Rendered, TemplateError> {
         let text = render_part("text", &self.text, values, false)?;
@@ -605,6 +633,49 @@ mod tests {
                 "{html}"
             );
         }
+    }
+
+    #[test]
+    fn an_sms_too_long_with_the_real_values_is_shortened_never_sent_long() {
+        let sms = built_in("value_add", Channel::Sms).unwrap();
+        let usual = Values {
+            first_name: Some("Ana".into()),
+            business_name: "Maple Street".into(),
+            last_service: Some("Cut".into()),
+            staff: Some("Maya".into()),
+            days_since_last_visit: Some(40),
+            rebook_link: "https://l.example/r/k1.abc".into(),
+            opt_out_link: "https://l.example/u/k1.abc".into(),
+            ..Values::default()
+        };
+        assert_eq!(
+            sms.render_sms(&usual).unwrap(),
+            sms.render(&usual).unwrap(),
+            "usual values are sent as they are"
+        );
+        let long = Values {
+            first_name: Some("Anastasia-Maximiliana 🌸 Lopez".into()),
+            last_service: Some("🌸 ".repeat(100)),
+            staff: Some("Maya 💇 ".repeat(30)),
+            ..usual.clone()
+        };
+        assert!(sms::segments(&sms.render(&long).unwrap().text).segments > MAX_SMS_SEGMENTS);
+        let sent = sms.render_sms(&long).unwrap();
+        assert!(
+            sms::segments(&sent.text).segments <= MAX_SMS_SEGMENTS,
+            "{}",
+            sent.text
+        );
+        assert!(!sent.text.contains("Maya"), "{}", sent.text);
+        // A business name no rule can shorten: refused, not sent at ten segments.
+        let huge = Values {
+            business_name: "Maple Street Hair and Beauty Studio 🌸 ".repeat(8),
+            ..long
+        };
+        assert!(matches!(
+            sms.render_sms(&huge),
+            Err(TemplateError::TooLong { .. })
+        ));
     }
 
     #[test]
