@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use shared::testing::moto::DynamoCall;
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::Yaml;
 
 /// What a function's policies allow on the table: IAM actions and resources.
 #[derive(Debug, Default)]
@@ -15,14 +15,9 @@ pub struct Allowed {
     pub resources: BTreeSet<String>,
 }
 
-fn template() -> Yaml {
-    let text = std::fs::read_to_string(crate::repo().join("template.yaml")).unwrap();
-    YamlLoader::load_from_str(&text).unwrap().remove(0)
-}
-
 /// The template's inline statements for the function built from binary `binary`.
 pub fn allowed(binary: &str) -> Allowed {
-    let template = template();
+    let template = crate::template();
     let resources = template["Resources"].as_hash().unwrap();
     let function = resources
         .values()

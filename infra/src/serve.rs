@@ -131,14 +131,9 @@ pub fn link_keys(data: &Path) -> Result<LinkKeys, ServeError> {
         // new key would break every link already sent.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             use std::io::Write;
-            use std::os::unix::fs::OpenOptionsExt;
             let secret: [u8; 32] = rand::random();
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|source| ServeError::Key {
+            let mut file =
+                crate::stores::create_private(&path).map_err(|source| ServeError::Key {
                     path: path.clone(),
                     source,
                 })?;

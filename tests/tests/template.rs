@@ -3,24 +3,9 @@
 //! by cfn-lint in CI; this test needs nothing but the files.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
-use yaml_rust2::{Yaml, YamlLoader};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits in the repository")
-        .to_path_buf()
-}
-
-fn template() -> Yaml {
-    let text = std::fs::read_to_string(repo().join("template.yaml")).expect("template.yaml exists");
-    // CloudFormation's short tags (!Ref, !Sub) are plain tagged scalars to a YAML reader.
-    YamlLoader::load_from_str(&text)
-        .expect("template.yaml is YAML")
-        .remove(0)
-}
+use system_tests::{repo, template};
+use yaml_rust2::Yaml;
 
 /// The function crates under `functions/`: folders with a Cargo.toml.
 fn function_crates() -> BTreeSet<String> {

@@ -11,7 +11,6 @@ use crate::domain::booking_change::BookingOutcome;
 use crate::domain::category_cadence::Watch;
 use crate::domain::channel::Channel;
 use crate::domain::client::ClientProfile;
-use crate::domain::contact::ContactHash;
 use crate::domain::day::Day;
 use crate::domain::eligibility::ChannelState;
 use crate::domain::enrollment::{self, CodeStatus, Enrollment, Outcome, Outreach, StopReason};
@@ -372,21 +371,13 @@ where
             .unwrap_or_else(|| ClientProfile::new(id.clone()));
         // Consent as it stands: an opt-out recorded in the ledger shows as withdrawn, with
         // when and how, whatever the booking tool last sent.
-        if let Some(email) = &profile.email {
-            let ledger = self
-                .store
-                .consent_ledger(&tenant.id, &ContactHash::of_email(email))
-                .await?;
-            profile.consent.email =
-                feedback::standing_consent(profile.consent.email.as_ref(), &ledger, Channel::Email);
-        }
-        if let Some(phone) = &profile.phone {
-            let ledger = self
-                .store
-                .consent_ledger(&tenant.id, &ContactHash::of_phone(phone))
-                .await?;
-            profile.consent.sms =
-                feedback::standing_consent(profile.consent.sms.as_ref(), &ledger, Channel::Sms);
+        for channel in [Channel::Email, Channel::Sms] {
+            if let Some(contact) = profile.contact_hash(channel) {
+                let ledger = self.store.consent_ledger(&tenant.id, &contact).await?;
+                let standing =
+                    feedback::standing_consent(profile.consent.get(channel), &ledger, channel);
+                *profile.consent.get_mut(channel) = standing;
+            }
         }
         let enrollment = record.outreach.active.as_ref().map(|e| EnrollmentView {
             id: e.id.to_string(),

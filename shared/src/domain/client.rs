@@ -34,6 +34,13 @@ impl Consents {
             Channel::Sms => self.sms.as_ref(),
         }
     }
+
+    pub fn get_mut(&mut self, channel: Channel) -> &mut Option<Consent> {
+        match channel {
+            Channel::Email => &mut self.email,
+            Channel::Sms => &mut self.sms,
+        }
+    }
 }
 
 /// What winback knows about a client besides their bookings.

@@ -125,6 +125,11 @@ impl Account {
     pub fn fresh() -> Account {
         let made = call(endpoint(), "POST", "/winback/accounts", None)
             .unwrap_or_else(|e| panic!("moto made no account: {e}"));
+        Account::from_answer(&made)
+    }
+
+    /// An account and key as the server's own routes answer them.
+    fn from_answer(made: &Value) -> Account {
         let field = |name: &str| {
             made[name]
                 .as_str()
@@ -190,18 +195,9 @@ impl Account {
             Some(&self.access_key_id),
         )
         .unwrap_or_else(|e| panic!("moto made no key: {e}"));
-        let field = |name: &str| {
-            made[name]
-                .as_str()
-                .unwrap_or_else(|| panic!("no {name} in {made}"))
-                .to_owned()
-        };
-        assert_eq!(field("account"), self.id, "{made}");
-        Account {
-            id: self.id.clone(),
-            access_key_id: field("access_key_id"),
-            secret_access_key: field("secret_access_key"),
-        }
+        let key = Account::from_answer(&made);
+        assert_eq!(key.id, self.id, "{made}");
+        key
     }
 
     /// The DynamoDB calls made with this access key, in order.

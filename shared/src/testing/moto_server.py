@@ -45,24 +45,10 @@ def reply(start_response, body):
     return [data]
 
 
-def new_account():
-    global accounts
-    accounts += 1
-    account = str(100000000000 + accounts)
-    iam = iam_backends[account]["global"]
-    iam.create_user(region_name=REGION, user_name="winback-tests")
-    key = iam.create_access_key("winback-tests")
-    return {
-        "account": account,
-        "access_key_id": key.access_key_id,
-        "secret_access_key": key.secret_access_key,
-    }
-
-
-def another_key(access_key):
+def key_in(account):
+    """A new IAM user with an access key in `account`, which moto maps the key to."""
     global keys
     keys += 1
-    account = get_account_id_from(access_key)
     iam = iam_backends[account]["global"]
     user = f"winback-tests-{keys}"
     iam.create_user(region_name=REGION, user_name=user)
@@ -72,6 +58,16 @@ def another_key(access_key):
         "access_key_id": key.access_key_id,
         "secret_access_key": key.secret_access_key,
     }
+
+
+def new_account():
+    global accounts
+    accounts += 1
+    return key_in(str(100000000000 + accounts))
+
+
+def another_key(access_key):
+    return key_in(get_account_id_from(access_key))
 
 
 def record_call(environ):
